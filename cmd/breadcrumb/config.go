@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// config is the YAML configuration file. Secrets are not part of it: they
+// come from the environment (see secrets), and a secret-looking key in the
+// file is rejected as unknown.
+type config struct {
+	Listen   string         `yaml:"listen"`
+	DataDir  string         `yaml:"data_dir"`
+	LogLevel string         `yaml:"log_level"`
+	Runbooks runbooksConfig `yaml:"runbooks"`
+
+	// path is the file the configuration was read from, "" for defaults.
+	path string
+}
+
+type runbooksConfig struct {
+	// SyncInterval is how often git sources are fetched.
+	SyncInterval duration       `yaml:"sync_interval"`
+	MaxPageSize  int            `yaml:"max_page_size"`
+	Sources      []sourceConfig `yaml:"sources"`
+}
+
+type sourceConfig struct {
+	Name     string     `yaml:"name"`
+	Path     string     `yaml:"path"`
+	Git      *gitConfig `yaml:"git"`
+	Include  []string   `yaml:"include"`
+	Exclude  []string   `yaml:"exclude"`
+	RepoURL  string     `yaml:"repo_url"`
+	SiteURLs []string   `yaml:"site_urls"`
+}
+
+type gitConfig struct {
+	URL    string `yaml:"url"`
+	Branch string `yaml:"branch"`
+	Subdir string `yaml:"subdir"`
+	// TokenEnv names the environment variable holding this source's HTTPS
+	// token, for repositories that need a token of their own; the default
+	// is GIT_TOKEN.
+	TokenEnv string `yaml:"token_env"`
+	// SSHKeyEnv names the variable holding the path of this source's SSH
+	// key file; the default is GIT_SSH_KEY_FILE.
+	SSHKeyEnv string `yaml:"ssh_key_env"`
+}
+
+// duration reads "5m", "90s" or a number of seconds.
+type duration time.Duration
+
+func (d *duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = duration(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if secs, err := strconv.Atoi(s); err == nil {
+		return time.Duration(secs) * time.Second, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 5m or 30s", s)
+	}
+	return v, nil
+}
+
+const (
+	defaultListen       = "127.0.0.1:8080"
+	defaultDataDir      = "./breadcrumb-data"
+	defaultConfigFile   = "breadcrumb.yaml"
+	defaultRunbooksDir  = "./runbooks"
+	defaultSyncInterval = 5 * time.Minute
+)
+
+// loadConfig reads the configuration: the file named by --config (which
+// must exist), else breadcrumb.yaml when present, else nothing; then the
+// BREADCRUMB_* variables; then the defaults for whatever is still unset.
+func loadConfig(file string, getenv func(string) string) (*config, error) {
+	cfg := &config{}
+	explicit := file != ""
+	if !explicit {
+		file = defaultConfigFile
+	}
+	data, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("config %s: %w", file, err)
+		}
+		cfg.path = file
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.applyEnv(getenv); err != nil {
+		return nil, err
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = defaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = defaultDataDir
+	}
+	if cfg.LogLevel == "" {
+		cfg.LogLevel = "info"
+	}
+	if cfg.Runbooks.SyncInterval <= 0 {
+		cfg.Runbooks.SyncInterval = duration(defaultSyncInterval)
+	}
+	return cfg, cfg.validate()
+}
+
+// applyEnv lets BREADCRUMB_<KEY> override each scalar key of the file.
+func (c *config) applyEnv(getenv func(string) string) error {
+	set := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set("BREADCRUMB_LISTEN", &c.Listen)
+	set("BREADCRUMB_DATA_DIR", &c.DataDir)
+	set("BREADCRUMB_LOG_LEVEL", &c.LogLevel)
+	if v := getenv("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL"); v != "" {
+		d, err := parseDuration(v)
+		if err != nil {
+			return fmt.Errorf("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL: %w", err)
+		}
+		c.Runbooks.SyncInterval = duration(d)
+	}
+	if v := getenv("BREADCRUMB_RUNBOOKS_MAX_PAGE_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("BREADCRUMB_RUNBOOKS_MAX_PAGE_SIZE: %q is not a number of bytes", v)
+		}
+		c.Runbooks.MaxPageSize = n
+	}
+	return nil
+}
+
+func (c *config) validate() error {
+	var errs []error
+	names := map[string]bool{}
+	for i, s := range c.Runbooks.Sources {
+		where := fmt.Sprintf("runbooks.sources[%d]", i)
+		if s.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is required", where))
+		} else if names[s.Name] {
+			errs = append(errs, fmt.Errorf("%s: the name %q is used twice", where, s.Name))
+		}
+		names[s.Name] = true
+		if (s.Path == "") == (s.Git == nil) {
+			errs = append(errs, fmt.Errorf("%s (%s): set either path or git", where, s.Name))
+		}
+		if s.Git != nil && s.Git.URL == "" {
+			errs = append(errs, fmt.Errorf("%s (%s): git.url is required", where, s.Name))
+		}
+		if err := (runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", where, s.Name, err))
+		}
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if len(errs) > 0 {
+		prefix := "config"
+		if c.path != "" {
+			prefix = "config " + c.path
+		}
+		return fmt.Errorf("%s: %w", prefix, errors.Join(errs...))
+	}
+	return nil
+}
+
+// readSecret returns the secret in the variable name, or in the file named
+// by name_FILE. The value is trimmed of surrounding whitespace.
+func readSecret(getenv func(string) string, name string) (secret.String, error) {
+	if v := getenv(name); v != "" {
+		return secret.New(strings.TrimSpace(v)), nil
+	}
+	if f := getenv(name + "_FILE"); f != "" {
+		data, err := os.ReadFile(filepath.Clean(f))
+		if err != nil {
+			return secret.String{}, fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return secret.New(strings.TrimSpace(string(data))), nil
+	}
+	return secret.String{}, nil
+}

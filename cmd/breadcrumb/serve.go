@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// newLogger returns the JSON logger all of the service logs through.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runServe(ctx context.Context, e env, args []string) int {
+	var cfgFile string
+	var dirs stringList
+	fs := newFlags(e, "serve", &cfgFile)
+	fs.Var(&dirs, "runbooks", "add a runbooks `DIR` as a source (repeatable)")
+	if rest, code, ok := parseFlags(fs, args); !ok {
+		return code
+	} else if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "breadcrumb serve: unexpected argument %q\n", rest[0])
+		return exitUsage
+	}
+	cfg, err := loadConfig(cfgFile, e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	logger := newLogger(e.stderr, cfg.LogLevel)
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		logger.Error("cannot create the data directory", "data_dir", cfg.DataDir, "err", err)
+		return exitUsage
+	}
+	lib, err := newLibrary(cfg, dirs, e.getenv, logger)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		logger.Error("cannot listen", "listen", cfg.Listen, "err", err)
+		return exitUsage
+	}
+	srv := &server{lib: lib, logger: logger}
+	if err := srv.serve(ctx, ln, time.Duration(cfg.Runbooks.SyncInterval)); err != nil {
+		logger.Error("server stopped", "err", err)
+		return 1
+	}
+	return exitOK
+}
+
+// server is the service as this version has it: the runbook library kept
+// current, health endpoints, and a read-only list of the runbooks.
+type server struct {
+	lib    *runbooks.Library
+	logger *slog.Logger
+	ready  atomic.Bool
+}
+
+func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {
+	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	s.logger.Info("breadcrumb is listening", "addr", "http://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	go s.syncLoop(ctx, interval)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// syncLoop loads the runbooks at once, then refreshes them every interval.
+func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		_, err := s.lib.Refresh(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.logger.Warn("runbook refresh incomplete", "err", err)
+		}
+		if !s.ready.Load() {
+			s.ready.Store(true)
+			s.logger.Info("runbooks ready", "pages", len(s.lib.Pages()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "runbooks not loaded yet", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
+	mux.HandleFunc("GET /{$}", s.index)
+	return mux
+}
+
+type runbookSummary struct {
+	ID          string   `json:"id"`
+	Source      string   `json:"source"`
+	Path        string   `json:"path"`
+	Title       string   `json:"title"`
+	Service     string   `json:"service,omitempty"`
+	Alerts      []string `json:"alerts"`
+	Steps       int      `json:"steps"`
+	Problems    int      `json:"problems"`
+	Commit      string   `json:"commit,omitempty"`
+	Diagnostics []string `json:"diagnostics,omitempty"`
+}
+
+func (s *server) summaries() []runbookSummary {
+	var out []runbookSummary
+	for _, rb := range s.lib.Pages() {
+		sum := runbookSummary{ID: rb.ID, Source: rb.Source, Path: rb.Path, Title: rb.Title, Service: rb.Service,
+			Alerts: []string{}, Steps: len(rb.Steps), Problems: rb.Problems(), Commit: rb.Commit}
+		for _, a := range rb.Alerts {
+			if a.Name != "" {
+				sum.Alerts = append(sum.Alerts, a.Name)
+			}
+		}
+		for _, d := range rb.Diagnostics {
+			if d.Severity != runbooks.SeverityNote {
+				sum.Diagnostics = append(sum.Diagnostics, d.String())
+			}
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
+func (s *server) apiRunbooks(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"runbooks": s.summaries(), "sources": s.lib.Status()})
+}
+
+var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"join": strings.Join}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Breadcrumb</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
+.warn{color:#a15c00}.err{color:#b00020}small{color:#666}</style></head><body>
+<h1>Breadcrumb</h1>
+<p>Runbooks loaded from {{len .Sources}} source{{if ne (len .Sources) 1}}s{{end}}.
+The JSON behind this page is at <a href="/api/runbooks">/api/runbooks</a>.</p>
+{{range .Sources}}<p><b>{{.Name}}</b>: {{.Pages}} pages{{if .Revision}} at <code>{{.Revision}}</code>{{end}}
+{{if .Error}}<span class="err">— last refresh failed: {{.Error}}; serving what was read before</span>{{end}}</p>{{end}}
+<table><tr><th>Runbook</th><th>Alerts</th><th>Steps</th><th>Problems</th></tr>
+{{range .Runbooks}}<tr><td>{{.Title}}<br><small>{{.Source}}:{{.Path}}</small></td><td>{{join .Alerts ", "}}</td>
+<td>{{.Steps}}</td><td>{{if .Problems}}<span class="warn">{{.Problems}}</span>{{range .Diagnostics}}<br><small>{{.}}</small>{{end}}{{else}}0{{end}}</td></tr>
+{{end}}</table></body></html>`))
+
+func (s *server) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := map[string]any{"Runbooks": s.summaries(), "Sources": s.lib.Status()}
+	if err := indexPage.Execute(w, data); err != nil {
+		s.logger.Warn("rendering the index page", "err", err)
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/breadcrumb-oncall/breadcrumb/examples"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks/gitsource"
+)
+
+// newLibrary builds the runbook library from the configured sources plus
+// the --runbooks directories. With neither, it reads ./runbooks when that
+// exists and the bundled examples otherwise.
+func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger) (*runbooks.Library, error) {
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize})
+	for _, s := range cfg.Runbooks.Sources {
+		src, err := newSource(cfg, s, getenv, logger)
+		if err != nil {
+			return nil, err
+		}
+		sc := runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude, RepoURL: s.RepoURL, SiteURLs: s.SiteURLs}
+		if err := lib.Add(src, sc); err != nil {
+			return nil, err
+		}
+	}
+	used := map[string]bool{}
+	for _, s := range cfg.Runbooks.Sources {
+		used[s.Name] = true
+	}
+	for _, dir := range extraDirs {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--runbooks: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("--runbooks %s: not a directory", dir)
+		}
+		name := uniqueName(used, sourceName(dir))
+		if err := lib.Add(runbooks.NewDirSource(name, dir), runbooks.SourceConfig{}); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.Runbooks.Sources) == 0 && len(extraDirs) == 0 {
+		if st, err := os.Stat(defaultRunbooksDir); err == nil && st.IsDir() {
+			_ = lib.Add(runbooks.NewDirSource("runbooks", defaultRunbooksDir), runbooks.SourceConfig{})
+		} else {
+			_ = lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{})
+		}
+	}
+	return lib, nil
+}
+
+func newSource(cfg *config, s sourceConfig, getenv func(string) string, logger *slog.Logger) (runbooks.Source, error) {
+	if s.Git == nil {
+		return runbooks.NewDirSource(s.Name, s.Path), nil
+	}
+	tokenEnv, keyEnv := "GIT_TOKEN", "GIT_SSH_KEY_FILE"
+	if s.Git.TokenEnv != "" {
+		tokenEnv = s.Git.TokenEnv
+	}
+	if s.Git.SSHKeyEnv != "" {
+		keyEnv = s.Git.SSHKeyEnv
+	}
+	token, err := readSecret(getenv, tokenEnv)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	pass, err := readSecret(getenv, "GIT_SSH_KEY_PASSPHRASE")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	return gitsource.New(gitsource.Config{
+		Name:   s.Name,
+		URL:    s.Git.URL,
+		Branch: s.Git.Branch,
+		Subdir: s.Git.Subdir,
+		Dir:    filepath.Join(cfg.DataDir, "git", s.Name),
+		Auth: gitsource.Auth{
+			Username:         getenv("GIT_USERNAME"),
+			Token:            token,
+			SSHKeyFile:       getenv(keyEnv),
+			SSHKeyPassphrase: pass,
+		},
+		Logger: logger,
+	})
+}
+
+var nonName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// sourceName names a --runbooks directory after its last element.
+func sourceName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	n := strings.Trim(nonName.ReplaceAllString(filepath.Base(abs), "-"), "-.")
+	if n == "" {
+		n = "runbooks"
+	}
+	return n
+}
+
+func uniqueName(used map[string]bool, n string) string {
+	name := n
+	for i := 2; used[name]; i++ {
+		name = fmt.Sprintf("%s-%d", n, i)
+	}
+	used[name] = true
+	return name
+}

@@ -1,0 +1,369 @@
+package runbooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// SourceConfig describes how a source's pages are chosen and where they are
+// published.
+type SourceConfig struct {
+	// Include lists glob patterns (with ** for any depth) of the pages to
+	// read, relative to the source root. Empty means DefaultInclude.
+	Include []string
+	// Exclude lists glob patterns of pages to skip.
+	Exclude []string
+	// RepoURL is the web address of the repository (GitHub or GitLab), so
+	// that an alert's runbook_url pointing at a blob or tree resolves to a
+	// page.
+	RepoURL string
+	// SiteURLs are base addresses of a rendered site of the pages.
+	SiteURLs []string
+}
+
+// DefaultInclude is what a source reads when its Include is empty.
+var DefaultInclude = []string{"**/*.md", "**/*.markdown"}
+
+// Validate checks the globs.
+func (c SourceConfig) Validate() error {
+	for _, g := range append(append([]string{}, c.Include...), c.Exclude...) {
+		if !doublestar.ValidatePattern(g) {
+			return fmt.Errorf("runbooks: invalid glob %q", g)
+		}
+	}
+	return nil
+}
+
+// wants reports whether the page at slash path p is selected.
+func (c SourceConfig) wants(p string) bool {
+	include := c.Include
+	if len(include) == 0 {
+		include = DefaultInclude
+	}
+	ok := false
+	for _, g := range include {
+		if m, _ := doublestar.Match(g, p); m {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return false
+	}
+	for _, g := range c.Exclude {
+		if m, _ := doublestar.Match(g, p); m {
+			return false
+		}
+	}
+	return true
+}
+
+// SourceStatus says how a source's last refresh went.
+type SourceStatus struct {
+	Name     string    `json:"name"`
+	Revision string    `json:"revision,omitempty"`
+	Pages    int       `json:"pages"`
+	LoadedAt time.Time `json:"loaded_at,omitzero"`
+	// Error is the last refresh's error. When set, the source keeps
+	// serving the pages it read at LoadedAt.
+	Error string `json:"error,omitempty"`
+}
+
+// Changes lists the IDs of the pages a refresh added, changed or removed.
+type Changes struct {
+	Added   []string
+	Changed []string
+	Removed []string
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool { return len(c.Added)+len(c.Changed)+len(c.Removed) == 0 }
+
+// Library holds the pages of every source and keeps them current.
+type Library struct {
+	logger  *slog.Logger
+	opts    ParseOptions
+	now     func() time.Time
+	mu      sync.RWMutex
+	sources []*sourceState
+}
+
+type sourceState struct {
+	src    Source
+	cfg    SourceConfig
+	pages  map[string]*Runbook // by path
+	status SourceStatus
+}
+
+// LibraryOptions configure a Library.
+type LibraryOptions struct {
+	Logger *slog.Logger
+	// MaxPageSize is passed to Parse.
+	MaxPageSize int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewLibrary returns an empty library.
+func NewLibrary(opts LibraryOptions) *Library {
+	l := &Library{logger: opts.Logger, opts: ParseOptions{MaxPageSize: opts.MaxPageSize}, now: opts.Now}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	return l
+}
+
+// Add registers a source. Names must be unique.
+func (l *Library) Add(src Source, cfg SourceConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if src.Name() == "" || strings.ContainsAny(src.Name(), ": /") {
+		return fmt.Errorf("runbooks: source name %q must be non-empty, without spaces, colons or slashes", src.Name())
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.sources {
+		if s.src.Name() == src.Name() {
+			return fmt.Errorf("runbooks: two sources are named %q", src.Name())
+		}
+	}
+	l.sources = append(l.sources, &sourceState{src: src, cfg: cfg, pages: map[string]*Runbook{},
+		status: SourceStatus{Name: src.Name()}})
+	return nil
+}
+
+// Refresh syncs every source and reloads the pages whose content changed.
+// A source that fails keeps its previous pages; the error names it, and
+// the other sources are refreshed all the same.
+func (l *Library) Refresh(ctx context.Context) (Changes, error) {
+	l.mu.RLock()
+	sources := append([]*sourceState(nil), l.sources...)
+	l.mu.RUnlock()
+	var all Changes
+	var errs []error
+	for _, s := range sources {
+		ch, err := l.refreshSource(ctx, s)
+		all.Added = append(all.Added, ch.Added...)
+		all.Changed = append(all.Changed, ch.Changed...)
+		all.Removed = append(all.Removed, ch.Removed...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return all, errors.Join(errs...)
+}
+
+func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, error) {
+	name := s.src.Name()
+	fail := func(err error) (Changes, error) {
+		l.mu.Lock()
+		s.status.Error = err.Error()
+		l.mu.Unlock()
+		l.logger.Warn("runbook source not refreshed; serving what was read last", "source", name, "err", err)
+		return Changes{}, err
+	}
+	syncErr := s.src.Sync(ctx)
+	snap, err := s.src.Snapshot(ctx)
+	if err != nil {
+		if syncErr != nil {
+			err = syncErr
+		}
+		return fail(err)
+	}
+	pages, err := l.load(ctx, name, snap, s.cfg, s.current())
+	if err != nil {
+		return fail(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ch Changes
+	for p, rb := range pages {
+		old, ok := s.pages[p]
+		switch {
+		case !ok:
+			ch.Added = append(ch.Added, rb.ID)
+		case old.Hash != rb.Hash:
+			ch.Changed = append(ch.Changed, rb.ID)
+		}
+	}
+	for p, old := range s.pages {
+		if _, ok := pages[p]; !ok {
+			ch.Removed = append(ch.Removed, old.ID)
+		}
+	}
+	sort.Strings(ch.Added)
+	sort.Strings(ch.Changed)
+	sort.Strings(ch.Removed)
+	s.pages = pages
+	s.status = SourceStatus{Name: name, Revision: snap.Revision, Pages: len(pages), LoadedAt: l.now()}
+	if syncErr != nil {
+		s.status.Error = syncErr.Error()
+		l.logger.Warn("runbook source could not be synced; serving the last copy", "source", name, "err", syncErr)
+	}
+	if !ch.Empty() {
+		l.logger.Info("runbooks loaded", "source", name, "revision", snap.Revision, "pages", len(pages),
+			"added", len(ch.Added), "changed", len(ch.Changed), "removed", len(ch.Removed))
+	}
+	return ch, syncErr
+}
+
+func (s *sourceState) current() map[string]*Runbook { return s.pages }
+
+// load reads every selected page of a snapshot. A page whose content hash
+// is unchanged is not parsed again. Pages are parsed in parallel.
+func (l *Library) load(ctx context.Context, source string, snap Snapshot, cfg SourceConfig, prev map[string]*Runbook) (map[string]*Runbook, error) {
+	paths, err := ListPages(snap.FS, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("runbooks: source %s: %w", source, err)
+	}
+	out := make(map[string]*Runbook, len(paths))
+	var mu sync.Mutex
+	work := make(chan string)
+	var wg sync.WaitGroup
+	opts := l.opts
+	opts.Source, opts.Commit = source, snap.Revision
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				rb := ReadPage(snap.FS, p, opts, prev[p])
+				mu.Lock()
+				out[p] = rb
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, p := range paths {
+		select {
+		case work <- p:
+		case <-ctx.Done():
+			close(work)
+			wg.Wait()
+			return nil, ctx.Err()
+		}
+	}
+	close(work)
+	wg.Wait()
+	return out, nil
+}
+
+// ReadPage reads and parses one page of fsys. When prev has the same
+// content hash, it is returned again (with the new commit) instead of
+// being parsed. A page that cannot be read becomes a Runbook with an error
+// diagnostic, so that it is reported rather than silently missing.
+func ReadPage(fsys fs.FS, p string, opts ParseOptions, prev *Runbook) *Runbook {
+	data, err := fs.ReadFile(fsys, p)
+	if err != nil {
+		rb := Parse(p, nil, opts)
+		rb.Diagnostics = []Diagnostic{{Path: p, Line: 1, Severity: SeverityError, Rule: "unreadable",
+			Message: "cannot read the page: " + err.Error()}}
+		return rb
+	}
+	if prev != nil && prev.Hash == hashOf(data) {
+		if prev.Commit == opts.Commit {
+			return prev
+		}
+		cp := *prev
+		cp.Commit = opts.Commit
+		return &cp
+	}
+	return Parse(p, data, opts)
+}
+
+// ListPages returns the slash paths of the pages of fsys that cfg selects,
+// in lexical order. Hidden directories (.git, .github) and node_modules are
+// skipped.
+func ListPages(fsys fs.FS, cfg SourceConfig) ([]string, error) {
+	var out []string
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == "." {
+				return err
+			}
+			return nil // an unreadable sub-directory hides only itself
+		}
+		if d.IsDir() {
+			base := path.Base(p)
+			if p != "." && (strings.HasPrefix(base, ".") || base == "node_modules") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && cfg.wants(p) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Pages returns every page of every source, ordered by ID.
+func (l *Library) Pages() []*Runbook {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []*Runbook
+	for _, s := range l.sources {
+		for _, rb := range s.pages {
+			out = append(out, rb)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Get returns the page with the given ID.
+func (l *Library) Get(id string) (*Runbook, bool) {
+	source, p, ok := strings.Cut(id, ":")
+	if !ok {
+		return nil, false
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, s := range l.sources {
+		if s.src.Name() == source {
+			rb, ok := s.pages[p]
+			return rb, ok
+		}
+	}
+	return nil, false
+}
+
+// Status reports every source's last refresh, in the order they were
+// added.
+func (l *Library) Status() []SourceStatus {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]SourceStatus, len(l.sources))
+	for i, s := range l.sources {
+		out[i] = s.status
+	}
+	return out
+}
+
+// Config returns the configuration a source was added with.
+func (l *Library) Config(source string) (SourceConfig, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, s := range l.sources {
+		if s.src.Name() == source {
+			return s.cfg, true
+		}
+	}
+	return SourceConfig{}, false
+}

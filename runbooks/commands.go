@@ -52,11 +52,11 @@ func (p *pageParser) codeText(n ast.Node) string {
 	return strings.TrimRight(b.String(), "\n ")
 }
 
-// isDiagram reports whether a fence's language is a diagram, which is
-// shown but is not a command.
+// isDiagram reports whether a fence's language is a diagram (or a
+// markdown snippet), which is shown but is not a command.
 func isDiagram(lang string) bool {
 	switch strings.ToLower(lang) {
-	case "mermaid", "plantuml", "puml", "dot", "graphviz", "ditaa", "d2", "svgbob":
+	case "mermaid", "plantuml", "puml", "dot", "graphviz", "ditaa", "d2", "svgbob", "markdown", "md":
 		return true
 	}
 	return false
@@ -66,12 +66,21 @@ func isDiagram(lang string) bool {
 // cmd", "[root@db1 ~]# cmd", "PS C:\> cmd".
 var prompt = regexp.MustCompile(`^\s*(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?[$#]|\[[^\]\n]+\][$#]|PS [^>\n]*>)\s`)
 
+// rootPrompt is the "# " prompt of a root shell, which only a console
+// transcript uses: elsewhere "# " starts a comment.
+var rootPrompt = regexp.MustCompile(`^\s*#\s`)
+
 // makeCommand splits a transcript into the commands to copy and the output
 // shown. A fence with no prompt is all command.
 func makeCommand(lang, code string, line int) Command {
 	c := Command{Lang: lang, Code: code, Line: line}
 	if !strings.Contains(code, "$ ") && !strings.Contains(code, "# ") && !strings.Contains(code, "> ") {
 		return c
+	}
+	console := false
+	switch strings.ToLower(lang) {
+	case "console", "shell-session", "sh-session", "terminal", "shellsession":
+		console = true
 	}
 	var cmds, output []string
 	continued := false
@@ -82,11 +91,19 @@ func makeCommand(lang, code string, line int) Command {
 			continued = strings.HasSuffix(strings.TrimRight(l, " "), "\\")
 			continue
 		}
-		if loc := prompt.FindStringIndex(l); loc != nil {
+		loc := prompt.FindStringIndex(l)
+		if loc == nil && console {
+			loc = rootPrompt.FindStringIndex(l)
+		}
+		if loc != nil {
 			sawPrompt = true
 			cmd := l[loc[1]:]
 			cmds = append(cmds, cmd)
 			continued = strings.HasSuffix(strings.TrimRight(cmd, " "), "\\")
+			continue
+		}
+		if !console && strings.HasPrefix(strings.TrimSpace(l), "#") {
+			cmds = append(cmds, l) // a comment in a script keeps its place
 			continue
 		}
 		output = append(output, l)
@@ -112,7 +129,7 @@ systemctl journalctl service dmesg uptime top htop iotop iostat vmstat mpstat sa
 tail head grep egrep zgrep awk sed find lsof ss netstat ip iptables nft tcpdump strace perf ps pgrep pkill kill
 mount umount lsblk blkid fdisk parted mkfs resize2fs xfs_growfs mdadm smartctl zpool zfs lvs vgs pvs lvextend
 chronyc ntpq timedatectl hostnamectl sudo su chmod chown rm mv cp mkdir ln tar gzip gunzip xargs jq yq
-git make go python python3 pip java jcmd jstack jmap node npm promtool amtool prometheus alertmanager
+git make go python python3 echo printf watch timeout env bash sh pip java jcmd jstack jmap node npm promtool amtool prometheus alertmanager
 velero argocd flux istioctl linkerd cilium calicoctl ceph rados rbd gluster certbot step cfssl
 `))
 

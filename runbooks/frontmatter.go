@@ -100,6 +100,8 @@ func (fm *frontMatter) decode(content []byte) {
 	fm.keyLine = map[string]int{}
 	fm.itemLine = map[string][]int{}
 	recovered := 0
+	var broken []chunk
+	var brokenErr []error
 	for _, c := range topLevelChunks(content, fm.format) {
 		var cerr error
 		if fm.format == "yaml" {
@@ -109,17 +111,30 @@ func (fm *frontMatter) decode(content []byte) {
 		}
 		if cerr == nil {
 			recovered++
+		} else {
+			broken, brokenErr = append(broken, c), append(brokenErr, cerr)
 		}
-	}
-	line, msg := errorLine(err, fm.format)
-	if line > 0 {
-		line += firstLine - 1
-	} else {
-		line = 1
 	}
 	note := "nothing in it could be read"
 	if recovered > 0 {
 		note = "the keys that could be read on their own were kept"
+	}
+	// Point at the key that cannot be read on its own: decoders' own line
+	// numbers are not always reliable for unclosed brackets and quotes.
+	if len(broken) == 0 {
+		line, msg := errorLine(err)
+		fm.addBroken(line+firstLine-1, msg, note)
+		return
+	}
+	for i, c := range broken {
+		_, msg := errorLine(brokenErr[i])
+		fm.addBroken(firstLine+c.line, msg, note)
+	}
+}
+
+func (fm *frontMatter) addBroken(line int, msg, note string) {
+	if line < 1 {
+		line = 1
 	}
 	fm.diags = append(fm.diags, Diagnostic{Line: line, Severity: SeverityError, Rule: "front-matter",
 		Message: fmt.Sprintf("broken %s front matter: %s; %s", strings.ToUpper(fm.format), msg, note)})
@@ -127,7 +142,7 @@ func (fm *frontMatter) decode(content []byte) {
 
 // errorLine extracts the 1-based line within the front matter that a
 // decoder's error points at, and the message without its prefix.
-func errorLine(err error, format string) (int, string) {
+func errorLine(err error) (int, string) {
 	var perr toml.ParseError
 	if errors.As(err, &perr) {
 		return perr.Position.Line, perr.Message

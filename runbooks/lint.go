@@ -46,13 +46,13 @@ func SortDiagnostics(ds []Diagnostic) {
 // LintLinks returns each page's own diagnostics and those of its relative
 // links and anchors, checked against fsys (nil skips the link checks).
 func LintLinks(pages []*Runbook, fsys fs.FS) []Diagnostic {
+	out := []Diagnostic{}
 	byPath := make(map[string]*Runbook, len(pages))
 	byBase := map[string][]string{}
 	for _, rb := range pages {
 		byPath[rb.Path] = rb
 		byBase[path.Base(rb.Path)] = append(byBase[path.Base(rb.Path)], rb.Path)
 	}
-	var out []Diagnostic
 	for _, rb := range pages {
 		out = append(out, rb.Diagnostics...)
 		if fsys != nil {

@@ -54,6 +54,8 @@ type Runbook struct {
 	Links       []Link          `json:"links"`
 	Diagnostics []Diagnostic    `json:"diagnostics"`
 	StepsFrom   *StepsReasoning `json:"steps_from,omitempty"`
+
+	empty bool // the page has nothing but whitespace
 }
 
 // StepsReasoning says which rule of docs/runbook-format.md produced the

@@ -63,6 +63,7 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 	src := r.normalize(raw)
 	if len(bytes.TrimSpace(src)) == 0 {
 		r.addDiag(1, SeverityWarning, "empty-file", "the page is empty")
+		r.empty = true
 		return r
 	}
 
@@ -117,7 +118,7 @@ func (r *Runbook) finish() {
 	if r.Title == "" {
 		r.Title = r.H1
 	}
-	if r.Title == "" && !r.Index {
+	if r.Title == "" && !r.Index && !r.empty {
 		r.addDiag(1, SeverityWarning, "no-title", "the page has no title: add an H1 heading or a title in the front matter")
 	}
 	if r.Title == "" {

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/yuin/goldmark/ast"
@@ -69,7 +70,7 @@ func (p *pageParser) procedureRegions() []region {
 	var out []region
 	for hi := range p.heads {
 		h := &p.heads[hi]
-		if h.kind != SectionProcedure {
+		if !h.procedure {
 			continue
 		}
 		end := h.spanEnd
@@ -77,7 +78,7 @@ func (p *pageParser) procedureRegions() []region {
 			if next.block >= end {
 				break
 			}
-			if next.kind == SectionProcedure {
+			if next.procedure {
 				end = next.block
 				break
 			}
@@ -101,13 +102,14 @@ func (p *pageParser) hasContent(reg region) bool {
 
 // inContext reports whether block i lies in a context section, for the
 // whole-page rules.
-func (p *pageParser) inContext(i int) bool {
-	for _, h := range p.heads {
-		if h.block < i && i < h.spanEnd && h.kind == SectionContext {
-			return true
-		}
-	}
-	return false
+func (p *pageParser) inContext(i int) bool { return p.context[i] }
+
+// headsIn returns the indices in heads of the headings among blocks
+// [from, to).
+func (p *pageParser) headsIn(from, to int) (int, int) {
+	lo := sort.Search(len(p.heads), func(k int) bool { return p.heads[k].block >= from })
+	hi := sort.Search(len(p.heads), func(k int) bool { return p.heads[k].block >= to })
+	return lo, hi
 }
 
 // stepsIn returns the steps of a region by the first rule that yields any.
@@ -138,15 +140,15 @@ func (p *pageParser) stepsIn(reg region, wholePage bool) ([]Step, StepRule) {
 	return nil, ""
 }
 
-// sectionOf returns the nearest heading at or before block i.
+// sectionOf returns the nearest heading before block i.
 func (p *pageParser) sectionOf(i int) *heading {
-	var h *heading
-	for hi := range p.heads {
-		if p.heads[hi].block < i {
-			h = &p.heads[hi]
-		}
+	if i <= 0 || i > len(p.owner) {
+		return nil
 	}
-	return h
+	if o := p.owner[i-1]; o >= 0 {
+		return &p.heads[o]
+	}
+	return nil
 }
 
 // newStep makes a step whose section is the one holding block i and whose
@@ -179,9 +181,10 @@ func (p *pageParser) proseStep(reg region) Step {
 // headings below the region's own heading.
 func (p *pageParser) numberedHeadingSteps(reg region, wholePage bool) []Step {
 	var out []Step
-	for hi := range p.heads {
-		h := &p.heads[hi]
-		if h.block < reg.from || h.block >= reg.to || h.stepTitle == "" || h.level == 1 {
+	lo, hi := p.headsIn(reg.from, reg.to)
+	for k := lo; k < hi; k++ {
+		h := &p.heads[k]
+		if h.stepTitle == "" || h.level == 1 {
 			continue
 		}
 		if wholePage && h.kind == SectionContext {
@@ -220,16 +223,16 @@ func (p *pageParser) subHeadingSteps(reg region) []Step {
 	if reg.head == nil {
 		return nil
 	}
+	lo, hi := p.headsIn(reg.from, reg.to)
 	level := 0
-	for _, h := range p.heads {
-		if h.block > reg.head.block && h.block < reg.to && h.level > reg.head.level && (level == 0 || h.level < level) {
+	for k := lo; k < hi; k++ {
+		if h := p.heads[k]; h.level > reg.head.level && (level == 0 || h.level < level) {
 			level = h.level
 		}
 	}
 	var out []Step
-	for hi := range p.heads {
-		h := &p.heads[hi]
-		if h.block > reg.head.block && h.block < reg.to && h.level == level {
+	for k := lo; k < hi; k++ {
+		if h := &p.heads[k]; h.level == level && h.kind != SectionContext {
 			out = append(out, p.headingStep(h, h.text, reg.to))
 		}
 	}
@@ -262,13 +265,18 @@ func taskBox(item ast.Node) *east.TaskCheckBox {
 // listSteps makes a step of each top-level item of the lists in the region
 // that keep() accepts.
 func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) bool) []Step {
-	var out []Step
+	var lists []int
 	for i := reg.from; i < reg.to; i++ {
 		l, ok := p.blocks[i].(*ast.List)
-		if !ok || !keep(l) || (wholePage && p.inContext(i)) || onlyLinks(l, p.src) {
-			continue
+		if ok && keep(l) && !(wholePage && p.inContext(i)) && !onlyLinks(l, p.src) {
+			lists = append(lists, i)
 		}
-		listEnd := p.blockEnd(i)
+	}
+	var out []Step
+	for n, i := range lists {
+		l := p.blocks[i].(*ast.List)
+		tail := p.listTail(i, reg, lists, n)
+		listEnd := p.blockEnd(tail - 1)
 		for item := l.FirstChild(); item != nil; item = item.NextSibling() {
 			li, ok := item.(*ast.ListItem)
 			if !ok {
@@ -276,14 +284,17 @@ func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) 
 			}
 			start := p.startLine(li)
 			end := listEnd
+			nodes := []ast.Node{li}
 			if next := li.NextSibling(); next != nil {
 				if nl := p.startLine(next); nl > start {
 					end = nl - 1
 				}
+			} else {
+				nodes = append(nodes, p.blocks[i+1:tail]...)
 			}
 			body := p.itemBody(li, start, end)
 			title := itemTitle(li, p.src, body)
-			s := p.newStep(title, start, body, i, li)
+			s := p.newStep(title, start, body, i, nodes...)
 			if tb := taskBox(li); tb != nil {
 				s.Checked = tb.IsChecked
 			}
@@ -291,6 +302,29 @@ func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) 
 		}
 	}
 	return out
+}
+
+// listTail returns the index of the first block after list lists[n] that
+// does not belong to its last item. A code block written at the left
+// margin between two items splits a list in two; it belongs to the item
+// before it, and so does anything else before the next list. After the
+// last list, only code blocks that follow it at once are taken.
+func (p *pageParser) listTail(i int, reg region, lists []int, n int) int {
+	next := reg.to
+	between := n+1 < len(lists)
+	if between {
+		next = lists[n+1]
+	}
+	j := i + 1
+	for ; j < next; j++ {
+		if _, isHeading := p.blocks[j].(*ast.Heading); isHeading {
+			break
+		}
+		if !between && !isCommandBlock(p.blocks[j], p.src) {
+			break
+		}
+	}
+	return j
 }
 
 // onlyLinks reports whether every item of a list is a bare link, as in a
@@ -322,11 +356,46 @@ var taskPrefix = regexp.MustCompile(`^\[[ xX]\]\s*`)
 // indentation of its content removed.
 func (p *pageParser) itemBody(li *ast.ListItem, start, end int) string {
 	lines := strings.Split(p.text(start, end), "\n")
+	// Continuation lines are indented at least to the item's content
+	// column; many authors indent four columns under "1. ", so strip the
+	// smallest indentation they share when it is a little deeper.
+	width := li.Offset
+	least := -1
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if ind := indentWidth(l); least < 0 || ind < least {
+			least = ind
+		}
+	}
+	if least > width && least <= width+3 {
+		width = least
+	}
 	for k, l := range lines {
-		lines[k] = stripColumns(l, li.Offset, k == 0)
+		if k == 0 {
+			lines[0] = stripColumns(l, li.Offset, true)
+		} else {
+			lines[k] = stripColumns(l, width, false)
+		}
 	}
 	lines[0] = taskPrefix.ReplaceAllString(lines[0], "")
 	return strings.TrimRight(strings.Join(lines, "\n"), "\n ")
+}
+
+func indentWidth(l string) int {
+	col := 0
+	for _, c := range l {
+		switch c {
+		case ' ':
+			col++
+		case '\t':
+			col += 4 - col%4
+		default:
+			return col
+		}
+	}
+	return col
 }
 
 // stripColumns removes the first width columns of a line (a tab counts to
@@ -375,9 +444,7 @@ func itemTitle(li *ast.ListItem, src []byte, body string) string {
 func shortTitle(t string) string {
 	t = strings.TrimSpace(t)
 	if len(t) > 100 {
-		if i := strings.Index(t, ". "); i > 20 {
-			t = t[:i+1]
-		}
+		t = firstSentence(t)
 	}
 	t = strings.TrimRight(t, ":. ")
 	return clip(t, 140)
@@ -387,27 +454,30 @@ func shortTitle(t string) string {
 // block with the paragraph before it is a step.
 func (p *pageParser) codeBlockSteps(reg region) []Step {
 	var out []Step
+	from := reg.from // first block not yet in a step
 	for i := reg.from; i < reg.to; i++ {
 		if !isCommandBlock(p.blocks[i], p.src) {
 			continue
 		}
-		from := p.starts[i]
 		title := ""
 		if i > reg.from {
 			if para, ok := p.blocks[i-1].(*ast.Paragraph); ok {
-				from = p.starts[i-1]
 				title = shortTitle(lastSentence(plainText(para, p.src)))
 			}
 		}
-		body := strings.Trim(p.text(from, p.blockEnd(i)), "\n")
-		s := p.newStep(title, from, body, i, p.blocks[i])
+		body := strings.Trim(p.text(p.starts[from], p.blockEnd(i)), "\n")
+		s := p.newStep(title, p.starts[from], body, i, p.blocks[from:i+1]...)
 		if s.Title == "" && len(s.Commands) > 0 {
-			s.Title = clip(firstLine(s.Commands[0].Code), 140)
-		}
-		if s.Title == "" {
-			continue
+			s.Title = clip(firstLine(s.Commands[len(s.Commands)-1].Code), 140)
 		}
 		out = append(out, s)
+		from = i + 1
+	}
+	// Prose after the last command belongs to the last step.
+	if n := len(out); n > 0 && from < reg.to {
+		last := &out[n-1]
+		last.Body = strings.Trim(p.text(last.Line, p.blockEnd(reg.to-1)), "\n")
+		last.Commands = append(last.Commands, p.commandsIn(p.blocks[from:reg.to]...)...)
 	}
 	return out
 }
@@ -436,6 +506,16 @@ func lastSentence(s string) string {
 		}
 	}
 	return s[start:]
+}
+
+// firstSentence returns the text up to the end of its first sentence.
+func firstSentence(s string) string {
+	for i := 20; i+2 < len(s); i++ {
+		if (s[i] == '.' || s[i] == '?' || s[i] == '!') && s[i+1] == ' ' && !abbreviation(s[:i]) {
+			return s[:i+1]
+		}
+	}
+	return s
 }
 
 // abbreviation reports whether the text before a period ends with an

@@ -106,7 +106,11 @@ func clip(s string, n int) string {
 	for cut > 0 && !isRuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "…"
+	// Prefer to cut between words when a space is near.
+	if sp := strings.LastIndexByte(s[:cut], ' '); sp > n*3/4 {
+		cut = sp
+	}
+	return strings.TrimRight(s[:cut], " ,;") + "…"
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

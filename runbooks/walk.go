@@ -19,6 +19,12 @@ type pageParser struct {
 	blocks []ast.Node // the document's top-level blocks
 	starts []int      // start line of each block
 	heads  []heading
+	// owner is, for each block, the index in heads of the nearest heading
+	// at or before it (-1 for none); context says whether the block lies
+	// in a context section.
+	owner   []int
+	context []bool
+	h1s     int // number of level-one headings
 }
 
 // heading is a top-level heading and the span of blocks it governs.
@@ -34,6 +40,9 @@ type heading struct {
 	// stepTitle is the title of a numbered heading ("Step 2: Drain the
 	// node" → "Drain the node"), "" when the heading is not numbered.
 	stepTitle string
+	// procedure is true when the heading starts a procedure region of its
+	// own (see procedureRegions).
+	procedure bool
 }
 
 func (p *pageParser) walk(doc ast.Node) {
@@ -103,6 +112,11 @@ var numberedHeading = regexp.MustCompile(`(?i)^(?:step\s*(\d+)\s*(?:[.:)\-–—
 
 func (p *pageParser) collectHeadings() {
 	anchors := map[string]int{}
+	for _, b := range p.blocks {
+		if h, ok := b.(*ast.Heading); ok && h.Level == 1 {
+			p.h1s++
+		}
+	}
 	for i, b := range p.blocks {
 		h, ok := b.(*ast.Heading)
 		if !ok {
@@ -116,6 +130,7 @@ func (p *pageParser) collectHeadings() {
 		}
 		hd.anchor = uniqueAnchor(anchors, txt)
 		bare := txt
+		stepWord := false
 		if m := numberedHeading.FindStringSubmatch(txt); m != nil {
 			title := strings.TrimSpace(m[3])
 			if title == "" {
@@ -123,23 +138,87 @@ func (p *pageParser) collectHeadings() {
 			}
 			hd.stepTitle = title
 			bare = title
+			stepWord = m[1] != ""
 		}
 		hd.kind = classify(bare)
+		if stepWord {
+			hd.kind = SectionOther // "Step 2: Fix" is a step, not a section
+		}
+		if h.Level == 1 && p.rb.H1 == "" && len(p.heads) == 0 && p.h1s == 1 {
+			hd.kind = SectionOther // the page's title, whatever its words
+		}
 		if h.Level == 1 && p.rb.H1 == "" {
 			p.rb.H1 = txt
 		}
 		p.heads = append(p.heads, hd)
 	}
-	for hi := range p.heads {
-		h := &p.heads[hi]
-		h.spanEnd = len(p.blocks)
-		for _, next := range p.heads[hi+1:] {
-			if next.level <= h.level {
-				h.spanEnd = next.block
-				break
+	p.computeSpans()
+}
+
+// computeSpans finds, in one pass with a stack of open headings, where each
+// heading's section ends, which headings start procedure regions, and the
+// nearest heading and context state of every block.
+//
+// A procedure heading inside another procedure section is part of it
+// ("### Check the disk" under "## Mitigation"), unless it only names a
+// procedure ("### Diagnosis" under "## Runbook").
+func (p *pageParser) computeSpans() {
+	p.owner = make([]int, len(p.blocks))
+	p.context = make([]bool, len(p.blocks))
+	var stack []int // indices into p.heads
+	procedures, contexts := 0, 0
+	pop := func(end int) {
+		top := &p.heads[stack[len(stack)-1]]
+		top.spanEnd = end
+		if top.kind == SectionProcedure {
+			procedures--
+		}
+		if top.kind == SectionContext {
+			contexts--
+		}
+		stack = stack[:len(stack)-1]
+	}
+	hi := 0
+	current := -1
+	for i := range p.blocks {
+		if hi < len(p.heads) && p.heads[hi].block == i {
+			h := &p.heads[hi]
+			for len(stack) > 0 && p.heads[stack[len(stack)-1]].level >= h.level {
+				pop(i)
 			}
+			h.procedure = h.kind == SectionProcedure && (procedures == 0 || onlyProcedureWords(h.text))
+			stack = append(stack, hi)
+			if h.kind == SectionProcedure {
+				procedures++
+			}
+			if h.kind == SectionContext {
+				contexts++
+			}
+			current = hi
+			hi++
+		}
+		p.owner[i] = current
+		p.context[i] = contexts > 0
+	}
+	for len(stack) > 0 {
+		pop(len(p.blocks))
+	}
+}
+
+// onlyProcedureWords reports whether a heading is nothing but the name of a
+// procedure section ("Diagnosis", "Diagnosis and mitigation", "2. Fix").
+func onlyProcedureWords(heading string) bool {
+	n := 0
+	for _, w := range strings.FieldsFunc(strings.ToLower(heading), func(r rune) bool { return !unicode.IsLetter(r) && r != '-' }) {
+		switch {
+		case procedureWordSet[w]:
+			n++
+		case w == "and" || w == "or" || w == "the":
+		default:
+			return false
 		}
 	}
+	return n > 0 && n <= 3
 }
 
 func (p *pageParser) collectSections() {
@@ -168,7 +247,9 @@ var (
 		"procedures", "troubleshooting", "troubleshoot", "investigation", "investigate", "triage",
 		"recovery", "recover", "fix", "fixing", "actions", "response", "respond", "rollback",
 		"workaround", "workarounds", "playbook", "checks", "check", "debugging", "debug",
-		"instructions", "runbook", "solution", "solutions", "restore",
+		"instructions", "runbook", "solution", "solutions", "restore", "checking", "checklist",
+		"verification", "verify", "validate", "validation", "remediating", "mitigating",
+		"diagnosing", "investigating", "recovering", "restoring", "tasks", "action",
 	}
 	contextWords = []string{
 		"meaning", "impact", "summary", "overview", "description", "background", "context",

@@ -465,11 +465,16 @@ func (s *Source) fetch(ctx context.Context, repo *git.Repository, branch string,
 		return plumbing.ZeroHash, fmt.Errorf("read the tree of commit %s: %w", commit.Hash, err)
 	}
 	local := plumbing.NewBranchReferenceName(branch)
-	if err := repo.Storer.SetReference(plumbing.NewHashReference(local, commit.Hash)); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("update %s: %w", local, err)
-	}
-	if err := repo.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, local)); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("update HEAD: %w", err)
+	for _, ref := range []*plumbing.Reference{
+		plumbing.NewHashReference(local, commit.Hash),
+		plumbing.NewSymbolicReference(plumbing.HEAD, local),
+	} {
+		if cur, err := repo.Storer.Reference(ref.Name()); err == nil && cur.String() == ref.String() {
+			continue // unchanged: spare the write
+		}
+		if err := repo.Storer.SetReference(ref); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("update %s: %w", ref.Name(), err)
+		}
 	}
 	return commit.Hash, nil
 }

@@ -125,10 +125,12 @@ func (r *Runbook) finish() {
 		r.Title = humanize(r.Name)
 	}
 	if !hasFrontMatterAlerts(r.Alerts) && !r.Index {
+		// The file name is the alert's identity; an H1 counts only when the
+		// file name is not an alert name (an H1 copied from another page
+		// must not bind this one to that page's alert).
 		if looksLikeAlertName(r.Name) {
 			r.Alerts = append(r.Alerts, AlertBinding{Name: r.Name, From: FromFileName, Line: 1})
-		}
-		if h := strings.TrimSpace(r.H1); looksLikeAlertName(h) && !strings.EqualFold(h, r.Name) {
+		} else if h := strings.TrimSpace(r.H1); looksLikeAlertName(h) {
 			r.Alerts = append(r.Alerts, AlertBinding{Name: h, From: FromH1, Line: r.h1Line()})
 		}
 	}
@@ -234,12 +236,17 @@ var (
 // drops other shortcodes and table-of-contents markers, and never changes
 // the number of lines.
 func preprocess(src []byte) []byte {
-	if bytes.Contains(src, []byte("{{")) {
+	// The regular expressions are slow on large pages: run them only on
+	// pages that have something for them to find.
+	if bytes.Contains(src, []byte("{{<")) || bytes.Contains(src, []byte("{{%")) {
 		src = hugoRef.ReplaceAll(src, []byte("$1"))
 		src = hugoShortcode.ReplaceAll(src, nil)
 	}
-	if bytes.Contains(src, []byte("[")) {
-		src = tocMarker.ReplaceAll(src, nil)
+	for _, m := range []string{"oc]", "OC]", "oc_]", "OC_]"} {
+		if bytes.Contains(src, []byte(m)) {
+			src = tocMarker.ReplaceAll(src, nil)
+			break
+		}
 	}
 	return src
 }

@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"bytes"
 	"net/url"
 	"path"
 	"regexp"
@@ -88,6 +89,16 @@ func (p *pageParser) procedureRegions() []region {
 	return out
 }
 
+// hasProcedure reports whether the page has a procedure section.
+func (p *pageParser) hasProcedure() bool {
+	for _, h := range p.heads {
+		if h.procedure {
+			return true
+		}
+	}
+	return false
+}
+
 // hasContent reports whether a region holds anything but blank lines and
 // HTML comments.
 func (p *pageParser) hasContent(reg region) bool {
@@ -126,6 +137,9 @@ func (p *pageParser) stepsIn(reg region, wholePage bool) ([]Step, StepRule) {
 		return s, RuleTaskList
 	}
 	if wholePage {
+		if s := p.codeBlockSteps(reg, true); len(s) > 0 && !p.hasProcedure() {
+			return s, RuleCodeBlocks
+		}
 		return nil, ""
 	}
 	if s := p.subHeadingSteps(reg); len(s) > 0 {
@@ -134,7 +148,7 @@ func (p *pageParser) stepsIn(reg region, wholePage bool) ([]Step, StepRule) {
 	if s := p.listSteps(reg, false, func(l *ast.List) bool { return !l.IsOrdered() }); len(s) > 0 {
 		return s, RuleBullets
 	}
-	if s := p.codeBlockSteps(reg); len(s) > 0 {
+	if s := p.codeBlockSteps(reg, false); len(s) > 0 {
 		return s, RuleCodeBlocks
 	}
 	return nil, ""
@@ -452,10 +466,14 @@ func shortTitle(t string) string {
 
 // codeBlockSteps: a procedure written as prose and code, where each code
 // block with the paragraph before it is a step.
-func (p *pageParser) codeBlockSteps(reg region) []Step {
+func (p *pageParser) codeBlockSteps(reg region, wholePage bool) []Step {
 	var out []Step
 	from := reg.from // first block not yet in a step
 	for i := reg.from; i < reg.to; i++ {
+		if _, isHeading := p.blocks[i].(*ast.Heading); isHeading || (wholePage && p.inContext(i)) {
+			from = i + 1
+			continue
+		}
 		if !isCommandBlock(p.blocks[i], p.src) {
 			continue
 		}
@@ -473,11 +491,18 @@ func (p *pageParser) codeBlockSteps(reg region) []Step {
 		out = append(out, s)
 		from = i + 1
 	}
-	// Prose after the last command belongs to the last step.
-	if n := len(out); n > 0 && from < reg.to {
+	// Prose after the last command belongs to the last step (up to the
+	// next heading).
+	to := reg.to
+	for j := from; j < to; j++ {
+		if _, isHeading := p.blocks[j].(*ast.Heading); isHeading {
+			to = j
+		}
+	}
+	if n := len(out); n > 0 && from < to {
 		last := &out[n-1]
-		last.Body = strings.Trim(p.text(last.Line, p.blockEnd(reg.to-1)), "\n")
-		last.Commands = append(last.Commands, p.commandsIn(p.blocks[from:reg.to]...)...)
+		last.Body = strings.Trim(p.text(last.Line, p.blockEnd(to-1)), "\n")
+		last.Commands = append(last.Commands, p.commandsIn(p.blocks[from:to]...)...)
 	}
 	return out
 }
@@ -571,12 +596,24 @@ func (p *pageParser) checkSections() {
 		if reg.to < len(p.blocks) {
 			to = p.starts[reg.to] - 1
 		}
+		if !mayHaveTodo(p.span(from, to)) {
+			continue
+		}
 		for n := from; n <= to; n++ {
 			if m := todoRe.Find(p.lineBytes(n)); m != nil {
 				p.rb.addDiag(n, SeverityWarning, "todo", string(m)+" left in procedure "+quote(reg.head.text))
 			}
 		}
 	}
+}
+
+func mayHaveTodo(b []byte) bool {
+	for _, w := range []string{"TODO", "FIXME", "XXX", "TBD"} {
+		if bytes.Contains(b, []byte(w)) {
+			return true
+		}
+	}
+	return false
 }
 
 var todoRe = regexp.MustCompile(`\b(TODO|FIXME|XXX|TBD)\b`)

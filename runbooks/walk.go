@@ -88,9 +88,8 @@ func (p *pageParser) blockEnd(i int) int {
 	return p.lines.count()
 }
 
-// text returns lines from..to (1-based, inclusive) with trailing blank lines
-// removed.
-func (p *pageParser) text(from, to int) string {
+// span returns the bytes of lines from..to (1-based, inclusive).
+func (p *pageParser) span(from, to int) []byte {
 	if from < 1 {
 		from = 1
 	}
@@ -98,14 +97,19 @@ func (p *pageParser) text(from, to int) string {
 		to = p.lines.count()
 	}
 	if to < from {
-		return ""
+		return nil
 	}
 	end := len(p.src)
 	if to < p.lines.count() {
 		end = p.lines.start(to + 1)
 	}
-	s := string(p.src[p.lines.start(from):end])
-	return strings.TrimRight(s, " \t\n")
+	return p.src[p.lines.start(from):end]
+}
+
+// text returns lines from..to (1-based, inclusive) with trailing blank lines
+// removed.
+func (p *pageParser) text(from, to int) string {
+	return strings.TrimRight(string(p.span(from, to)), " \t\n")
 }
 
 var numberedHeading = regexp.MustCompile(`(?i)^(?:step\s*(\d+)\s*(?:[.:)\-–—]\s*|$)|(\d+)\s*[.):\-–—]\s+)(.*)$`)

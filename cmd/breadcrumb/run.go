@@ -125,15 +125,18 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, int, bool) {
 			}
 			return nil, exitUsage, false
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		remaining := fs.Args()
+		// Parse consumes the "--" that ends the flags, so it is seen as
+		// the last argument it took: everything after it is positional,
+		// even what looks like a flag.
+		if n := len(args) - len(remaining); n > 0 && args[n-1] == "--" {
+			return append(rest, remaining...), 0, true
+		}
+		if len(remaining) == 0 {
 			return rest, 0, true
 		}
-		if args[0] == "--" {
-			return append(rest, args[1:]...), 0, true
-		}
-		rest = append(rest, args[0])
-		args = args[1:]
+		rest = append(rest, remaining[0])
+		args = remaining[1:]
 	}
 }
 

@@ -77,7 +77,19 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 	s.logger.Info("breadcrumb is listening", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	go s.syncLoop(ctx, interval)
+	// The sync loop is stopped and waited for before serve returns, so
+	// that no refresh (a git clone into the data directory, a log line)
+	// outlives the command.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		s.syncLoop(syncCtx, interval)
+	}()
+	defer func() {
+		stopSync()
+		<-synced
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -45,6 +45,7 @@ func runShow(_ context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	rb.Diagnostics = runbooks.LintLinks([]*runbooks.Runbook{rb}, fsys)
+	runbooks.SortDiagnostics(rb.Diagnostics)
 	if asJSON {
 		b, err := json.Marshal(rb)
 		if err != nil {

@@ -74,20 +74,47 @@ func newSource(cfg *config, s sourceConfig, getenv func(string) string, logger *
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.Name, err)
 	}
-	return gitsource.New(gitsource.Config{
+	// The credentials in the environment serve every git source: give each
+	// one only those its URL can use.
+	var auth gitsource.Auth
+	switch gitTransport(s.Git.URL) {
+	case "http":
+		if !token.IsZero() {
+			auth.Token, auth.Username = token, getenv("GIT_USERNAME")
+		}
+	case "ssh":
+		auth.SSHKeyFile = getenv(keyEnv)
+		if auth.SSHKeyFile != "" {
+			auth.SSHKeyPassphrase = pass
+		}
+	}
+	src, err := gitsource.New(gitsource.Config{
 		Name:   s.Name,
 		URL:    s.Git.URL,
 		Branch: s.Git.Branch,
 		Subdir: s.Git.Subdir,
 		Dir:    filepath.Join(cfg.DataDir, "git", s.Name),
-		Auth: gitsource.Auth{
-			Username:         getenv("GIT_USERNAME"),
-			Token:            token,
-			SSHKeyFile:       getenv(keyEnv),
-			SSHKeyPassphrase: pass,
-		},
+		Auth:   auth,
 		Logger: logger,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", s.Name, err)
+	}
+	return src, nil
+}
+
+var scpLike = regexp.MustCompile(`^[\w.-]+@[\w.-]+:`)
+
+// gitTransport tells which credentials a git URL takes: "http", "ssh" or
+// "" (a local path or file:// URL).
+func gitTransport(u string) string {
+	switch {
+	case strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "http://"):
+		return "http"
+	case strings.HasPrefix(u, "ssh://"), scpLike.MatchString(u):
+		return "ssh"
+	}
+	return ""
 }
 
 var nonName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)

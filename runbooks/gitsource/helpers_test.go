@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -31,10 +32,24 @@ type upstream struct {
 	n    int
 }
 
+// requireGit skips a test that fetches from a local repository when the
+// git programs are missing (go-git runs git-upload-pack for local and
+// file:// URLs), except in CI, where the test must run.
+func requireGit(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not installed; .ci/run must install it")
+		}
+		t.Skip("git is not installed: install git to run the tests that fetch from a local repository")
+	}
+}
+
 // newUpstream creates a repository whose default branch (master) has one
 // commit holding files.
 func newUpstream(t *testing.T, files map[string]string) *upstream {
 	t.Helper()
+	requireGit(t)
 	dir := t.TempDir()
 	repo, err := git.PlainInit(dir, false)
 	if err != nil {

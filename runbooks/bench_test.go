@@ -70,4 +70,3 @@ func BenchmarkParseLargePage(b *testing.B) {
 		Parse("big.md", page, ParseOptions{})
 	}
 }
-

@@ -10,12 +10,25 @@ import (
 
 // checkTemplates reports dashboards and breadcrumbs whose templates use an
 // unknown variable or are malformed: such a link would break when opened.
-func (r *Runbook) checkTemplates() {
+// fmLines are the page's front-matter lines, used to point at the line of
+// the url or query itself rather than at its entry.
+func (r *Runbook) checkTemplates(fmLines []string) {
 	for _, list := range [][]Breadcrumb{r.Dashboards, r.Breadcrumbs} {
 		for _, b := range list {
 			for _, f := range [2][2]string{{"url", b.URL}, {"query", b.Query}} {
 				if _, err := ParseTemplate(f[1]); err != nil {
-					r.addDiag(b.Line, SeverityError, "unknown-variable", fmt.Sprintf("%s %q: %s: %v", b.Kind, b.Name, f[0], err))
+					line := b.Line
+					probe := firstLine(f[1])
+					if len(probe) > 40 {
+						probe = probe[:40]
+					}
+					for n := b.Line; n >= 1 && n <= len(fmLines) && probe != ""; n++ {
+						if strings.Contains(fmLines[n-1], probe) {
+							line = n
+							break
+						}
+					}
+					r.addDiag(line, SeverityError, "unknown-variable", fmt.Sprintf("%s %q: %s: %v", b.Kind, b.Name, f[0], err))
 				}
 			}
 		}

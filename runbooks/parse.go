@@ -72,7 +72,8 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 	r.FrontMatter = fm.format
 	r.Diagnostics = append(r.Diagnostics, fm.diags...)
 	r.applyFrontMatter(&fm)
-	r.checkTemplates()
+	fmLines := strings.SplitN(string(src), "\n", fm.bodyLine)
+	r.checkTemplates(fmLines[:min(len(fmLines), fm.bodyLine-1)])
 
 	// The markdown keeps the page's line numbers: the front matter's lines
 	// are left blank.

@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -104,10 +106,14 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 	return nil
 }
 
-// syncLoop loads the runbooks at once, then refreshes them every interval.
+// syncLoop loads the runbooks at once, then refreshes them every interval
+// and whenever the process gets SIGHUP (sync on demand, after a push).
 func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for {
 		_, err := s.lib.Refresh(ctx)
 		if ctx.Err() != nil {
@@ -124,6 +130,8 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-hup:
+			s.logger.Info("runbook sync requested by SIGHUP")
 		}
 	}
 }

@@ -98,7 +98,11 @@ func checkLinks(rb *Runbook, fsys fs.FS, byPath map[string]*Runbook, byBase map[
 			if strings.HasPrefix(l.Target, "../") || l.Target == ".." {
 				continue // outside the source: nothing to check it against
 			}
-			found, ok := findTarget(fsys, l.Target, byBase)
+			var sameName []string
+			if rb.hugoRefs[l.URL] {
+				sameName = byBase[path.Base(l.Target)]
+			}
+			found, ok := findTarget(fsys, l.Target, sameName)
 			if !ok {
 				out = append(out, Diagnostic{Path: rb.Path, Line: l.Line, Severity: SeverityError, Rule: "broken-link",
 					Message: fmt.Sprintf("link to %s: no such file in the runbooks", l.URL)})
@@ -115,9 +119,10 @@ func checkLinks(rb *Runbook, fsys fs.FS, byPath map[string]*Runbook, byBase map[
 
 // findTarget resolves a link target the ways a reader of the rendered pages
 // would: the file itself, a directory, the page without its ".md" (Hugo
-// and MkDocs URLs), a directory's index page, or, for Hugo refs, a page
-// with the same file name elsewhere.
-func findTarget(fsys fs.FS, target string, byBase map[string][]string) (string, bool) {
+// and MkDocs URLs), or a directory's index page. sameName lists the pages
+// with the target's file name, for Hugo refs, which Hugo resolves by file
+// name anywhere in the site when the path does not match.
+func findTarget(fsys fs.FS, target string, sameName []string) (string, bool) {
 	target = strings.TrimSuffix(target, "/")
 	if target == "" || target == "." {
 		return ".", true
@@ -128,8 +133,8 @@ func findTarget(fsys fs.FS, target string, byBase map[string][]string) (string, 
 			return c, true
 		}
 	}
-	if ps := byBase[path.Base(target)]; len(ps) == 1 {
-		return ps[0], true
+	if len(sameName) == 1 {
+		return sameName[0], true
 	}
 	return "", false
 }

@@ -55,7 +55,8 @@ type Runbook struct {
 	Diagnostics []Diagnostic    `json:"diagnostics"`
 	StepsFrom   *StepsReasoning `json:"steps_from,omitempty"`
 
-	empty bool // the page has nothing but whitespace
+	empty    bool            // the page has nothing but whitespace
+	hugoRefs map[string]bool // link destinations written as Hugo refs
 }
 
 // StepsReasoning says which rule of docs/runbook-format.md produced the

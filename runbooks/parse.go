@@ -101,7 +101,7 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 		return r
 	}
 
-	body = preprocess(body)
+	body, r.hugoRefs = preprocess(body)
 	doc := md.Parser().Parse(text.NewReader(body))
 	p2 := &pageParser{rb: r, src: body, lines: newLineIndex(body)}
 	p2.walk(doc)
@@ -235,11 +235,19 @@ var (
 
 // preprocess resolves Hugo ref shortcodes into plain link destinations,
 // drops other shortcodes and table-of-contents markers, and never changes
-// the number of lines.
-func preprocess(src []byte) []byte {
+// the number of lines. It returns the destinations that came from refs,
+// which Hugo resolves by file name anywhere in the site.
+func preprocess(src []byte) ([]byte, map[string]bool) {
+	var refs map[string]bool
 	// The regular expressions are slow on large pages: run them only on
 	// pages that have something for them to find.
 	if bytes.Contains(src, []byte("{{<")) || bytes.Contains(src, []byte("{{%")) {
+		for _, m := range hugoRef.FindAllSubmatch(src, -1) {
+			if refs == nil {
+				refs = map[string]bool{}
+			}
+			refs[string(m[1])] = true
+		}
 		src = hugoRef.ReplaceAll(src, []byte("$1"))
 		src = hugoShortcode.ReplaceAll(src, nil)
 	}
@@ -249,7 +257,7 @@ func preprocess(src []byte) []byte {
 			break
 		}
 	}
-	return src
+	return src, refs
 }
 
 // lineIndex maps byte offsets to 1-based line numbers.

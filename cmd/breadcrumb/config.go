@@ -110,6 +110,13 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 			return nil, fmt.Errorf("config %s: %w", file, err)
 		}
 		cfg.path = file
+		// A source's path in the file is relative to the file, so that a
+		// configuration kept beside its runbooks works from any directory.
+		for i, src := range cfg.Runbooks.Sources {
+			if src.Path != "" && !filepath.IsAbs(src.Path) {
+				cfg.Runbooks.Sources[i].Path = filepath.Join(filepath.Dir(file), src.Path)
+			}
+		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("config: %w", err)
 	}

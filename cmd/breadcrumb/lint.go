@@ -115,6 +115,10 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 	}
 	var res lintResult
 	var all []*runbooks.Runbook
+	// A page named twice (a file and its directory, overlapping
+	// directories, a glob and a file) is read once: otherwise it would be
+	// counted twice and bind its own alerts a second time.
+	seen := map[string]bool{}
 	for _, g := range groups {
 		fsys := os.DirFS(g.root)
 		files := g.files
@@ -126,6 +130,14 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 		}
 		var pages []*runbooks.Runbook
 		for _, f := range files {
+			abs, err := filepath.Abs(filepath.Join(g.root, filepath.FromSlash(f)))
+			if err != nil {
+				return lintResult{}, err
+			}
+			if seen[abs] {
+				continue
+			}
+			seen[abs] = true
 			rb := runbooks.ReadPage(fsys, f, runbooks.ParseOptions{Source: "lint", MaxPageSize: maxPageSize}, nil)
 			if hasRule(rb, "unreadable") {
 				return lintResult{}, errors.New(rb.Diagnostics[0].Message + ": " + filepath.Join(g.root, f))

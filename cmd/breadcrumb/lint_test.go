@@ -21,7 +21,9 @@ type diag struct {
 	rule     string
 }
 
-func (d diag) String() string { return fmt.Sprintf("%s:%d: %s (%s)", d.path, d.line, d.severity, d.rule) }
+func (d diag) String() string {
+	return fmt.Sprintf("%s:%d: %s (%s)", d.path, d.line, d.severity, d.rule)
+}
 
 func sortDiags(ds []diag) []diag {
 	sort.Slice(ds, func(i, j int) bool { return ds[i].String() < ds[j].String() })
@@ -56,16 +58,16 @@ var problems = []diag{
 	{"dup/second.md", 4, "warning", "duplicate-alert"},
 	{"fence.md", 7, "error", "unclosed-fence"},
 	{"links.md", 11, "error", "broken-link"},
-	{"templates.md", 4, "error", "unknown-variable"},
+	{"templates.md", 6, "error", "unknown-variable"}, // the line of the query itself
 	{"todo.md", 6, "warning", "todo"},
 }
 
 // under returns ds with their paths joined to dir, as lint prints them.
 func under(dir string, ds []diag) []diag {
-	out := make([]diag, len(ds))
-	for i, d := range ds {
+	var out []diag
+	for _, d := range ds {
 		d.path = filepath.Join(dir, filepath.FromSlash(d.path))
-		out[i] = d
+		out = append(out, d)
 	}
 	return sortDiags(out)
 }
@@ -120,7 +122,7 @@ func TestLintTextNamesFileAndLineOfEachProblem(t *testing.T) {
 	if want := filepath.Join(dir, "dup", "second.md") + ":4"; !strings.Contains(msgs[first], want) {
 		t.Errorf("message of %v: got %q, want it to name %q", first, msgs[first], want)
 	}
-	if want := "{{region}}"; !strings.Contains(msgs[diag{filepath.Join(dir, "templates.md"), 4, "error", "unknown-variable"}], want) {
+	if want := "{{region}}"; !strings.Contains(msgs[diag{filepath.Join(dir, "templates.md"), 6, "error", "unknown-variable"}], want) {
 		t.Errorf("unknown-variable message: got %q, want it to name %q", msgs, want)
 	}
 }
@@ -297,5 +299,47 @@ func TestLintTakesFilesThatLookLikeFlagsAfterDoubleDash(t *testing.T) {
 	}
 	if want := "2 pages checked"; !strings.Contains(res.stderr, want) {
 		t.Errorf("summary: got %q, want it to contain %q", res.stderr, want)
+	}
+}
+
+func TestLintReadsAPageNamedTwiceOnce(t *testing.T) {
+	dup := []diag{
+		{"testdata/problems/dup/first.md", 4, "warning", "duplicate-alert"},
+		{"testdata/problems/dup/second.md", 4, "warning", "duplicate-alert"},
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		wantCode  int
+		wantDiags []diag
+		wantPages string
+	}{
+		{"the same file twice", []string{"testdata/problems/dup/first.md", "testdata/problems/dup/first.md"}, exitOK, nil, "1 page checked"},
+		{"a directory and a file in it", []string{"testdata/problems/dup", "testdata/problems/dup/first.md"}, exitProblems, dup, "2 pages checked"},
+		{"one directory spelt two ways", []string{"testdata/problems/dup/", "./testdata/problems/dup"}, exitProblems, dup, "2 pages checked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []string{"lint"}
+			for _, a := range tt.args {
+				args = append(args, filepath.FromSlash(a))
+			}
+			res := runCLI(t, nil, args...)
+			if res.code != tt.wantCode {
+				t.Errorf("exit code: got %d, want %d; stdout:\n%s", res.code, tt.wantCode, res.stdout)
+			}
+			got, msgs := parseTextDiags(t, res.stdout)
+			if want := under("", tt.wantDiags); !reflect.DeepEqual(got, want) {
+				t.Errorf("diagnostics:\ngot  %v\nwant %v", got, want)
+			}
+			for d, m := range msgs {
+				if strings.Contains(m, d.path+":") {
+					t.Errorf("%v: message %q names the page itself", d, m)
+				}
+			}
+			if !strings.Contains(res.stderr, tt.wantPages) {
+				t.Errorf("summary: got %q, want it to contain %q", res.stderr, tt.wantPages)
+			}
+		})
 	}
 }

@@ -55,6 +55,10 @@ type Runbook struct {
 	Diagnostics []Diagnostic    `json:"diagnostics"`
 	StepsFrom   *StepsReasoning `json:"steps_from,omitempty"`
 
+	// Text is the page's markdown without its front matter, for full-text
+	// search. It is not part of the JSON (sections hold the same text).
+	Text string `json:"-"`
+
 	empty    bool            // the page has nothing but whitespace
 	hugoRefs map[string]bool // link destinations written as Hugo refs
 }

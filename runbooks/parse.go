@@ -102,6 +102,7 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 	}
 
 	body, r.hugoRefs = preprocess(body)
+	r.Text = strings.TrimSpace(string(body))
 	doc := md.Parser().Parse(text.NewReader(body))
 	p2 := &pageParser{rb: r, src: body, lines: newLineIndex(body)}
 	p2.walk(doc)

@@ -1,0 +1,424 @@
+package search
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// SchemaVersion changes whenever the mapping or the documents change; an
+// index of another version is rebuilt.
+const SchemaVersion = 1
+
+// ErrLocked is returned by Open when another process holds the index.
+var ErrLocked = errors.New("search index is in use by another process")
+
+// Config configures an Index.
+type Config struct {
+	// Dir holds the index, its manifest and its lock file; it is created
+	// when missing.
+	Dir string
+	// Logger receives rebuild and update notes; nil discards them.
+	Logger *slog.Logger
+}
+
+// Index is the persistent full-text index of the runbooks. It is safe for
+// concurrent use.
+type Index struct {
+	dir    string
+	logger *slog.Logger
+	lock   *os.File
+
+	mu       sync.RWMutex // guards idx and manifest
+	idx      bleve.Index
+	manifest map[string]string // runbook ID → content hash
+	rebuilt  bool
+}
+
+type manifestFile struct {
+	Schema int               `json:"schema"`
+	Pages  map[string]string `json:"pages"`
+}
+
+// Open opens the index in cfg.Dir, creating it when it is missing and
+// rebuilding it (empty) when it is corrupt or of another schema version;
+// Update then fills it. When another process has the index open, Open
+// fails at once with an error wrapping ErrLocked that names that process.
+func Open(cfg Config) (*Index, error) {
+	registerAnalysis()
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("search: open %s: %w", cfg.Dir, err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{dir: cfg.Dir, logger: logger, lock: lock}
+	if err := ix.open(); err != nil {
+		ix.unlock()
+		return nil, err
+	}
+	return ix, nil
+}
+
+func (ix *Index) indexPath() string    { return filepath.Join(ix.dir, "index.bleve") }
+func (ix *Index) manifestPath() string { return filepath.Join(ix.dir, "manifest.json") }
+
+// lockDir takes an exclusive, non-blocking lock on dir/lock and writes our
+// PID into it, so that a second process is told who holds the index.
+func lockDir(dir string) (*os.File, error) {
+	p := filepath.Join(dir, "lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("search: lock %s: %w", p, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := os.ReadFile(p)
+		_ = f.Close()
+		who := "another process"
+		if pid := strings.TrimSpace(string(holder)); pid != "" {
+			who = "process " + pid
+		}
+		return nil, fmt.Errorf("search: the index in %s is in use by %s (is `breadcrumb serve` running on this data directory?): %w", dir, who, ErrLocked)
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}
+
+func (ix *Index) unlock() {
+	if ix.lock != nil {
+		_ = syscall.Flock(int(ix.lock.Fd()), syscall.LOCK_UN)
+		_ = ix.lock.Close()
+		ix.lock = nil
+	}
+}
+
+// open loads the manifest and the index, rebuilding when either is
+// missing, unreadable or of another schema.
+func (ix *Index) open() error {
+	m, merr := readManifest(ix.manifestPath())
+	if merr == nil && m.Schema == SchemaVersion {
+		idx, err := bleve.OpenUsing(ix.indexPath(), map[string]any{"bolt_timeout": "2s"})
+		if err == nil {
+			ix.idx, ix.manifest = idx, m.Pages
+			return nil
+		}
+		ix.logger.Warn("search index unreadable; rebuilding it", "dir", ix.dir, "err", err)
+	} else if merr == nil {
+		ix.logger.Info("search index is of an older schema; rebuilding it", "dir", ix.dir,
+			"schema", m.Schema, "want", SchemaVersion)
+	} else if !errors.Is(merr, os.ErrNotExist) {
+		ix.logger.Warn("search index manifest unreadable; rebuilding the index", "dir", ix.dir, "err", merr)
+	}
+	return ix.create()
+}
+
+func (ix *Index) create() error {
+	if err := os.RemoveAll(ix.indexPath()); err != nil {
+		return fmt.Errorf("search: remove old index: %w", err)
+	}
+	_ = os.Remove(ix.manifestPath())
+	im, err := newMapping()
+	if err != nil {
+		return fmt.Errorf("search: mapping: %w", err)
+	}
+	idx, err := bleve.New(ix.indexPath(), im)
+	if err != nil {
+		return fmt.Errorf("search: create index in %s: %w", ix.dir, err)
+	}
+	ix.idx, ix.manifest, ix.rebuilt = idx, map[string]string{}, true
+	return ix.writeManifest()
+}
+
+func readManifest(p string) (manifestFile, error) {
+	var m manifestFile
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, err
+	}
+	if m.Pages == nil {
+		m.Pages = map[string]string{}
+	}
+	return m, nil
+}
+
+// writeManifest replaces the manifest atomically. It is written after the
+// batches it describes have been persisted, so a crash in between leaves
+// an older manifest, which only makes the next Update redo some work.
+func (ix *Index) writeManifest() error {
+	data, err := json.Marshal(manifestFile{Schema: SchemaVersion, Pages: ix.manifest})
+	if err != nil {
+		return err
+	}
+	tmp := ix.manifestPath() + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("search: write manifest: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("search: write manifest: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("search: write manifest: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("search: write manifest: %w", err)
+	}
+	if err := os.Rename(tmp, ix.manifestPath()); err != nil {
+		return fmt.Errorf("search: write manifest: %w", err)
+	}
+	return nil
+}
+
+// Close closes the index and releases its lock.
+func (ix *Index) Close() error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	var err error
+	if ix.idx != nil {
+		err = ix.idx.Close()
+		ix.idx = nil
+	}
+	ix.unlock()
+	return err
+}
+
+// Rebuilt reports whether Open had to create the index anew (missing,
+// corrupt or of an older schema).
+func (ix *Index) Rebuilt() bool { return ix.rebuilt }
+
+// Len returns the number of pages in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.manifest)
+}
+
+// UpdateStats says what an Update did.
+type UpdateStats struct {
+	Indexed   int           // pages added or changed
+	Deleted   int           // pages removed
+	Unchanged int           // pages already up to date
+	Took      time.Duration // wall time
+}
+
+// Progress is told how many of the pages to index are done.
+type Progress func(done, total int)
+
+const batchSize = 256
+
+// Update makes the index hold exactly pages: a page whose content hash is
+// already indexed is skipped, a new or changed page is indexed, and a page
+// no longer present is deleted. progress may be nil.
+func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateStats, error) {
+	start := time.Now()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.idx == nil {
+		return UpdateStats{}, errors.New("search: update: index is closed")
+	}
+	var st UpdateStats
+	var todo []*runbooks.Runbook
+	present := make(map[string]bool, len(pages))
+	for _, rb := range pages {
+		present[rb.ID] = true
+		if ix.manifest[rb.ID] == rb.Hash {
+			st.Unchanged++
+			continue
+		}
+		todo = append(todo, rb)
+	}
+	var gone []string
+	for id := range ix.manifest {
+		if !present[id] {
+			gone = append(gone, id)
+		}
+	}
+	sort.Strings(gone)
+	if len(todo) == 0 && len(gone) == 0 {
+		st.Took = time.Since(start)
+		return st, nil
+	}
+	batch := ix.idx.NewBatch()
+	pending := map[string]string{}
+	flush := func() error {
+		if batch.Size() == 0 {
+			return nil
+		}
+		if err := ix.idx.Batch(batch); err != nil {
+			return fmt.Errorf("search: update: %w", err)
+		}
+		for id, h := range pending {
+			if h == "" {
+				delete(ix.manifest, id)
+			} else {
+				ix.manifest[id] = h
+			}
+		}
+		pending = map[string]string{}
+		batch.Reset()
+		return nil
+	}
+	for _, id := range gone {
+		batch.Delete(id)
+		pending[id] = ""
+		st.Deleted++
+	}
+	for i, rb := range todo {
+		if err := batch.Index(rb.ID, newDocument(rb)); err != nil {
+			return st, fmt.Errorf("search: index %s: %w", rb.ID, err)
+		}
+		pending[rb.ID] = rb.Hash
+		st.Indexed++
+		if batch.Size() >= batchSize {
+			if err := flush(); err != nil {
+				return st, err
+			}
+		}
+		if progress != nil && (i+1)%batchSize == 0 {
+			progress(i+1, len(todo))
+		}
+	}
+	if err := flush(); err != nil {
+		return st, err
+	}
+	if progress != nil {
+		progress(len(todo), len(todo))
+	}
+	if err := ix.writeManifest(); err != nil {
+		return st, err
+	}
+	st.Took = time.Since(start)
+	ix.logger.Info("search index updated", "indexed", st.Indexed, "deleted", st.Deleted,
+		"unchanged", st.Unchanged, "took", st.Took.Round(time.Millisecond).String())
+	return st, nil
+}
+
+// Fields of the indexed documents.
+const (
+	fTitle       = "title"
+	fName        = "name"
+	fAlert       = "alert"      // exact, lower-cased alert names
+	fAlertText   = "alert_text" // the same names, split into words
+	fAlias       = "alias"
+	fService     = "service"
+	fTeam        = "team"
+	fTag         = "tag"
+	fSource      = "source"
+	fPath        = "path"
+	fMeta        = "meta" // service, team and tags as text
+	fDescription = "description"
+	fHeadings    = "headings"
+	fSteps       = "steps"
+	fCommands    = "commands"
+	fBody        = "body"
+)
+
+func newMapping() (*mapping.IndexMappingImpl, error) {
+	im := bleve.NewIndexMapping()
+	im.ScoringModel = index.BM25Scoring
+	if err := addAnalyzers(im); err != nil {
+		return nil, err
+	}
+	text := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store = store
+		f.IncludeTermVectors = store
+		return f
+	}
+	keyword := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = keywordAnalyzer
+		f.Store = store
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		return f
+	}
+	doc := bleve.NewDocumentStaticMapping()
+	for name, fm := range map[string]*mapping.FieldMapping{
+		fTitle: text(true), fName: text(false), fAlertText: text(false), fMeta: text(false),
+		fDescription: text(true), fHeadings: text(false), fSteps: text(true), fCommands: text(false),
+		fBody: text(true),
+		fAlert: keyword(false), fAlias: keyword(false), fService: keyword(true), fTeam: keyword(true),
+		fTag: keyword(false), fSource: keyword(true), fPath: keyword(true),
+	} {
+		doc.AddFieldMappingsAt(name, fm)
+	}
+	im.DefaultMapping = doc
+	im.DefaultAnalyzer = textAnalyzer
+	return im, nil
+}
+
+// newDocument is what the index holds of a page.
+func newDocument(rb *runbooks.Runbook) map[string]any {
+	var alerts, alertText, headings, steps, commands []string
+	for _, a := range rb.Alerts {
+		if a.Name != "" {
+			alerts = append(alerts, strings.ToLower(a.Name))
+			alertText = append(alertText, a.Name)
+		}
+	}
+	for _, s := range rb.Sections {
+		if s.Level > 1 {
+			headings = append(headings, s.Heading)
+		}
+	}
+	for _, s := range rb.Steps {
+		steps = append(steps, s.Title+"\n"+plainMarkdown(s.Body))
+		for _, c := range s.Commands {
+			commands = append(commands, c.Code)
+		}
+	}
+	lower := func(ss []string) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = strings.ToLower(s)
+		}
+		return out
+	}
+	meta := strings.Join(append(append([]string{rb.Service, rb.Team}, rb.Tags...), rb.Owners...), " ")
+	return map[string]any{
+		fTitle:       rb.Title,
+		fName:        rb.Name,
+		fAlert:       alerts,
+		fAlertText:   strings.Join(alertText, " "),
+		fAlias:       lower(rb.Aliases),
+		fService:     strings.ToLower(rb.Service),
+		fTeam:        strings.ToLower(rb.Team),
+		fTag:         lower(rb.Tags),
+		fSource:      rb.Source,
+		fPath:        rb.Path,
+		fMeta:        meta,
+		fDescription: rb.Description,
+		fHeadings:    strings.Join(headings, "\n"),
+		fSteps:       strings.Join(steps, "\n\n"),
+		fCommands:    strings.Join(commands, "\n"),
+		fBody:        plainMarkdown(rb.Text),
+	}
+}

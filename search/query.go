@@ -1,0 +1,318 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+// Query is a search for runbooks.
+type Query struct {
+	// Text is what the responder typed. Words of the form service:NAME,
+	// team:NAME and tag:NAME are filters, not search terms.
+	Text string
+	// Limit is the number of hits wanted; 0 means 10.
+	Limit int
+	// Service, Team and Tags narrow the hits (in addition to filters in
+	// Text).
+	Service, Team string
+	Tags          []string
+}
+
+// Hit is one runbook found.
+type Hit struct {
+	ID     string  `json:"id"`
+	Source string  `json:"source"`
+	Path   string  `json:"path"`
+	Title  string  `json:"title"`
+	Score  float64 `json:"score"`
+	// Snippet is a short passage of the page around the words found.
+	Snippet Snippet `json:"snippet"`
+	// Fuzzy is true when the page was found only by tolerating typos.
+	Fuzzy bool `json:"fuzzy,omitempty"`
+}
+
+// Snippet is plain text with the byte ranges of the matched words, so
+// that each front end (terminal, Slack, HTML) marks them its own way.
+type Snippet struct {
+	Text  string   `json:"text"`
+	Marks [][2]int `json:"marks,omitempty"`
+}
+
+// ErrEmptyQuery is returned for a query with no words and no filters.
+var ErrEmptyQuery = errors.New("search: empty query")
+
+var filterRe = regexp.MustCompile(`(?i)\b(service|team|tag):("[^"]*"|\S+)`)
+
+// parseFilters takes service:, team: and tag: filters out of the text.
+func (q Query) parseFilters() (text, service, team string, tags []string) {
+	service, team, tags = q.Service, q.Team, append([]string(nil), q.Tags...)
+	text = filterRe.ReplaceAllStringFunc(q.Text, func(m string) string {
+		sub := filterRe.FindStringSubmatch(m)
+		v := strings.Trim(sub[2], `"`)
+		switch strings.ToLower(sub[1]) {
+		case "service":
+			service = v
+		case "team":
+			team = v
+		case "tag":
+			tags = append(tags, v)
+		}
+		return " "
+	})
+	return strings.TrimSpace(text), service, team, tags
+}
+
+// Search returns the runbooks that best match the query, best first. When
+// the words find nothing, they are tried again with typos tolerated, and
+// the hits are marked Fuzzy.
+func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+	text, service, team, tags := q.parseFilters()
+	if text == "" && service == "" && team == "" && len(tags) == 0 {
+		return nil, ErrEmptyQuery
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 10
+	}
+	var filters []query.Query
+	addFilter := func(field, v string) {
+		tq := bleve.NewTermQuery(strings.ToLower(v))
+		tq.SetField(field)
+		filters = append(filters, tq)
+	}
+	if service != "" {
+		addFilter(fService, service)
+	}
+	if team != "" {
+		addFilter(fTeam, team)
+	}
+	for _, t := range tags {
+		addFilter(fTag, t)
+	}
+	hits, err := ix.run(ctx, textQuery(text, 0), filters, limit)
+	if err != nil || len(hits) > 0 || text == "" {
+		return hits, err
+	}
+	hits, err = ix.run(ctx, textQuery(text, 2), filters, limit)
+	for i := range hits {
+		hits[i].Fuzzy = true
+	}
+	return hits, err
+}
+
+// textQuery searches every text field with its weight. fuzziness > 0
+// tolerates that many edits per word (one for short words).
+func textQuery(text string, fuzziness int) query.Query {
+	if text == "" {
+		return bleve.NewMatchAllQuery()
+	}
+	fields := []struct {
+		name  string
+		boost float64
+	}{
+		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 2}, {fHeadings, 1.5},
+		{fMeta, 1.5}, {fSteps, 1.2}, {fCommands, 1}, {fBody, 1},
+	}
+	var qs []query.Query
+	for _, f := range fields {
+		mq := bleve.NewMatchQuery(text)
+		mq.SetField(f.name)
+		mq.SetBoost(f.boost)
+		if fuzziness > 0 {
+			mq.SetFuzziness(fuzziness)
+		}
+		qs = append(qs, mq)
+	}
+	if fuzziness == 0 {
+		// The exact alert name, as pasted from a page.
+		tq := bleve.NewTermQuery(strings.ToLower(strings.TrimSpace(text)))
+		tq.SetField(fAlert)
+		tq.SetBoost(8)
+		qs = append(qs, tq)
+	}
+	return bleve.NewDisjunctionQuery(qs...)
+}
+
+func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int) ([]Hit, error) {
+	if len(filters) > 0 {
+		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
+	}
+	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
+	req.Fields = []string{fTitle, fSource, fPath, fSteps, fBody, fDescription}
+	req.IncludeLocations = true
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, errors.New("search: index is closed")
+	}
+	res, err := ix.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	hits := make([]Hit, 0, len(res.Hits))
+	for _, h := range res.Hits {
+		hit := Hit{ID: h.ID, Score: h.Score, Title: str(h.Fields[fTitle]), Source: str(h.Fields[fSource]), Path: str(h.Fields[fPath])}
+		hit.Snippet = snippetOf(h)
+		hits = append(hits, hit)
+	}
+	return hits, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+const snippetWidth = 200
+
+// snippetOf cuts a passage around the densest cluster of matched words in
+// the most telling stored field (steps, then body, then description).
+func snippetOf(h *search.DocumentMatch) Snippet {
+	for _, field := range []string{fSteps, fBody, fDescription} {
+		text := str(h.Fields[field])
+		locs := h.Locations[field]
+		if text == "" || len(locs) == 0 {
+			continue
+		}
+		var spans [][2]int
+		for _, byTerm := range locs {
+			for _, l := range byTerm {
+				if int(l.End) <= len(text) && l.Start < l.End {
+					spans = append(spans, [2]int{int(l.Start), int(l.End)})
+				}
+			}
+		}
+		if len(spans) == 0 {
+			continue
+		}
+		return cutSnippet(text, spans, snippetWidth)
+	}
+	if body := str(h.Fields[fBody]); body != "" {
+		return Snippet{Text: clipText(body, snippetWidth)}
+	}
+	return Snippet{}
+}
+
+// cutSnippet returns a window of text, about width bytes, holding as many
+// of the spans as possible, cut at word boundaries, with the spans inside
+// it as marks relative to the window.
+func cutSnippet(text string, spans [][2]int, width int) Snippet {
+	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+	best, bestN := 0, 0
+	for i := range spans {
+		n := 0
+		for j := i; j < len(spans) && spans[j][1]-spans[i][0] <= width; j++ {
+			n++
+		}
+		if n > bestN {
+			best, bestN = i, n
+		}
+	}
+	start := spans[best][0] - width/4
+	if start < 0 {
+		start = 0
+	}
+	for start > 0 && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	if sp := strings.LastIndexAny(text[max(0, start-20):start], " \n"); start > 0 && sp >= 0 {
+		start = max(0, start-20) + sp + 1
+	}
+	end := min(len(text), start+width)
+	for end < len(text) && !utf8.RuneStart(text[end]) {
+		end++
+	}
+	if end < len(text) {
+		if sp := strings.LastIndexAny(text[start:end], " \n"); sp > width/2 {
+			end = start + sp
+		}
+	}
+	raw := text[start:end]
+	// Collapse whitespace while keeping the marks in place.
+	var b strings.Builder
+	mapping := make([]int, len(raw)+1)
+	space := false
+	for i := 0; i < len(raw); i++ {
+		mapping[i] = b.Len()
+		c := raw[i]
+		if c == '\n' || c == '\t' || c == ' ' || c == '\r' {
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		b.WriteByte(c)
+	}
+	mapping[len(raw)] = b.Len()
+	out := Snippet{Text: strings.TrimRight(b.String(), " ")}
+	if start > 0 {
+		out.Text = "…" + out.Text
+	}
+	shift := 0
+	if start > 0 {
+		shift = len("…")
+	}
+	if end < len(text) {
+		out.Text += "…"
+	}
+	for _, s := range spans {
+		if s[0] >= start && s[1] <= end {
+			a, z := mapping[s[0]-start]+shift, mapping[s[1]-start]+shift
+			if z > a && z <= len(out.Text) {
+				out.Marks = append(out.Marks, [2]int{a, z})
+			}
+		}
+	}
+	return out
+}
+
+func clipText(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if sp := strings.LastIndexByte(s[:cut], ' '); sp > n/2 {
+		cut = sp
+	}
+	return s[:cut] + "…"
+}
+
+var (
+	mdLink      = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+	mdRefLink   = regexp.MustCompile(`\[([^\]]+)\]\[[^\]]*\]`)
+	mdHTML      = regexp.MustCompile(`(?s)<!--.*?-->|</?[A-Za-z][^>]*>`)
+	mdFence     = regexp.MustCompile("(?m)^[ \t>]*(```+|~~~+).*$")
+	mdHeading   = regexp.MustCompile(`(?m)^[ \t]*#{1,6}[ \t]+`)
+	mdEmphasis  = regexp.MustCompile("[*`]{1,3}")
+	mdTableRule = regexp.MustCompile(`(?m)^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$`)
+)
+
+// plainMarkdown turns markdown into text for indexing and snippets: link
+// and image syntax give their text, HTML tags, fences, heading marks and
+// emphasis marks go, table pipes become spaces. Code stays, as words.
+func plainMarkdown(md string) string {
+	s := mdHTML.ReplaceAllString(md, " ")
+	s = mdLink.ReplaceAllString(s, "$1")
+	s = mdRefLink.ReplaceAllString(s, "$1")
+	s = mdFence.ReplaceAllString(s, "")
+	s = mdTableRule.ReplaceAllString(s, "")
+	s = mdHeading.ReplaceAllString(s, "")
+	s = mdEmphasis.ReplaceAllString(s, "")
+	s = strings.ReplaceAll(s, "|", " ")
+	return s
+}

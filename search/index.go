@@ -364,7 +364,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	for name, fm := range map[string]*mapping.FieldMapping{
 		fTitle: text(true), fName: text(false), fAlertText: text(false), fMeta: text(false),
 		fDescription: text(true), fHeadings: text(false), fSteps: text(true), fCommands: text(false),
-		fBody: text(true),
+		fBody:  text(true),
 		fAlert: keyword(false), fAlias: keyword(false), fService: keyword(true), fTeam: keyword(true),
 		fTag: keyword(false), fSource: keyword(true), fPath: keyword(true),
 	} {

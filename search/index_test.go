@@ -152,7 +152,7 @@ func TestASecondProcessFailsFastWithAClearMessage(t *testing.T) {
 
 func TestBrokenOrOldIndexIsRebuilt(t *testing.T) {
 	tests := []struct {
-		name  string
+		name   string
 		damage func(t *testing.T, dir string)
 	}{
 		{"missing index directory", func(t *testing.T, dir string) {

@@ -28,6 +28,10 @@ type SourceConfig struct {
 	// that an alert's runbook_url pointing at a blob or tree resolves to a
 	// page.
 	RepoURL string
+	// RepoPath is the path of the source's root inside that repository
+	// (a git source's subdir), so that a link to
+	// REPO/blob/main/RepoPath/x.md finds the page x.md.
+	RepoPath string
 	// SiteURLs are base addresses of a rendered site of the pages.
 	SiteURLs []string
 }
@@ -97,6 +101,7 @@ type Library struct {
 	now     func() time.Time
 	mu      sync.RWMutex
 	sources []*sourceState
+	version uint64 // incremented whenever a page is added, changed or removed
 }
 
 type sourceState struct {
@@ -210,6 +215,9 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, e
 	sort.Strings(ch.Changed)
 	sort.Strings(ch.Removed)
 	s.pages = pages
+	if !ch.Empty() {
+		l.version++
+	}
 	s.status = SourceStatus{Name: name, Revision: snap.Revision, Pages: len(pages), LoadedAt: l.now()}
 	if syncErr != nil {
 		s.status.Error = syncErr.Error()
@@ -354,6 +362,14 @@ func (l *Library) Status() []SourceStatus {
 		out[i] = s.status
 	}
 	return out
+}
+
+// Version changes whenever the set of pages or their content changes, so
+// that what is derived from the pages can tell when to derive it again.
+func (l *Library) Version() uint64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.version
 }
 
 // Config returns the configuration a source was added with.

@@ -38,6 +38,8 @@ type Hit struct {
 	Snippet Snippet `json:"snippet"`
 	// Fuzzy is true when the page was found only by tolerating typos.
 	Fuzzy bool `json:"fuzzy,omitempty"`
+
+	terms map[string]bool // the analyzed terms found in the page
 }
 
 // Snippet is plain text with the byte ranges of the matched words, so
@@ -109,6 +111,24 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	return hits, err
 }
 
+// analyze returns the distinct terms the text analyzer makes of text.
+func (ix *Index) analyze(text string) map[string]bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	terms := map[string]bool{}
+	if ix.idx == nil {
+		return terms
+	}
+	a := ix.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return terms
+	}
+	for _, tok := range a.Analyze([]byte(text)) {
+		terms[string(tok.Term)] = true
+	}
+	return terms
+}
+
 // textQuery searches every text field with its weight. fuzziness > 0
 // tolerates that many edits per word (one for short words).
 func textQuery(text string, fuzziness int) query.Query {
@@ -162,6 +182,12 @@ func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, 
 	for _, h := range res.Hits {
 		hit := Hit{ID: h.ID, Score: h.Score, Title: str(h.Fields[fTitle]), Source: str(h.Fields[fSource]), Path: str(h.Fields[fPath])}
 		hit.Snippet = snippetOf(h)
+		hit.terms = map[string]bool{}
+		for _, byTerm := range h.Locations {
+			for term := range byTerm {
+				hit.terms[term] = true
+			}
+		}
 		hits = append(hits, hit)
 	}
 	return hits, nil

@@ -45,6 +45,7 @@ type sourceConfig struct {
 	Include  []string   `yaml:"include"`
 	Exclude  []string   `yaml:"exclude"`
 	RepoURL  string     `yaml:"repo_url"`
+	RepoPath string     `yaml:"repo_path"`
 	SiteURLs []string   `yaml:"site_urls"`
 }
 

@@ -23,7 +23,10 @@ func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, log
 		if err != nil {
 			return nil, err
 		}
-		sc := runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude, RepoURL: s.RepoURL, SiteURLs: s.SiteURLs}
+		sc := runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude, RepoURL: s.RepoURL, RepoPath: s.RepoPath, SiteURLs: s.SiteURLs}
+		if s.Git != nil && sc.RepoPath == "" {
+			sc.RepoPath = s.Git.Subdir
+		}
 		if err := lib.Add(src, sc); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,543 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"text/template"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// Catalog is what the matcher needs of the runbook library.
+type Catalog interface {
+	Pages() []*runbooks.Runbook
+	Config(source string) (runbooks.SourceConfig, bool)
+	Version() uint64
+}
+
+// Rules, in order of authority.
+const (
+	RuleRunbookURL = "runbook_url"
+	RuleBinding    = "binding"
+	RuleName       = "name"
+	RuleText       = "text"
+)
+
+// Candidate is a runbook proposed for an alert.
+type Candidate struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Path   string `json:"path"`
+	Title  string `json:"title"`
+	// Anchor is the section to open (from the runbook_url's #fragment).
+	Anchor string `json:"anchor,omitempty"`
+	// Rule is the rule that found the page; Reason says why, for a person.
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+	// Score is the confidence, from 0 to 1.
+	Score float64 `json:"score"`
+}
+
+// DefaultFloor is the confidence below which a candidate is not worth
+// showing: better no runbook than a wrong one at 3 AM.
+const DefaultFloor = 0.25
+
+// Matcher finds the runbooks for alerts.
+type Matcher struct {
+	cat   Catalog
+	ix    *Index
+	floor float64
+
+	mu      sync.Mutex
+	version uint64
+	lookup  *lookup
+}
+
+// NewMatcher returns a matcher over the catalog's pages and the index
+// (which may be nil: then only the first three rules apply).
+func NewMatcher(cat Catalog, ix *Index) *Matcher {
+	return &Matcher{cat: cat, ix: ix, floor: DefaultFloor}
+}
+
+// lookup holds the maps the first three rules search, built once per
+// version of the catalog.
+type lookup struct {
+	byID       map[string]*runbooks.Runbook
+	byPath     map[string][]*runbooks.Runbook // source-relative path, lower case, no extension
+	bySuffix   map[string][]*runbooks.Runbook // every trailing run of path segments, lower case, no extension
+	byAlias    map[string][]*runbooks.Runbook // alias path, trimmed of slashes, lower case
+	byName     map[string][]*runbooks.Runbook // file name, lower case
+	byTitle    map[string][]*runbooks.Runbook // title and H1, normalized
+	bindings   []*runbooks.Runbook            // pages with front-matter bindings
+	sourcesCfg map[string]runbooks.SourceConfig
+}
+
+func (m *Matcher) current() *lookup {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.cat.Version()
+	if m.lookup != nil && v == m.version {
+		return m.lookup
+	}
+	lk := &lookup{byID: map[string]*runbooks.Runbook{}, byPath: map[string][]*runbooks.Runbook{},
+		bySuffix: map[string][]*runbooks.Runbook{}, byAlias: map[string][]*runbooks.Runbook{},
+		byName: map[string][]*runbooks.Runbook{}, byTitle: map[string][]*runbooks.Runbook{},
+		sourcesCfg: map[string]runbooks.SourceConfig{}}
+	for _, rb := range m.cat.Pages() {
+		lk.byID[rb.ID] = rb
+		p := pageKey(rb.Path)
+		lk.byPath[rb.Source+":"+p] = append(lk.byPath[rb.Source+":"+p], rb)
+		segs := strings.Split(p, "/")
+		for i := range segs {
+			k := strings.Join(segs[i:], "/")
+			lk.bySuffix[k] = append(lk.bySuffix[k], rb)
+		}
+		if path.Base(p) == "_index" || path.Base(p) == "index" || path.Base(p) == "readme" {
+			if dir := path.Dir(p); dir != "." {
+				dsegs := strings.Split(dir, "/")
+				for i := range dsegs {
+					k := strings.Join(dsegs[i:], "/")
+					lk.bySuffix[k] = append(lk.bySuffix[k], rb)
+				}
+			}
+		}
+		for _, a := range rb.Aliases {
+			k := strings.ToLower(strings.Trim(a, "/"))
+			lk.byAlias[k] = append(lk.byAlias[k], rb)
+		}
+		lk.byName[strings.ToLower(rb.Name)] = append(lk.byName[strings.ToLower(rb.Name)], rb)
+		for _, t := range []string{rb.Title, rb.H1} {
+			if k := normTitle(t); k != "" && !containsPage(lk.byTitle[k], rb) {
+				lk.byTitle[k] = append(lk.byTitle[k], rb)
+			}
+		}
+		for _, b := range rb.Alerts {
+			if b.From == runbooks.FromFrontMatter {
+				lk.bindings = append(lk.bindings, rb)
+				break
+			}
+		}
+		if _, ok := lk.sourcesCfg[rb.Source]; !ok {
+			cfg, _ := m.cat.Config(rb.Source)
+			lk.sourcesCfg[rb.Source] = cfg
+		}
+	}
+	m.lookup, m.version = lk, v
+	return lk
+}
+
+func containsPage(list []*runbooks.Runbook, rb *runbooks.Runbook) bool {
+	for _, x := range list {
+		if x == rb {
+			return true
+		}
+	}
+	return false
+}
+
+// pageKey is a page's path in lower case without its markdown extension.
+func pageKey(p string) string {
+	p = strings.ToLower(p)
+	for _, ext := range []string{".md", ".markdown", ".html", ".htm"} {
+		p = strings.TrimSuffix(p, ext)
+	}
+	return strings.Trim(p, "/")
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9]+`)
+
+// normTitle makes "Kube Pod Crash-Looping" and "KubePodCrashLooping" equal.
+func normTitle(s string) string { return nonWord.ReplaceAllString(strings.ToLower(s), "") }
+
+// pdTitle is the title Alertmanager gives a PagerDuty incident by default:
+// "[FIRING:2] KubePodCrashLooping (prod api-7d9 ...)".
+var pdTitle = regexp.MustCompile(`^\[(?:FIRING|RESOLVED)(?::\d+)?\]\s*([A-Za-z_:][A-Za-z0-9_:]*)`)
+
+// AlertName returns the alert's name, taken out of an Alertmanager-made
+// PagerDuty title when that is all there is.
+func AlertName(a runbooks.Alert) string {
+	if n := a.Labels["alertname"]; n != "" {
+		return n
+	}
+	if m := pdTitle.FindStringSubmatch(a.Name); m != nil {
+		return m[1]
+	}
+	return a.Name
+}
+
+// Match returns the runbooks for an alert, best first, at most limit (0
+// means 5), none under the confidence floor.
+func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Candidate, error) {
+	if limit <= 0 {
+		limit = 5
+	}
+	lk := m.current()
+	name := AlertName(a)
+	found := map[string]*Candidate{}
+	var order []string
+	add := func(rb *runbooks.Runbook, rule, reason string, score float64, anchor string) {
+		if c, ok := found[rb.ID]; ok {
+			if score > c.Score {
+				c.Score, c.Rule, c.Reason = score, rule, reason
+			} else if c.Anchor == "" {
+				c.Anchor = anchor
+			}
+			return
+		}
+		found[rb.ID] = &Candidate{ID: rb.ID, Source: rb.Source, Path: rb.Path, Title: rb.Title,
+			Anchor: anchor, Rule: rule, Reason: reason, Score: score}
+		order = append(order, rb.ID)
+	}
+
+	// 1. The runbook_url annotation.
+	if u := strings.TrimSpace(a.RunbookURL); u != "" {
+		for _, r := range lk.resolveURL(renderURL(u, a)) {
+			add(r.page, RuleRunbookURL, r.reason, r.score, r.anchor)
+		}
+	}
+	// 2. Front-matter bindings.
+	for _, rb := range lk.bindings {
+		for _, b := range rb.Alerts {
+			if b.From != runbooks.FromFrontMatter || !b.Matches(name, a.Labels) {
+				continue
+			}
+			score, why := 0.9, "bound in its front matter to alert "+name
+			switch {
+			case b.Name != "" && len(b.Matchers) > 0:
+				score, why = 0.92, fmt.Sprintf("bound in its front matter to alert %s with %s", name, matcherList(b.Matchers))
+			case b.Name == "":
+				score, why = 0.85, "bound in its front matter to alerts with "+matcherList(b.Matchers)
+			}
+			add(rb, RuleBinding, why, score, "")
+			break
+		}
+	}
+	// 3. The alert name is a file name or a title.
+	if name != "" {
+		for _, rb := range lk.byName[strings.ToLower(name)] {
+			add(rb, RuleName, "its file name is the alert's name, "+name, 0.8, "")
+		}
+		for _, rb := range lk.byTitle[normTitle(name)] {
+			add(rb, RuleName, "its title is the alert's name, "+name, 0.75, "")
+		}
+	}
+	// 4. Full-text relevance.
+	if m.ix != nil {
+		hits, err := m.textCandidates(ctx, a, name, limit*2)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hits {
+			rb := lk.byID[h.ID]
+			if rb == nil {
+				continue
+			}
+			add(rb, RuleText, h.reason, h.score, "")
+		}
+	}
+
+	cands := make([]Candidate, 0, len(order))
+	svc := strings.ToLower(a.Service())
+	for _, id := range order {
+		c := found[id]
+		// When two pages claim the alert by the same rule, prefer the one
+		// whose service is the alert's.
+		if rb := lk.byID[id]; svc != "" && rb != nil && strings.EqualFold(rb.Service, svc) && c.Rule != RuleText {
+			c.Score = math.Min(1, c.Score+0.02)
+			c.Reason += "; its service is the alert's, " + svc
+		}
+		if c.Score >= m.floor {
+			cands = append(cands, *c)
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].ID < cands[j].ID
+	})
+	if len(cands) > limit {
+		cands = cands[:limit]
+	}
+	return cands, nil
+}
+
+func matcherList(ms []runbooks.Matcher) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, m.String())
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+type textHit struct {
+	ID     string
+	score  float64
+	reason string
+}
+
+// textCandidates searches the index with the alert's words: its name split
+// into words, its summary and description, boosted towards its service
+// and namespace.
+func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name string, limit int) ([]textHit, error) {
+	var words []string
+	if name != "" {
+		words = append(words, name)
+	}
+	if a.Summary != "" && a.Summary != name {
+		words = append(words, a.Summary)
+	}
+	if d := a.Description; d != "" {
+		words = append(words, clipText(d, 300))
+	}
+	text := strings.Join(words, " ")
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
+	}
+	q := textQuery(text, 0)
+	var should []query.Query
+	if svc := strings.ToLower(a.Service()); svc != "" {
+		tq := bleve.NewTermQuery(svc)
+		tq.SetField(fService)
+		tq.SetBoost(3)
+		mq := bleve.NewMatchQuery(svc)
+		mq.SetField(fMeta)
+		should = append(should, tq, mq)
+	}
+	if ns := a.Labels["namespace"]; ns != "" {
+		mq := bleve.NewMatchQuery(ns)
+		mq.SetField(fMeta)
+		should = append(should, mq)
+	}
+	if len(should) > 0 {
+		bq := bleve.NewBooleanQuery()
+		bq.AddMust(q)
+		bq.AddShould(should...)
+		q = bq
+	}
+	hits, err := m.ix.run(ctx, q, nil, limit)
+	if err != nil {
+		return nil, err
+	}
+	// Confidence comes from how many of the alert's words the page has,
+	// which does not depend on the size of the corpus as BM25 scores do,
+	// scaled by the page's score relative to the best one.
+	want := m.ix.analyze(text)
+	out := make([]textHit, 0, len(hits))
+	for _, h := range hits {
+		found := 0
+		for term := range want {
+			if h.terms[term] {
+				found++
+			}
+		}
+		coverage := float64(found) / math.Max(1, float64(len(want)))
+		rel := h.Score / math.Max(hits[0].Score, 1e-9)
+		out = append(out, textHit{ID: h.ID, score: textConfidence(coverage, rel),
+			reason: fmt.Sprintf("its text has %d of the alert's %d words", found, len(want))})
+	}
+	return out, nil
+}
+
+// textConfidence is at most 0.6: text alone never outranks an explicit
+// link, binding or name.
+func textConfidence(coverage, relative float64) float64 {
+	return 0.6 * coverage * (0.5 + 0.5*relative)
+}
+
+// renderURL fills a runbook_url that is still a Go template
+// ("https://wiki/{{ $labels.service }}") with the alert's labels. A URL that
+// is not a valid template is returned as it is.
+func renderURL(u string, a runbooks.Alert) string {
+	if !strings.Contains(u, "{{") {
+		return u
+	}
+	const prelude = `{{$labels := .Labels}}{{$annotations := .Annotations}}{{$externalLabels := .ExternalLabels}}{{$value := .Value}}`
+	t, err := template.New("runbook_url").Option("missingkey=zero").Parse(prelude + u)
+	if err != nil {
+		return u
+	}
+	var b bytes.Buffer
+	data := map[string]any{"Labels": a.Labels, "Annotations": a.Annotations, "ExternalLabels": map[string]string{}, "Value": ""}
+	if err := t.Execute(&b, data); err != nil {
+		return u
+	}
+	return b.String()
+}
+
+type resolved struct {
+	page   *runbooks.Runbook
+	reason string
+	score  float64
+	anchor string
+}
+
+// resolveURL finds the pages a runbook_url points at: through a source's
+// repository address (GitHub and GitLab blob and tree links), a source's
+// site addresses (a rendered page's path, often lower case without .md),
+// the pages' Hugo aliases, a path relative to a source, and, failing all
+// of those, the trailing segments of the URL's path.
+func (lk *lookup) resolveURL(raw string) []resolved {
+	anchor := ""
+	if i := strings.IndexByte(raw, '#'); i >= 0 {
+		raw, anchor = raw[:i], raw[i+1:]
+	}
+	var out []resolved
+	addAll := func(pages []*runbooks.Runbook, reason string, score float64) {
+		for _, rb := range pages {
+			out = append(out, resolved{page: rb, reason: reason, score: score, anchor: anchor})
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		// A path: relative to a source's root.
+		p := pageKey(strings.TrimPrefix(raw, "./"))
+		for src := range lk.sourcesCfg {
+			addAll(lk.byPath[src+":"+p], "its path is the alert's runbook annotation, "+raw, 1)
+		}
+		if len(out) == 0 {
+			addAll(lk.bySuffix[p], "its path ends with the alert's runbook annotation, "+raw, 0.9)
+		}
+		return out
+	}
+	full := normURL(u)
+	for src, cfg := range lk.sourcesCfg {
+		if cfg.RepoURL != "" {
+			if rest, ok := strings.CutPrefix(full, normURLString(cfg.RepoURL)+"/"); ok {
+				rest = strings.TrimPrefix(rest, "/")
+				for _, p := range repoPaths(rest, cfg.RepoPath) {
+					if pages := lk.byPath[src+":"+pageKey(p)]; len(pages) > 0 {
+						addAll(pages, "the alert's runbook_url links to it in the repository", 1)
+						break
+					}
+					if pages := lk.dirIndex(src, p); len(pages) > 0 {
+						addAll(pages, "the alert's runbook_url links to its directory in the repository", 0.95)
+						break
+					}
+				}
+			}
+		}
+		for _, site := range cfg.SiteURLs {
+			base := normURLString(site)
+			rest, ok := strings.CutPrefix(full, base)
+			if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
+				continue
+			}
+			p := pageKey(strings.TrimSuffix(strings.Trim(rest, "/"), "/index"))
+			if pages := filterSource(lk.byPath[src+":"+p], src); len(pages) > 0 {
+				addAll(pages, "the alert's runbook_url is its address on the site "+site, 1)
+			} else if pages := filterSource(lk.bySuffix[p], src); p != "" && len(pages) > 0 {
+				addAll(pages, "the alert's runbook_url is its address on the site "+site, 0.97)
+			}
+		}
+	}
+	if len(out) == 0 {
+		if pages := lk.byAlias[strings.ToLower(strings.Trim(u.Path, "/"))]; len(pages) > 0 {
+			addAll(pages, "the alert's runbook_url is one of its aliases, "+u.Path, 0.97)
+		}
+	}
+	if len(out) == 0 {
+		// No configured address fits: try the URL path's trailing
+		// segments, longest first, as a rendered site would name the page.
+		segs := strings.Split(pageKey(strings.TrimSuffix(strings.Trim(u.Path, "/"), "/index")), "/")
+		for i := 0; i < len(segs); i++ {
+			k := strings.Join(segs[i:], "/")
+			if k == "" {
+				continue
+			}
+			if pages := lk.bySuffix[k]; len(pages) > 0 {
+				score := 0.9
+				if len(segs)-i == 1 {
+					score = 0.82
+				}
+				addAll(pages, "the alert's runbook_url path ends with its path, "+k, score)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// dirIndex returns a directory's index page (_index.md, index.md or
+// README.md), for tree links.
+func (lk *lookup) dirIndex(src, dir string) []*runbooks.Runbook {
+	for _, name := range []string{"_index", "index", "readme"} {
+		if pages := lk.byPath[src+":"+pageKey(path.Join(dir, name))]; len(pages) > 0 {
+			return pages
+		}
+	}
+	return nil
+}
+
+func filterSource(pages []*runbooks.Runbook, src string) []*runbooks.Runbook {
+	var out []*runbooks.Runbook
+	for _, rb := range pages {
+		if rb.Source == src {
+			out = append(out, rb)
+		}
+	}
+	return out
+}
+
+// repoPaths turns what follows a repository address ("blob/main/svc/x.md",
+// "-/tree/release/1.2/svc") into the candidate paths inside the source,
+// trying each split between a branch name (which may hold slashes) and the
+// path.
+func repoPaths(rest, repoPath string) []string {
+	rest = strings.TrimPrefix(rest, "-/")
+	kind, rest, ok := strings.Cut(rest, "/")
+	if !ok {
+		return nil
+	}
+	switch kind {
+	case "blob", "tree", "raw", "edit", "blame":
+	default:
+		return nil
+	}
+	segs := strings.Split(strings.Trim(rest, "/"), "/")
+	prefix := strings.Trim(repoPath, "/")
+	var out []string
+	for i := 1; i < len(segs) && i <= 4; i++ { // the branch is segs[:i]
+		p := strings.Join(segs[i:], "/")
+		if prefix != "" {
+			var ok bool
+			if p, ok = strings.CutPrefix(p, prefix+"/"); !ok {
+				continue
+			}
+		}
+		if u, err := url.PathUnescape(p); err == nil {
+			p = u
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// normURL and normURLString compare addresses: scheme-less, host in lower
+// case, no trailing slash, no ".git".
+func normURL(u *url.URL) string {
+	p := u.EscapedPath()
+	if up, err := url.PathUnescape(p); err == nil {
+		p = up
+	}
+	return strings.ToLower(u.Host) + strings.TrimSuffix(strings.TrimSuffix(p, "/"), ".git")
+}
+
+func normURLString(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return strings.TrimSuffix(s, "/")
+	}
+	return normURL(u)
+}

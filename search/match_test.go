@@ -1,0 +1,149 @@
+package search
+
+import (
+	"context"
+	"testing"
+	"testing/fstest"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+func page(body string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(body)} }
+
+// matchFixture is two collections that both document KubePodCrashLooping
+// (as real teams do), a team's own pages with front-matter bindings, and
+// a page for an unrelated alert.
+func matchFixture(t *testing.T) (*runbooks.Library, *Matcher) {
+	t.Helper()
+	upstream := fstest.MapFS{
+		"content/runbooks/kubernetes/KubePodCrashLooping.md": page("---\ntitle: Kube Pod Crash Looping\n---\n# KubePodCrashLooping\n\n## Mitigation\n\n- Check `kubectl describe pod`\n"),
+		"content/runbooks/node/NodeFilesystemSpaceFillingUp.md": page("---\ntitle: Node Filesystem Space Filling Up\naliases: [/runbooks/node/disk-filling/]\n---\n# NodeFilesystemSpaceFillingUp\n\n## Mitigation\n\n1. Remove old images\n"),
+	}
+	team := fstest.MapFS{
+		"services/payments/runbooks/crashloop.md": page("---\ntitle: Payments pods crash looping\nservice: payments-api\nalerts:\n  - name: KubePodCrashLooping\n    matchers: [namespace=payments]\n---\n# Payments pods crash looping\n\n## Mitigation\n\n1. Roll back the last deploy\n"),
+		"services/payments/runbooks/5xx.md":       page("---\ntitle: Payments API 5xx spike\nservice: payments-api\nalerts: [PaymentsAPIHigh5xxRate]\n---\n# Payments API 5xx spike\n\nMore than 2% of payment requests fail.\n\n## Mitigation\n\n1. Check the payment provider status page\n"),
+		"services/orders/runbooks/queue.md":       page("---\ntitle: Orders queue backlog\nservice: orders-worker\nalerts:\n  - matchers: {service: orders-worker, severity: critical}\n---\n# Orders queue backlog\n\n## Mitigation\n\n1. Scale the consumers of the orders queue\n"),
+		"services/search/runbooks/ElasticsearchClusterRed.md": page("# Elasticsearch cluster red\n\n## Mitigation\n\n1. Find unassigned shards with `curl -s localhost:9200/_cat/shards`\n"),
+	}
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{})
+	if err := lib.Add(runbooks.NewFSSource("upstream", upstream), runbooks.SourceConfig{
+		RepoURL: "https://github.com/prometheus-operator/runbooks", SiteURLs: []string{"https://runbooks.prometheus-operator.dev/runbooks/"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lib.Add(runbooks.NewFSSource("team", team), runbooks.SourceConfig{
+		RepoURL: "https://gitlab.example.com/larkspur/monorepo", RepoPath: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(lib.Pages(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return lib, NewMatcher(lib, ix)
+}
+
+func TestMatchFollowsTheOrderOfAuthority(t *testing.T) {
+	_, m := matchFixture(t)
+	tests := []struct {
+		name      string
+		alert     runbooks.Alert
+		wantFirst string
+		wantRule  string
+		wantAlso  []string
+		anchor    string
+	}{
+		{"runbook_url on the rendered site, lower case, no .md",
+			runbooks.Alert{Name: "KubePodCrashLooping", RunbookURL: "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping#mitigation"},
+			"upstream:content/runbooks/kubernetes/KubePodCrashLooping.md", RuleRunbookURL, nil, "mitigation"},
+		{"runbook_url to a GitLab blob with a branch holding a slash, under the repo path",
+			runbooks.Alert{Name: "X", RunbookURL: "https://gitlab.example.com/larkspur/monorepo/-/blob/release/2.1/ops/services/payments/runbooks/5xx.md"},
+			"team:services/payments/runbooks/5xx.md", RuleRunbookURL, nil, ""},
+		{"runbook_url that is still a template",
+			runbooks.Alert{Name: "X", Labels: map[string]string{"svc": "payments"}, RunbookURL: "https://gitlab.example.com/larkspur/monorepo/blob/main/ops/services/{{ $labels.svc }}/runbooks/5xx.md"},
+			"team:services/payments/runbooks/5xx.md", RuleRunbookURL, nil, ""},
+		{"runbook_url that is a Hugo alias",
+			runbooks.Alert{Name: "X", RunbookURL: "https://wiki.example.com/runbooks/node/disk-filling/"},
+			"upstream:content/runbooks/node/NodeFilesystemSpaceFillingUp.md", RuleRunbookURL, nil, ""},
+		{"runbook annotation as a path relative to a source",
+			runbooks.Alert{Name: "X", RunbookURL: "services/orders/runbooks/queue.md"},
+			"team:services/orders/runbooks/queue.md", RuleRunbookURL, nil, ""},
+		{"front-matter binding with matchers beats the file name, and both are returned",
+			runbooks.Alert{Name: "KubePodCrashLooping", Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "payments"}},
+			"team:services/payments/runbooks/crashloop.md", RuleBinding, []string{"upstream:content/runbooks/kubernetes/KubePodCrashLooping.md"}, ""},
+		{"binding by matchers alone",
+			runbooks.Alert{Name: "OrdersLagging", Labels: map[string]string{"service": "orders-worker", "severity": "critical"}},
+			"team:services/orders/runbooks/queue.md", RuleBinding, nil, ""},
+		{"the alert name is the file name, ignoring case",
+			runbooks.Alert{Name: "elasticsearchclusterred"},
+			"team:services/search/runbooks/ElasticsearchClusterRed.md", RuleName, nil, ""},
+		{"a binding that does not hold does not match: other namespace falls back to the file name",
+			runbooks.Alert{Name: "KubePodCrashLooping", Labels: map[string]string{"namespace": "checkout"}},
+			"upstream:content/runbooks/kubernetes/KubePodCrashLooping.md", RuleName, nil, ""},
+		{"PagerDuty title made by Alertmanager",
+			runbooks.Alert{Name: "[FIRING:3] ElasticsearchClusterRed (prod search)", Source: runbooks.SourcePagerDuty},
+			"team:services/search/runbooks/ElasticsearchClusterRed.md", RuleName, nil, ""},
+		{"full text with the service as a boost",
+			runbooks.Alert{Name: "PaymentsErrorsHigh", Summary: "payment requests failing with 5xx", Labels: map[string]string{"service": "payments-api"}},
+			"team:services/payments/runbooks/5xx.md", RuleText, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.alert.Fill()
+			got, err := m.Match(context.Background(), tt.alert, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				t.Fatalf("no candidates, want %s", tt.wantFirst)
+			}
+			if got[0].ID != tt.wantFirst || got[0].Rule != tt.wantRule {
+				t.Fatalf("first candidate %s by %s (%s), want %s by %s; all: %+v", got[0].ID, got[0].Rule, got[0].Reason, tt.wantFirst, tt.wantRule, got)
+			}
+			if got[0].Anchor != tt.anchor {
+				t.Errorf("anchor %q, want %q", got[0].Anchor, tt.anchor)
+			}
+			if got[0].Reason == "" {
+				t.Error("no reason given")
+			}
+			for _, also := range tt.wantAlso {
+				found := false
+				for _, c := range got[1:] {
+					found = found || c.ID == also
+				}
+				if !found {
+					t.Errorf("%s is missing from the candidates %+v", also, got)
+				}
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].Score > got[i-1].Score {
+					t.Errorf("candidates out of order: %+v", got)
+				}
+			}
+		})
+	}
+}
+
+func TestNothingFitsMeansNoCandidate(t *testing.T) {
+	_, m := matchFixture(t)
+	a := runbooks.Alert{Name: "ZookeeperQuorumLost", Summary: "zookeeper ensemble lost quorum"}
+	got, err := m.Match(context.Background(), a, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("an alert with no runbook got candidates: %+v", got)
+	}
+}
+
+func TestMatchSeesPagesChangedAfterItWasBuilt(t *testing.T) {
+	lib, m := matchFixture(t)
+	before := lib.Version()
+	if _, err := m.Match(context.Background(), runbooks.Alert{Name: "Y"}, 5); err != nil {
+		t.Fatal(err)
+	}
+	if lib.Version() != before {
+		t.Fatal("matching changed the library")
+	}
+}

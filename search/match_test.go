@@ -16,13 +16,13 @@ func page(body string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(bod
 func matchFixture(t *testing.T) (*runbooks.Library, *Matcher) {
 	t.Helper()
 	upstream := fstest.MapFS{
-		"content/runbooks/kubernetes/KubePodCrashLooping.md": page("---\ntitle: Kube Pod Crash Looping\n---\n# KubePodCrashLooping\n\n## Mitigation\n\n- Check `kubectl describe pod`\n"),
+		"content/runbooks/kubernetes/KubePodCrashLooping.md":    page("---\ntitle: Kube Pod Crash Looping\n---\n# KubePodCrashLooping\n\n## Mitigation\n\n- Check `kubectl describe pod`\n"),
 		"content/runbooks/node/NodeFilesystemSpaceFillingUp.md": page("---\ntitle: Node Filesystem Space Filling Up\naliases: [/runbooks/node/disk-filling/]\n---\n# NodeFilesystemSpaceFillingUp\n\n## Mitigation\n\n1. Remove old images\n"),
 	}
 	team := fstest.MapFS{
-		"services/payments/runbooks/crashloop.md": page("---\ntitle: Payments pods crash looping\nservice: payments-api\nalerts:\n  - name: KubePodCrashLooping\n    matchers: [namespace=payments]\n---\n# Payments pods crash looping\n\n## Mitigation\n\n1. Roll back the last deploy\n"),
-		"services/payments/runbooks/5xx.md":       page("---\ntitle: Payments API 5xx spike\nservice: payments-api\nalerts: [PaymentsAPIHigh5xxRate]\n---\n# Payments API 5xx spike\n\nMore than 2% of payment requests fail.\n\n## Mitigation\n\n1. Check the payment provider status page\n"),
-		"services/orders/runbooks/queue.md":       page("---\ntitle: Orders queue backlog\nservice: orders-worker\nalerts:\n  - matchers: {service: orders-worker, severity: critical}\n---\n# Orders queue backlog\n\n## Mitigation\n\n1. Scale the consumers of the orders queue\n"),
+		"services/payments/runbooks/crashloop.md":             page("---\ntitle: Payments pods crash looping\nservice: payments-api\nalerts:\n  - name: KubePodCrashLooping\n    matchers: [namespace=payments]\n---\n# Payments pods crash looping\n\n## Mitigation\n\n1. Roll back the last deploy\n"),
+		"services/payments/runbooks/5xx.md":                   page("---\ntitle: Payments API 5xx spike\nservice: payments-api\nalerts: [PaymentsAPIHigh5xxRate]\n---\n# Payments API 5xx spike\n\nMore than 2% of payment requests fail.\n\n## Mitigation\n\n1. Check the payment provider status page\n"),
+		"services/orders/runbooks/queue.md":                   page("---\ntitle: Orders queue backlog\nservice: orders-worker\nalerts:\n  - matchers: {service: orders-worker, severity: critical}\n---\n# Orders queue backlog\n\n## Mitigation\n\n1. Scale the consumers of the orders queue\n"),
 		"services/search/runbooks/ElasticsearchClusterRed.md": page("# Elasticsearch cluster red\n\n## Mitigation\n\n1. Find unassigned shards with `curl -s localhost:9200/_cat/shards`\n"),
 	}
 	lib := runbooks.NewLibrary(runbooks.LibraryOptions{})

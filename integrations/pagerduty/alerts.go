@@ -226,9 +226,12 @@ var header = regexp.MustCompile(`^[A-Z][A-Za-z ]{0,30}:(\s|$)`)
 //
 // An annotation value that runs over several lines keeps them.
 func parseAlertText(s string) (labels, annotations map[string]string, source string) {
-	var cur map[string]string
-	var last string
-	blocks := 0
+	const (
+		none = iota
+		inLabels
+		inAnnotations
+	)
+	section, last, blocks := none, "", 0
 	for line := range strings.Lines(s) {
 		line = strings.TrimRight(line, "\r\n")
 		t := strings.TrimSpace(line)
@@ -237,39 +240,39 @@ func parseAlertText(s string) (labels, annotations map[string]string, source str
 			if blocks++; blocks > 1 {
 				return labels, annotations, source
 			}
-			labels = map[string]string{}
-			cur, last = labels, ""
+			section, last = inLabels, ""
 		case t == "Annotations:":
-			annotations = map[string]string{}
-			cur, last = annotations, ""
-		case strings.HasPrefix(t, "- ") && cur != nil:
+			section, last = inAnnotations, ""
+		case strings.HasPrefix(t, "- ") && section != none:
 			k, v, ok := strings.Cut(t[2:], " = ")
-			if k = strings.TrimSpace(k); ok && k != "" && !strings.ContainsAny(k, " \t") {
-				cur[k] = strings.TrimSpace(v)
-				last = k
+			k = strings.TrimSpace(k)
+			if !ok || k == "" || strings.ContainsAny(k, " \t") {
+				continue
 			}
+			if section == inLabels {
+				labels = put(labels, k, strings.TrimSpace(v))
+			} else {
+				annotations = put(annotations, k, strings.TrimSpace(v))
+			}
+			last = k
 		case strings.HasPrefix(t, "Source:"):
 			source = firstNonEmpty(source, strings.TrimSpace(strings.TrimPrefix(t, "Source:")))
-			cur, last = nil, ""
+			section, last = none, ""
 		case header.MatchString(t):
-			cur, last = nil, ""
-		case cur != nil && last != "" && len(annotations) > 0 && cur["\x00"] == "" && isSame(cur, annotations):
-			cur[last] = strings.TrimRight(cur[last]+"\n"+line, " \n")
+			section, last = none, ""
+		case section == inAnnotations && last != "":
+			annotations[last] = strings.TrimRight(annotations[last]+"\n"+line, " \n")
 		}
 	}
 	return labels, annotations, source
 }
 
-// isSame reports whether two maps are the same map, not merely equal.
-func isSame(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
+func put(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
 	}
-	const probe = "\x00probe"
-	a[probe] = "x"
-	same := b[probe] == "x"
-	delete(a, probe)
-	return same
+	m[k] = v
+	return m
 }
 
 // runbookLink returns the address of the first link context whose text or

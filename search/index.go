@@ -23,7 +23,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")
@@ -390,7 +390,11 @@ func newDocument(rb *runbooks.Runbook) map[string]any {
 		}
 	}
 	for _, s := range rb.Steps {
-		steps = append(steps, s.Title+"\n"+plainMarkdown(s.Body))
+		body := plainMarkdown(s.Body)
+		if !strings.HasPrefix(strings.TrimSpace(body), strings.TrimRight(s.Title, "…")) {
+			body = s.Title + "\n" + body
+		}
+		steps = append(steps, body)
 		for _, c := range s.Commands {
 			commands = append(commands, c.Code)
 		}

@@ -109,8 +109,6 @@ func TestRunDispatchesCommands(t *testing.T) {
 
 func TestCommandsNotBuiltSaySoAndFail(t *testing.T) {
 	for _, args := range [][]string{
-		{"index"},
-		{"search", "disk full"},
 		{"match", "--alerts", "-"},
 		{"incidents", "list"},
 	} {

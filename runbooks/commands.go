@@ -64,7 +64,13 @@ func isDiagram(lang string) bool {
 
 // prompt matches the shell prompts of a transcript: "$ cmd", "user@host:~$
 // cmd", "[root@db1 ~]# cmd", "PS C:\> cmd".
-var prompt = regexp.MustCompile(`^\s*(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?[$#]|\[[^\]\n]+\][$#]|PS [^>\n]*>)\s`)
+// Database and cache shells count too: "mysql> ", "postgres=# ",
+// "127.0.0.1:6379> ", and Windows' "C:\> ".
+var prompt = regexp.MustCompile(`^\s*(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?[$#]|\[[^\]\n]+\][$#]|PS [^>\n]*>|(?:mysql|mariadb|MariaDB \[[^\]\n]*\])>|[\w-]+=[#>]|[\w.-]+:\d+>|[A-Z]:\\[^>\n]*>)\s`)
+
+// continuation is the secondary prompt of a command that goes on over
+// several lines (a heredoc, an open quote): "> ".
+var continuation = regexp.MustCompile(`^\s*> ?`)
 
 // rootPrompt is the "# " prompt of a root shell, which only a console
 // transcript uses: elsewhere "# " starts a comment.
@@ -74,7 +80,7 @@ var rootPrompt = regexp.MustCompile(`^\s*#\s`)
 // shown. A fence with no prompt is all command.
 func makeCommand(lang, code string, line int) Command {
 	c := Command{Lang: lang, Code: code, Line: line}
-	if !strings.Contains(code, "$ ") && !strings.Contains(code, "# ") && !strings.Contains(code, "> ") {
+	if !strings.Contains(code, "$ ") && !strings.Contains(code, "# ") && !strings.Contains(code, "> ") && !strings.Contains(code, ">\n") {
 		return c
 	}
 	console := false
@@ -82,28 +88,48 @@ func makeCommand(lang, code string, line int) Command {
 	case "console", "shell-session", "sh-session", "terminal", "shellsession":
 		console = true
 	}
+	lines := strings.Split(code, "\n")
+	promptAt := func(l string) []int {
+		loc := prompt.FindStringIndex(l)
+		if loc == nil && console {
+			loc = rootPrompt.FindStringIndex(l)
+		}
+		return loc
+	}
+	firstPrompt := len(lines)
+	for i, l := range lines {
+		if promptAt(l) != nil {
+			firstPrompt = i
+			break
+		}
+	}
 	var cmds, output []string
 	continued := false
 	sawPrompt := false
-	for _, l := range strings.Split(code, "\n") {
+	afterCommand := false // the previous line was part of a command
+	for i, l := range lines {
 		if continued {
 			cmds = append(cmds, l)
 			continued = strings.HasSuffix(strings.TrimRight(l, " "), "\\")
 			continue
 		}
-		loc := prompt.FindStringIndex(l)
-		if loc == nil && console {
-			loc = rootPrompt.FindStringIndex(l)
+		if loc := continuation.FindStringIndex(l); afterCommand && loc != nil {
+			cmds = append(cmds, l[loc[1]:])
+			continue
 		}
-		if loc != nil {
-			sawPrompt = true
+		afterCommand = false
+		if loc := promptAt(l); loc != nil {
+			sawPrompt, afterCommand = true, true
 			cmd := l[loc[1]:]
 			cmds = append(cmds, cmd)
 			continued = strings.HasSuffix(strings.TrimRight(cmd, " "), "\\")
 			continue
 		}
-		if !console && strings.HasPrefix(strings.TrimSpace(l), "#") {
-			cmds = append(cmds, l) // a comment in a script keeps its place
+		// A comment before the first prompt, or just before a prompt,
+		// explains a command; elsewhere a "#" line is output.
+		if !console && strings.HasPrefix(strings.TrimSpace(l), "#") &&
+			(i < firstPrompt || (i+1 < len(lines) && promptAt(lines[i+1]) != nil)) {
+			cmds = append(cmds, l)
 			continue
 		}
 		output = append(output, l)
@@ -133,6 +159,11 @@ git make go python python3 echo printf watch timeout env bash sh pip java jcmd j
 velero argocd flux istioctl linkerd cilium calicoctl ceph rados rbd gluster certbot step cfssl
 `))
 
+// ambiguousWords are program names that are also ordinary words.
+var ambiguousWords = wordSet(strings.Fields(`
+node service host top env make go watch timeout step kill free find less head tail cat ip ss
+host flux make service mount ping sort dig`))
+
 // looksLikeCommand reports whether inline code reads like a command line:
 // a known program followed by arguments, or a ./script.
 func looksLikeCommand(code string) bool {
@@ -147,5 +178,18 @@ func looksLikeCommand(code string) bool {
 	if strings.HasPrefix(first, "./") || strings.HasPrefix(first, "/usr/") || strings.HasPrefix(first, "/bin/") {
 		return true
 	}
-	return commandWords[first]
+	if !commandWords[first] {
+		return false
+	}
+	if !ambiguousWords[first] {
+		return true
+	}
+	// "node pool", "service account", "top 10": an ordinary word needs an
+	// argument that only a command line has.
+	for _, f := range fields[1:] {
+		if strings.HasPrefix(f, "-") || strings.ContainsAny(f, "/=.") {
+			return true
+		}
+	}
+	return false
 }

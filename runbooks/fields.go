@@ -166,6 +166,16 @@ func (f fieldReader) alerts(key string, v any) []AlertBinding {
 		for i, x := range t {
 			add(i, x)
 		}
+	case string:
+		// "RedisDown, RedisMemoryHigh" is two alerts; a selector such as
+		// {a="x,y"} keeps its commas.
+		if strings.ContainsAny(t, "={") {
+			add(-1, t)
+			break
+		}
+		for _, name := range strings.Split(t, ",") {
+			add(-1, name)
+		}
 	case map[string]any:
 		// A bare mapping of labels: {service: payments, severity: critical}.
 		if _, named := t["name"]; named {

@@ -235,9 +235,12 @@ func (s *sourceState) current() map[string]*Runbook { return s.pages }
 // load reads every selected page of a snapshot. A page whose content hash
 // is unchanged is not parsed again. Pages are parsed in parallel.
 func (l *Library) load(ctx context.Context, source string, snap Snapshot, cfg SourceConfig, prev map[string]*Runbook) (map[string]*Runbook, error) {
-	paths, err := ListPages(snap.FS, cfg)
+	paths, problems, err := ListPages(snap.FS, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("runbooks: source %s: %w", source, err)
+	}
+	for _, d := range problems {
+		l.logger.Warn("runbook directory skipped", "source", source, "path", d.Path, "err", d.Message)
 	}
 	out := make(map[string]*Runbook, len(paths))
 	var mu sync.Mutex
@@ -296,15 +299,19 @@ func ReadPage(fsys fs.FS, p string, opts ParseOptions, prev *Runbook) *Runbook {
 
 // ListPages returns the slash paths of the pages of fsys that cfg selects,
 // in lexical order. Hidden directories (.git, .github) and node_modules are
-// skipped.
-func ListPages(fsys fs.FS, cfg SourceConfig) ([]string, error) {
+// skipped. A sub-directory that cannot be read hides only itself: it is
+// returned as an "unreadable" diagnostic, and the walk goes on.
+func ListPages(fsys fs.FS, cfg SourceConfig) ([]string, []Diagnostic, error) {
 	var out []string
+	var problems []Diagnostic
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
 				return err
 			}
-			return nil // an unreadable sub-directory hides only itself
+			problems = append(problems, Diagnostic{Path: p, Line: 1, Severity: SeverityError, Rule: "unreadable",
+				Message: "cannot read this directory; its pages were skipped: " + err.Error()})
+			return nil
 		}
 		if d.IsDir() {
 			base := path.Base(p)
@@ -318,7 +325,7 @@ func ListPages(fsys fs.FS, cfg SourceConfig) ([]string, error) {
 		}
 		return nil
 	})
-	return out, err
+	return out, problems, err
 }
 
 // Pages returns every page of every source, ordered by ID.

@@ -161,7 +161,7 @@ func TestListPagesAppliesGlobsAndSkipsHiddenDirectories(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ListPages(fsys, tt.cfg)
+			got, _, err := ListPages(fsys, tt.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -82,6 +82,9 @@ func checkLinks(rb *Runbook, fsys fs.FS, byPath map[string]*Runbook, byBase map[
 		for _, s := range p.Sections {
 			m[s.Anchor] = true
 		}
+		for _, a := range p.htmlAnchors {
+			m[strings.ToLower(a)] = true
+		}
 		return m
 	}
 	for _, l := range rb.Links {

@@ -61,6 +61,8 @@ type Runbook struct {
 
 	empty    bool            // the page has nothing but whitespace
 	hugoRefs map[string]bool // link destinations written as Hugo refs
+
+	htmlAnchors []string // anchors written as <a name="x">
 }
 
 // StepsReasoning says which rule of docs/runbook-format.md produced the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 )
 
@@ -30,12 +31,15 @@ type ParseOptions struct {
 	MaxPageSize int
 }
 
-var md = goldmark.New(goldmark.WithExtensions(
-	extension.Table,
-	extension.Strikethrough,
-	extension.TaskList,
-	extension.Linkify,
-))
+var md = goldmark.New(
+	goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.TaskList, extension.Linkify),
+	// "## Failover {#failover}" gives the heading an explicit ID, as in
+	// Hugo and MkDocs.
+	goldmark.WithParserOptions(parser.WithHeadingAttribute()),
+)
+
+// htmlAnchor finds anchors written as HTML: <a name="x"> or <a id="x">.
+var htmlAnchor = regexp.MustCompile(`(?i)<a\s+(?:[^>]*\s)?(?:name|id)\s*=\s*["']([^"']+)["']`)
 
 // Parse reads one page. p is the slash-separated path of the page relative
 // to its source's root. Parse never fails: whatever it cannot read becomes a
@@ -104,6 +108,9 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 	body, r.hugoRefs = preprocess(body)
 	r.Text = strings.TrimSpace(string(body))
 	doc := md.Parser().Parse(text.NewReader(body))
+	for _, m := range htmlAnchor.FindAllSubmatch(body, -1) {
+		r.htmlAnchors = append(r.htmlAnchors, string(m[1]))
+	}
 	p2 := &pageParser{rb: r, src: body, lines: newLineIndex(body)}
 	p2.walk(doc)
 	return r

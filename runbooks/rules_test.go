@@ -168,3 +168,80 @@ func findRule(rb *Runbook, rule string) *Diagnostic {
 	}
 	return nil
 }
+
+func TestTranscriptsOfOtherShells(t *testing.T) {
+	tests := []struct {
+		name, lang, code, wantCode, wantOutput string
+	}{
+		{"heredoc continued with > prompts", "console",
+			"$ cat <<EOF | kubectl apply -f -\n> apiVersion: v1\n> kind: Namespace\n> EOF\nnamespace/x created",
+			"cat <<EOF | kubectl apply -f -\napiVersion: v1\nkind: Namespace\nEOF", "namespace/x created"},
+		{"mysql", "", "mysql> SHOW PROCESSLIST;\n+----+\n| Id |", "SHOW PROCESSLIST;", "+----+\n| Id |"},
+		{"psql", "", "postgres=# SELECT 1;\n ?column?", "SELECT 1;", " ?column?"},
+		{"redis-cli", "", "127.0.0.1:6379> INFO memory\n# Memory\nused_memory:1", "INFO memory", "# Memory\nused_memory:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := makeCommand(tt.lang, tt.code, 1)
+			if c.Code != tt.wantCode || c.Output != tt.wantOutput {
+				t.Errorf("got code %q output %q, want %q and %q", c.Code, c.Output, tt.wantCode, tt.wantOutput)
+			}
+		})
+	}
+}
+
+func TestInlineCommands(t *testing.T) {
+	for code, want := range map[string]bool{
+		"kubectl -n prod get pods": true,
+		"node pool":                false,
+		"service account":          false,
+		"top 10":                   false,
+		"top -b -n 1":              true,
+		"sudo du -sh /var":         true,
+		"./scripts/failover.sh":    false, // one word: a path, not a command line
+		"./scripts/failover.sh db": true,
+	} {
+		if got := looksLikeCommand(code); got != want {
+			t.Errorf("looksLikeCommand(%q) = %v, want %v", code, got, want)
+		}
+	}
+}
+
+func TestFrontMatterSmallForms(t *testing.T) {
+	rb := Parse("r.md", []byte("---\nalerts: RedisDown, RedisMemoryHigh\nowner: \"@cache\"\ntags: \"redis, cache\"\n---\n# Redis\n"), ParseOptions{})
+	var names []string
+	for _, a := range rb.Alerts {
+		names = append(names, a.Name)
+	}
+	if strings.Join(names, ",") != "RedisDown,RedisMemoryHigh" || len(rb.Tags) != 2 || len(rb.Owners) != 1 {
+		t.Errorf("alerts %v, tags %v, owners %v", names, rb.Tags, rb.Owners)
+	}
+}
+
+func TestTodoIsAWordNotPartOfAName(t *testing.T) {
+	rb := Parse("p.md", []byte("# T\n\n## Mitigation\n\n1. File a ticket OPS-XXX\n2. TODO: write the rollback\n"), ParseOptions{})
+	var lines []int
+	for _, d := range rb.Diagnostics {
+		if d.Rule == "todo" {
+			lines = append(lines, d.Line)
+		}
+	}
+	if len(lines) != 1 || lines[0] != 6 {
+		t.Errorf("todo diagnostics on lines %v, want only line 6", lines)
+	}
+}
+
+func TestProseAroundAListBelongsToTheSteps(t *testing.T) {
+	page := "# Queue\n\n## Mitigation\n\nBefore you start, silence the alert.\n\n1. Restart the consumer\n2. Scale it out\n\nThen check that the queue drains:\n\n```bash\nrabbitmqctl list_queues\n```\n\nPage the messaging team if it does not.\n"
+	rb := Parse("q.md", []byte(page), ParseOptions{})
+	if len(rb.Steps) != 2 {
+		t.Fatalf("%d steps, want 2", len(rb.Steps))
+	}
+	if !strings.Contains(rb.Steps[0].Body, "silence the alert") {
+		t.Errorf("step 1 lost the lead-in: %q", rb.Steps[0].Body)
+	}
+	last := rb.Steps[1]
+	if !strings.Contains(last.Body, "Page the messaging team") || len(last.Commands) != 1 || last.Commands[0].Code != "rabbitmqctl list_queues" {
+		t.Errorf("the last step lost what follows the list: %+v", last)
+	}
+}

@@ -247,7 +247,11 @@ func (p *pageParser) subHeadingSteps(reg region) []Step {
 	var out []Step
 	for k := lo; k < hi; k++ {
 		if h := &p.heads[k]; h.level == level && h.kind != SectionContext {
-			out = append(out, p.headingStep(h, h.text, reg.to))
+			title := h.text
+			if h.stepTitle != "" {
+				title = h.stepTitle
+			}
+			out = append(out, p.headingStep(h, title, reg.to))
 		}
 	}
 	return out
@@ -282,14 +286,14 @@ func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) 
 	var lists []int
 	for i := reg.from; i < reg.to; i++ {
 		l, ok := p.blocks[i].(*ast.List)
-		if ok && keep(l) && !(wholePage && p.inContext(i)) && !onlyLinks(l, p.src) {
+		if ok && keep(l) && !p.underContext(reg, i, wholePage) && !onlyLinks(l, p.src) {
 			lists = append(lists, i)
 		}
 	}
 	var out []Step
 	for n, i := range lists {
 		l := p.blocks[i].(*ast.List)
-		tail := p.listTail(i, reg, lists, n)
+		tail := p.listTail(i, reg, lists, n, wholePage)
 		listEnd := p.blockEnd(tail - 1)
 		for item := l.FirstChild(); item != nil; item = item.NextSibling() {
 			li, ok := item.(*ast.ListItem)
@@ -308,6 +312,14 @@ func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) 
 			}
 			body := p.itemBody(li, start, end)
 			title := itemTitle(li, p.src, body)
+			if n == 0 && item == l.FirstChild() && !wholePage {
+				// What the section says before its first list (a warning,
+				// a precondition) is read before the first step.
+				if lead := p.leadIn(reg, i); len(lead) > 0 {
+					body = strings.Trim(p.text(p.starts[reg.from], p.starts[i]-1), "\n") + "\n\n" + body
+					nodes = append(append([]ast.Node{}, lead...), nodes...)
+				}
+			}
 			s := p.newStep(title, start, body, i, nodes...)
 			if tb := taskBox(li); tb != nil {
 				s.Checked = tb.IsChecked
@@ -318,12 +330,40 @@ func (p *pageParser) listSteps(reg region, wholePage bool, keep func(*ast.List) 
 	return out
 }
 
+// leadIn returns the blocks of a procedure region before its first list,
+// unless a heading comes first.
+func (p *pageParser) leadIn(reg region, first int) []ast.Node {
+	var out []ast.Node
+	for j := reg.from; j < first; j++ {
+		if _, isHeading := p.blocks[j].(*ast.Heading); isHeading {
+			return nil
+		}
+		out = append(out, p.blocks[j])
+	}
+	return out
+}
+
+// underContext reports whether block i is in a context section: for the
+// whole page, anywhere under a context heading; in a procedure section,
+// under a context sub-heading of it ("### Background" in "## Mitigation").
+func (p *pageParser) underContext(reg region, i int, wholePage bool) bool {
+	if wholePage {
+		return p.inContext(i)
+	}
+	if o := p.owner[i]; o >= 0 && reg.head != nil && &p.heads[o] != reg.head {
+		return p.heads[o].kind == SectionContext
+	}
+	return false
+}
+
 // listTail returns the index of the first block after list lists[n] that
 // does not belong to its last item. A code block written at the left
 // margin between two items splits a list in two; it belongs to the item
 // before it, and so does anything else before the next list. After the
-// last list, only code blocks that follow it at once are taken.
-func (p *pageParser) listTail(i int, reg region, lists []int, n int) int {
+// last list of a procedure section, what follows (a check, an escalation)
+// belongs to the last step; on a page with no procedure section, only the
+// code right after the list does.
+func (p *pageParser) listTail(i int, reg region, lists []int, n int, wholePage bool) int {
 	next := reg.to
 	between := n+1 < len(lists)
 	if between {
@@ -334,11 +374,27 @@ func (p *pageParser) listTail(i int, reg region, lists []int, n int) int {
 		if _, isHeading := p.blocks[j].(*ast.Heading); isHeading {
 			break
 		}
-		if !between && !isCommandBlock(p.blocks[j], p.src) {
+		if !between && wholePage && !isCommandBlock(p.blocks[j], p.src) {
 			break
 		}
 	}
+	// Generated comments and link definitions at the end are not prose.
+	for j > i+1 && isFurniture(p.blocks[j-1]) {
+		j--
+	}
 	return j
+}
+
+// isFurniture reports whether a block is invisible when rendered: an HTML
+// comment or a link reference definition.
+func isFurniture(n ast.Node) bool {
+	switch t := n.(type) {
+	case *ast.HTMLBlock:
+		return t.HTMLBlockType == ast.HTMLBlockType2
+	case *ast.LinkReferenceDefinition:
+		return true
+	}
+	return false
 }
 
 // onlyLinks reports whether every item of a list is a bare link, as in a
@@ -443,11 +499,12 @@ func itemTitle(li *ast.ListItem, src []byte, body string) string {
 	}
 	if t == "" {
 		for _, l := range strings.Split(body, "\n") {
-			l = strings.TrimSpace(strings.Trim(strings.TrimSpace(l), "`~"))
-			if l != "" {
-				t = l
-				break
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "```") || strings.HasPrefix(l, "~~~") {
+				continue // a fence line names a language, not the step
 			}
+			t = strings.TrimPrefix(l, "$ ")
+			break
 		}
 	}
 	return shortTitle(t)
@@ -600,8 +657,8 @@ func (p *pageParser) checkSections() {
 			continue
 		}
 		for n := from; n <= to; n++ {
-			if m := todoRe.Find(p.lineBytes(n)); m != nil {
-				p.rb.addDiag(n, SeverityWarning, "todo", string(m)+" left in procedure "+quote(reg.head.text))
+			if m := todoRe.FindSubmatch(p.lineBytes(n)); m != nil {
+				p.rb.addDiag(n, SeverityWarning, "todo", string(m[1])+" left in procedure "+quote(reg.head.text))
 			}
 		}
 	}
@@ -616,6 +673,8 @@ func mayHaveTodo(b []byte) bool {
 	return false
 }
 
-var todoRe = regexp.MustCompile(`\b(TODO|FIXME|XXX|TBD)\b`)
+// todoRe finds TODO-like words, but not inside names such as the ticket
+// placeholder OPS-XXX.
+var todoRe = regexp.MustCompile(`(?:^|[^\w-])(TODO|FIXME|XXX|TBD)(?:$|[^\w-])`)
 
 func quote(s string) string { return "\u201c" + s + "\u201d" }

@@ -133,6 +133,11 @@ func (p *pageParser) collectHeadings() {
 			hd.setext = len(first) > 0 && first[0] != '#'
 		}
 		hd.anchor = uniqueAnchor(anchors, txt)
+		if id, ok := h.AttributeString("id"); ok {
+			if b, ok := id.([]byte); ok && len(b) > 0 {
+				hd.anchor = string(b)
+			}
+		}
 		bare := txt
 		stepWord := false
 		if m := numberedHeading.FindStringSubmatch(txt); m != nil {
@@ -148,8 +153,10 @@ func (p *pageParser) collectHeadings() {
 		if stepWord {
 			hd.kind = SectionOther // "Step 2: Fix" is a step, not a section
 		}
-		if h.Level == 1 && p.rb.H1 == "" && len(p.heads) == 0 && p.h1s == 1 {
-			hd.kind = SectionOther // the page's title, whatever its words
+		if h.Level == 1 && len(p.heads) == 0 && (p.h1s == 1 || hd.kind != SectionContext) {
+			// The page's first heading is its title, whatever its words,
+			// unless the page uses H1s for its sections ("# Symptoms").
+			hd.kind = SectionOther
 		}
 		if h.Level == 1 && p.rb.H1 == "" {
 			p.rb.H1 = txt
@@ -253,12 +260,12 @@ var (
 		"workaround", "workarounds", "playbook", "checks", "check", "debugging", "debug",
 		"instructions", "runbook", "solution", "solutions", "restore", "checking", "checklist",
 		"verification", "verify", "validate", "validation", "remediating", "mitigating",
-		"diagnosing", "investigating", "recovering", "restoring", "tasks", "action",
+		"diagnosing", "investigating", "recovering", "restoring", "tasks", "action", "escalate",
 	}
 	contextWords = []string{
 		"meaning", "impact", "summary", "overview", "description", "background", "context",
 		"symptoms", "about", "explanation", "details", "alert", "severity", "escalation",
-		"escalate", "contacts", "contact", "owners", "ownership", "references", "links",
+		"contacts", "contact", "owners", "ownership", "references", "links",
 		"dashboards", "related", "notes", "introduction", "purpose", "prerequisites",
 		"follow-up", "followup", "postmortem", "history", "glossary",
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,7 +90,8 @@ type lintResult struct {
 func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 	type group struct {
 		root  string
-		files []string // slash paths relative to root; nil = every page
+		files []string          // slash paths relative to root; nil = every page
+		shown map[string]string // how a file argument was written
 	}
 	var groups []*group
 	byRoot := map[string]*group{}
@@ -104,14 +104,18 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 			groups = append(groups, &group{root: a})
 			continue
 		}
-		dir := filepath.Dir(a)
-		g := byRoot[dir]
+		root, rel, err := pageRoot(a)
+		if err != nil {
+			return lintResult{}, err
+		}
+		g := byRoot[root]
 		if g == nil {
-			g = &group{root: dir, files: []string{}}
-			byRoot[dir] = g
+			g = &group{root: root, files: []string{}, shown: map[string]string{}}
+			byRoot[root] = g
 			groups = append(groups, g)
 		}
-		g.files = append(g.files, filepath.Base(a))
+		g.files = append(g.files, rel)
+		g.shown[rel] = a
 	}
 	var res lintResult
 	var all []*runbooks.Runbook
@@ -121,11 +125,25 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 	seen := map[string]bool{}
 	for _, g := range groups {
 		fsys := os.DirFS(g.root)
+		display := func(p string) string {
+			if shown, ok := g.shown[p]; ok {
+				return shown
+			}
+			if g.root == "." {
+				return filepath.FromSlash(p)
+			}
+			return filepath.Join(g.root, filepath.FromSlash(p))
+		}
 		files := g.files
 		if files == nil {
+			var problems []runbooks.Diagnostic
 			var err error
-			if files, err = runbooks.ListPages(fsys, runbooks.SourceConfig{}); err != nil {
+			if files, problems, err = runbooks.ListPages(fsys, runbooks.SourceConfig{}); err != nil {
 				return lintResult{}, fmt.Errorf("%s: %w", g.root, err)
+			}
+			for _, d := range problems {
+				d.Path = display(d.Path)
+				res.diags = append(res.diags, d)
 			}
 		}
 		var pages []*runbooks.Runbook
@@ -138,17 +156,9 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 				continue
 			}
 			seen[abs] = true
-			rb := runbooks.ReadPage(fsys, f, runbooks.ParseOptions{Source: "lint", MaxPageSize: maxPageSize}, nil)
-			if hasRule(rb, "unreadable") {
-				return lintResult{}, errors.New(rb.Diagnostics[0].Message + ": " + filepath.Join(g.root, f))
-			}
-			pages = append(pages, rb)
-		}
-		display := func(p string) string {
-			if g.root == "." {
-				return filepath.FromSlash(p)
-			}
-			return filepath.Join(g.root, filepath.FromSlash(p))
+			// An unreadable page is an error diagnostic like any other, so
+			// that it does not hide the problems of the other pages.
+			pages = append(pages, runbooks.ReadPage(fsys, f, runbooks.ParseOptions{Source: "lint", MaxPageSize: maxPageSize}, nil))
 		}
 		for _, d := range runbooks.LintLinks(pages, fsys) {
 			d.Path = display(d.Path)
@@ -164,6 +174,32 @@ func lintPaths(args []string, maxPageSize int) (lintResult, error) {
 	res.diags = append(res.diags, runbooks.DuplicateAlerts(all)...)
 	runbooks.SortDiagnostics(res.diags)
 	return res, nil
+}
+
+// pageRoot finds the directory that a single page's links are relative to:
+// the root of the git work tree holding it (where a link starting with "/"
+// points), else the page's own directory. It returns that root and the
+// page's slash path inside it.
+func pageRoot(file string) (root, rel string, err error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", "", err
+	}
+	root = filepath.Dir(abs)
+	for dir := root; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			root = dir
+			break
+		}
+		if filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	rel, err = filepath.Rel(root, abs)
+	if err != nil {
+		return "", "", err
+	}
+	return root, filepath.ToSlash(rel), nil
 }
 
 func hasRule(rb *runbooks.Runbook, rule string) bool {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -38,8 +37,13 @@ func runShow(_ context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb show: %s is a directory; show takes one page (lint takes directories)\n", file)
 		return exitUsage
 	}
-	fsys := os.DirFS(filepath.Dir(file))
-	rb := runbooks.ReadPage(fsys, filepath.Base(file), runbooks.ParseOptions{Source: "file", MaxPageSize: cfg.Runbooks.MaxPageSize}, nil)
+	root, rel, err := pageRoot(file)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb show: %v\n", err)
+		return exitUsage
+	}
+	fsys := os.DirFS(root)
+	rb := runbooks.ReadPage(fsys, rel, runbooks.ParseOptions{Source: "file", MaxPageSize: cfg.Runbooks.MaxPageSize}, nil)
 	if hasRule(rb, "unreadable") {
 		fmt.Fprintf(e.stderr, "breadcrumb show: %s: %s\n", file, rb.Diagnostics[0].Message)
 		return exitUsage
@@ -150,7 +154,8 @@ func printRunbook(w io.Writer, rb *runbooks.Runbook) {
 				fmt.Fprintf(w, "%s %s\n", prefix, l)
 			}
 			if c.Output != "" {
-				fmt.Fprintf(w, "%s (and %d lines of sample output)\n", strings.Repeat(" ", 14), strings.Count(c.Output, "\n")+1)
+				n := strings.Count(c.Output, "\n") + 1
+				fmt.Fprintf(w, "%s (and %d %s of sample output)\n", strings.Repeat(" ", 14), n, plural(n, "line", "lines"))
 			}
 		}
 	}

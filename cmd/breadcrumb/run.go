@@ -46,7 +46,7 @@ func commands() []command {
 		{"show", "show [--json] FILE", "print what breadcrumb understood of one runbook", runShow},
 		{"index", "index [--config FILE] [--runbooks DIR]...", "build or update the search index", runIndex},
 		{"search", "search [--json] [--limit N] [--runbooks DIR]... QUERY", "full-text search over the runbooks", runSearch},
-		{"match", "match [--json] [--runbooks DIR]... --alerts FILE", "rank runbooks for the alerts of a webhook body", notBuilt("match")},
+		{"match", "match [--json] [--runbooks DIR]... --alerts FILE", "rank runbooks for the alerts of a webhook body", runMatch},
 		{"incidents", "incidents list|show ID|export ID [--format md|html|json] [--out FILE]", "read the incident store", notBuilt("incidents")},
 		{"version", "version", "print version, commit and Go version", runVersion},
 	}

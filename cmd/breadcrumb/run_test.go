@@ -109,7 +109,6 @@ func TestRunDispatchesCommands(t *testing.T) {
 
 func TestCommandsNotBuiltSaySoAndFail(t *testing.T) {
 	for _, args := range [][]string{
-		{"match", "--alerts", "-"},
 		{"incidents", "list"},
 	} {
 		t.Run(args[0], func(t *testing.T) {

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
 
 // newLogger returns the JSON logger all of the service logs through.
@@ -58,7 +60,20 @@ func runServe(ctx context.Context, e env, args []string) int {
 		logger.Error("cannot listen", "listen", cfg.Listen, "err", err)
 		return exitUsage
 	}
-	srv := &server{lib: lib, logger: logger}
+	ix, err := search.Open(search.Config{Dir: filepath.Join(cfg.DataDir, "search"), Logger: logger})
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	defer ix.Close()
+	reader, err := newAlertReader(e.getenv)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader}
 	if err := srv.serve(ctx, ln, time.Duration(cfg.Runbooks.SyncInterval)); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
@@ -69,9 +84,12 @@ func runServe(ctx context.Context, e env, args []string) int {
 // server is the service as this version has it: the runbook library kept
 // current, health endpoints, and a read-only list of the runbooks.
 type server struct {
-	lib    *runbooks.Library
-	logger *slog.Logger
-	ready  atomic.Bool
+	lib     *runbooks.Library
+	logger  *slog.Logger
+	ix      *search.Index
+	matcher *search.Matcher
+	alerts  *alertReader
+	ready   atomic.Bool
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {
@@ -115,12 +133,17 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	for {
-		_, err := s.lib.Refresh(ctx)
+		changes, err := s.lib.Refresh(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			s.logger.Warn("runbook refresh incomplete", "err", err)
+		}
+		if !changes.Empty() || !s.ready.Load() {
+			if _, err := s.ix.Update(s.lib.Pages(), nil); err != nil {
+				s.logger.Error("search index not updated", "err", err)
+			}
 		}
 		if !s.ready.Load() {
 			s.ready.Store(true)
@@ -149,6 +172,8 @@ func (s *server) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
+	mux.HandleFunc("GET /api/search", s.apiSearch)
+	mux.HandleFunc("POST /api/match", s.apiMatch)
 	mux.HandleFunc("GET /{$}", s.index)
 	return mux
 }

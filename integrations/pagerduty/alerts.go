@@ -123,8 +123,10 @@ func readDetails(body map[string]any) details {
 			}
 			switch {
 			case k == "labels" || k == "annotations":
-				// Text that was not a map of its own: keep it readable.
-				addIfAbsent(d.annotations, k, s)
+				// Text that was not JSON of a map: keep it readable.
+				if asStringMap(v) == nil {
+					addIfAbsent(d.annotations, k, s)
+				}
 			case k == "fingerprint":
 				d.fingerprint = firstNonEmpty(d.fingerprint, s)
 			case k == "generatorURL" || k == "generator_url":
@@ -238,7 +240,7 @@ func parseAlertText(s string) (labels, annotations map[string]string, source str
 		switch {
 		case t == "Labels:":
 			if blocks++; blocks > 1 {
-				return labels, annotations, source
+				return labels, trimValues(annotations), source
 			}
 			section, last = inLabels, ""
 		case t == "Annotations:":
@@ -261,10 +263,18 @@ func parseAlertText(s string) (labels, annotations map[string]string, source str
 		case header.MatchString(t):
 			section, last = none, ""
 		case section == inAnnotations && last != "":
-			annotations[last] = strings.TrimRight(annotations[last]+"\n"+line, " \n")
+			annotations[last] += "\n" + line
 		}
 	}
-	return labels, annotations, source
+	return labels, trimValues(annotations), source
+}
+
+// trimValues drops the blank lines a continued value picked up at its end.
+func trimValues(m map[string]string) map[string]string {
+	for k, v := range m {
+		m[k] = strings.TrimRight(v, " \n")
+	}
+	return m
 }
 
 func put(m map[string]string, k, v string) map[string]string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -58,6 +59,16 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	return &Client{pd: c}, nil
 }
+
+// String names the client without its token, which a %v of the wrapped
+// go-pagerduty client would print.
+func (c *Client) String() string { return "pagerduty.Client" }
+
+// GoString hides the token from %#v.
+func (c *Client) GoString() string { return "pagerduty.Client{}" }
+
+// LogValue hides the token from log/slog.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // Error is a failed call to PagerDuty's REST API.
 type Error struct {

@@ -214,6 +214,12 @@ var synonyms = map[string][]string{
 	"pods":        {"pod", "container"},
 	"node":        {"host", "instance"},
 	"host":        {"node", "instance"},
+	"pvc":         {"persistentvolume", "persistent", "volume", "claim"},
+	"pv":          {"persistentvolume", "persistent", "volume"},
+	"inodes":      {"files", "filesystem"},
+	"k8s":         {"kubernetes", "kube"},
+	"hpa":         {"autoscaler", "horizontal"},
+	"apiserver":   {"api", "server", "kube"},
 }
 
 // synonymsOf returns the synonyms of the words of text that are not

@@ -1,0 +1,20 @@
+// Package incidents owns Breadcrumb's incidents: their state, the progress
+// of their runbook's steps, and their timeline.
+//
+// An Incident moves through triggered → acknowledged → mitigated →
+// resolved, and may be reopened. Every change is an Event on the
+// incident's timeline (alert fired, status changed, step done, note,
+// pinned message, role change, ...), with its actor, its source and its
+// time; the timeline is append-only and read in order, page by page.
+//
+// The Service owns every rule: which transitions are valid (an invalid one
+// is an ErrInvalid error, never a silent change), idempotency (a delivery
+// or a button press seen twice, carrying the same key, changes nothing),
+// and optimistic concurrency (two writers never overwrite each other: the
+// loser re-reads and re-applies its change). Its clock is injected.
+//
+// A Store keeps incidents and timelines; the embedded one (boltstore) and
+// the Redis one (redisstore) pass the same conformance suite, storetest.
+// The post-incident report is rendered from an incident and its timeline
+// in Markdown, HTML or JSON.
+package incidents

@@ -201,8 +201,8 @@ type Event struct {
 	// Key identifies the event for idempotency: storing a second event
 	// with the same key on the same incident stores nothing. It is the
 	// delivery's or the click's own ID when there is one.
-	Key        string    `json:"key"`
-	IncidentID string    `json:"incident_id"`
+	Key        string `json:"key"`
+	IncidentID string `json:"incident_id"`
 	// Seq is the event's position in the timeline, from 1, given by the
 	// store.
 	Seq  int64     `json:"seq"`

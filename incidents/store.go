@@ -7,13 +7,20 @@ import (
 
 // Store keeps incidents and their timelines. Every method is safe for
 // concurrent use, by several goroutines and, for a shared store such as
-// Redis, by several processes. A write that returned nil is durable.
+// Redis, by several processes. A write that returned nil is durable (for
+// Redis: with appendfsync always). Times are kept to the microsecond at
+// least and returned in UTC. A store keeps its own copies of what it is
+// given and returns. A call that fails changes nothing, inc.Version
+// included.
 type Store interface {
 	// Create stores a new incident, whose Version must be 0, with the
 	// first events of its timeline. The stored incident has Version 1,
 	// and inc.Version is set to it. Each of inc.Refs may belong to one
 	// incident only. It returns ErrConflict when the ID or one of the
-	// references is taken, ErrInvalid when inc or an event is invalid.
+	// references is taken, ErrInvalid when inc or an event is invalid
+	// (a Version other than 0 included). The store sets each event's
+	// IncidentID and Seq and keeps its other fields; events with the same
+	// Key in one call are stored once.
 	Create(ctx context.Context, inc *Incident, events []Event) error
 
 	// Get returns the incident with that ID, or ErrNotFound.
@@ -24,8 +31,10 @@ type Store interface {
 	// all at once. The stored version becomes inc.Version+1, and
 	// inc.Version is set to it. Events whose Key is already in the
 	// timeline are left out; Update returns the events it stored, with
-	// their Seq. It returns ErrConflict when the stored version differs
-	// (nothing is stored then), ErrNotFound, or ErrInvalid.
+	// their Seq. inc.Refs become the incident's references. It returns
+	// ErrConflict when the stored version differs or a new reference
+	// belongs to another incident (nothing is stored then), ErrNotFound,
+	// or ErrInvalid.
 	Update(ctx context.Context, inc *Incident, events []Event) ([]Event, error)
 
 	// Append adds events to an incident's timeline without changing the
@@ -34,7 +43,7 @@ type Store interface {
 	Append(ctx context.Context, id string, events []Event) ([]Event, error)
 
 	// HasEvent reports whether the incident's timeline holds an event with
-	// that key.
+	// that key. For an unknown incident it returns false or ErrNotFound.
 	HasEvent(ctx context.Context, id, key string) (bool, error)
 
 	// Events returns the events of an incident's timeline with Seq greater
@@ -43,7 +52,7 @@ type Store interface {
 	Events(ctx context.Context, id string, after int64, limit int) ([]Event, error)
 
 	// List returns the incidents that the filter selects, the most
-	// recently created first.
+	// recently created first (by ID, descending, when times tie).
 	List(ctx context.Context, f Filter) ([]*Incident, error)
 
 	// FindByRef returns the incident holding the reference kind=value,
@@ -52,7 +61,8 @@ type Store interface {
 
 	// Claim records key for ttl and reports whether this call was the
 	// first to do so: the idempotency of deliveries that have no incident
-	// yet (a webhook's event ID, a Slack retry).
+	// yet (a webhook's event ID, a Slack retry). An empty key or a ttl
+	// that is not positive is ErrInvalid.
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
 
 	// Close releases the store.

@@ -1,0 +1,46 @@
+// Package boltstore is the embedded incidents.Store: one bbolt file that
+// a single breadcrumb process holds open, for a team that runs no Redis.
+//
+// # Durability
+//
+// Every write is one bbolt transaction, and bbolt fsyncs a transaction's
+// pages before its Commit returns (NoSync is false), so a write that
+// returned nil survives a crash of the process or of the machine. A
+// write that changes nothing (an Append whose events are all known, a
+// Claim already held) is rolled back instead of committed and costs no
+// sync.
+//
+// # Locking
+//
+// bbolt takes an exclusive flock on the file. A second Open, from another
+// process or from this one, waits Options.Timeout for it and then fails
+// with an error that wraps ErrLocked: the CLI tells its user that
+// "breadcrumb serve" is probably running.
+//
+// # Layout
+//
+// The file holds these buckets:
+//
+//	meta          "schema" → the layout's version (1)
+//	incidents     id → the incident, JSON
+//	events        id → a bucket per incident: seq (8 bytes, big-endian) → the event, JSON
+//	eventkeys     id → a bucket per incident: event key → seq
+//	refs          kind "\x00" value → id
+//	created       created time (12 bytes, ordered) + id → status "\x00" service: List's index
+//	claims        key → expiry (unix nanoseconds, 8 bytes)
+//	claimexpiry   expiry + key → nothing: expired claims, oldest first
+//
+// Seqs come from the per-incident events bucket's own sequence, so they
+// run 1, 2, 3 with no gaps: a rolled-back transaction gives its numbers
+// back. Times are stored in UTC to the nanosecond.
+//
+// List walks the created index from the newest (or from Filter.To) down
+// to Filter.From, skips by the status and service the index holds, and
+// decodes only the incidents that match. Its cost grows with the
+// incidents it steps over: listing the open ones among ten thousand takes
+// a few milliseconds (BenchmarkList), so there is no index by status.
+//
+// Claims are kept until they expire; each claim that is written also
+// deletes up to 64 expired ones, so the bucket stays about as large as
+// the number of claims alive.
+package boltstore

@@ -1,0 +1,577 @@
+package incidents
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Service.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID makes an incident ID; nil means "INC-YYYYMMDD-XXXXX" with
+	// five random base32 characters.
+	NewID func(now time.Time) string
+	// Logger receives notes about retried conflicts; nil discards them.
+	Logger *slog.Logger
+}
+
+// Service applies the rules of incidents over a Store. It is safe for
+// concurrent use, and several Services (replicas) may share one Store.
+type Service struct {
+	store  Store
+	now    func() time.Time
+	newID  func(time.Time) string
+	logger *slog.Logger
+	// locks serialize this Service's changes to one incident, so that
+	// its own writers do not race each other; other replicas still may,
+	// and optimistic concurrency settles that.
+	locks [64]sync.Mutex
+}
+
+func (s *Service) lock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, opts Options) *Service {
+	s := &Service{store: store, now: opts.Now, newID: opts.NewID, logger: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = defaultID
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+var idEncoding = base32.NewEncoding("ABCDEFGHJKMNPQRSTVWXYZ0123456789").WithPadding(base32.NoPadding)
+
+func defaultID(now time.Time) string {
+	return "INC-" + now.UTC().Format("20060102") + "-" + randomToken(5)
+}
+
+func randomToken(n int) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return idEncoding.EncodeToString(b)[:n]
+}
+
+// Action says who did something, from where, when, and under which
+// idempotency key. A second action with the same Key on the same incident
+// changes nothing. An empty Key means the action is not deduplicated; an
+// empty At means now.
+type Action struct {
+	Key    string
+	Actor  string
+	Source string
+	At     time.Time
+	// Text is a note that goes with the action (a reason, a step note).
+	Text string
+}
+
+// Declaration opens an incident.
+type Declaration struct {
+	Title    string
+	Summary  string
+	Severity int
+	Service  string
+	Source   string
+	// Refs identify the incident elsewhere (its PagerDuty incident, its
+	// Alertmanager group key). A declaration whose reference is already
+	// held returns that incident instead of opening another.
+	Refs    map[string]string
+	Runbook *RunbookRef
+	// Steps are the attached runbook's steps, by number and title.
+	Steps []StepProgress
+}
+
+// maxAttempts bounds the retries of a change that lost a race to another
+// replica; each retry waits a little longer, with jitter.
+const maxAttempts = 50
+
+// RefKey is the reference kind under which a declaration's action key is
+// kept, so that a repeated declaration finds the incident it opened.
+const RefKey = "declaration_key"
+
+// Declare opens an incident, or returns the one already opened for the
+// same reference or action key (created is then false).
+func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *Incident, created bool, err error) {
+	if strings.TrimSpace(d.Title) == "" {
+		return nil, false, fmt.Errorf("incidents: declare: a title is needed: %w", ErrInvalid)
+	}
+	if d.Severity < 0 || d.Severity > 5 {
+		return nil, false, fmt.Errorf("incidents: declare: severity %d is not 1 to 5: %w", d.Severity, ErrInvalid)
+	}
+	refs := cloneMap(d.Refs)
+	if a.Key != "" {
+		if refs == nil {
+			refs = map[string]string{}
+		}
+		refs[RefKey] = a.Key
+	}
+	if existing, err := s.findAnyRef(ctx, refs); err == nil {
+		return existing, false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, false, err
+	}
+	now := s.now().UTC()
+	at := a.At
+	if at.IsZero() {
+		at = now
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		inc = &Incident{
+			ID: s.newID(now), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
+			Status: StatusTriggered, Source: firstNonEmpty(d.Source, a.Source), Service: d.Service, Refs: refs,
+			Runbook: d.Runbook, CreatedAt: at.UTC(), UpdatedAt: now,
+		}
+		for _, st := range d.Steps {
+			inc.Steps = append(inc.Steps, StepProgress{Number: st.Number, Title: st.Title, State: StepPending})
+		}
+		events := []Event{s.event(inc.ID, a, "", EventDeclared, now, inc.Title, map[string]string{"severity": sevText(d.Severity)})}
+		if d.Runbook != nil {
+			events = append(events, s.event(inc.ID, a, "runbook", EventRunbookAttached, now, d.Runbook.Title, runbookData(d.Runbook)))
+		}
+		err = s.store.Create(ctx, inc, events)
+		if err == nil {
+			return inc, true, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return nil, false, fmt.Errorf("incidents: declare: %w", err)
+		}
+		// Another writer opened it first (same reference), or the ID
+		// collided: find theirs, else try another ID.
+		if existing, ferr := s.findAnyRef(ctx, refs); ferr == nil {
+			return existing, false, nil
+		}
+	}
+	return nil, false, fmt.Errorf("incidents: declare: %w", err)
+}
+
+func (s *Service) findAnyRef(ctx context.Context, refs map[string]string) (*Incident, error) {
+	for _, kind := range sortedRefKinds(refs) {
+		inc, err := s.store.FindByRef(ctx, kind, refs[kind])
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return inc, err
+		}
+	}
+	return nil, ErrNotFound
+}
+
+func sortedRefKinds(refs map[string]string) []string {
+	kinds := make([]string, 0, len(refs))
+	for k := range refs {
+		kinds = append(kinds, k)
+	}
+	// A stable order, the declaration key last.
+	for i := 1; i < len(kinds); i++ {
+		for j := i; j > 0 && less(kinds[j], kinds[j-1]); j-- {
+			kinds[j], kinds[j-1] = kinds[j-1], kinds[j]
+		}
+	}
+	return kinds
+}
+
+func less(a, b string) bool {
+	if (a == RefKey) != (b == RefKey) {
+		return b == RefKey
+	}
+	return a < b
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func sevText(sev int) string {
+	if sev == 0 {
+		return ""
+	}
+	return strconv.Itoa(sev)
+}
+
+func runbookData(rb *RunbookRef) map[string]string {
+	return map[string]string{"runbook": rb.ID, "path": rb.Path, "commit": rb.Commit, "reason": rb.Reason}
+}
+
+// event builds a timeline event for an action. suffix tells apart the
+// events of one action.
+func (s *Service) event(id string, a Action, suffix string, typ EventType, now time.Time, text string, data map[string]string) Event {
+	key := a.Key
+	if key == "" {
+		key = "auto:" + randomToken(13)
+	}
+	if suffix != "" {
+		key += "/" + suffix
+	}
+	at := a.At
+	if at.IsZero() {
+		at = now
+	}
+	for k, v := range data {
+		if v == "" {
+			delete(data, k)
+		}
+	}
+	if len(data) == 0 {
+		data = nil
+	}
+	return Event{Key: key, IncidentID: id, Type: typ, At: at.UTC(), RecordedAt: now, Actor: a.Actor,
+		Source: a.Source, Text: text, Data: data}
+}
+
+// change applies fn to the current incident and stores the result with the
+// events fn returns, retrying when another writer changed the incident in
+// between. An action whose key is already in the timeline changes nothing.
+func (s *Service) change(ctx context.Context, op, id string, a Action, fn func(inc *Incident, now time.Time) ([]Event, error)) (*Incident, error) {
+	mu := s.lock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		if a.Key != "" {
+			seen, err := s.store.HasEvent(ctx, id, a.Key)
+			if err != nil {
+				return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+			}
+			if seen {
+				return s.store.Get(ctx, id)
+			}
+		}
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
+		next := cur.Clone()
+		now := s.now().UTC()
+		events, err := fn(next, now)
+		if err != nil {
+			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
+		next.UpdatedAt = now
+		_, err = s.store.Update(ctx, next, events)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrConflict) || attempt >= maxAttempts {
+			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
+		s.logger.Debug("incident changed meanwhile; applying again", "incident_id", id, "op", op, "attempt", attempt)
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
+	}
+}
+
+// record appends events that change nothing but the timeline.
+func (s *Service) record(ctx context.Context, op, id string, events ...Event) error {
+	if _, err := s.store.Append(ctx, id, events); err != nil {
+		return fmt.Errorf("incidents: %s %s: %w", op, id, err)
+	}
+	return nil
+}
+
+// backoff waits before retry number attempt: up to attempt milliseconds,
+// at random, so that replicas that collided do not collide again.
+func backoff(ctx context.Context, attempt int) error {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	d := time.Duration(int(b[0])<<8|int(b[1])) % time.Duration(attempt*1000+1) * time.Microsecond
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// transitions lists, for each status, where it may go.
+var transitions = map[Status][]Status{
+	StatusTriggered:    {StatusAcknowledged, StatusMitigated, StatusResolved},
+	StatusAcknowledged: {StatusTriggered, StatusMitigated, StatusResolved},
+	StatusMitigated:    {StatusAcknowledged, StatusResolved},
+	StatusResolved:     {StatusTriggered},
+}
+
+// CanTransition reports whether an incident may go from one status to
+// another.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Transition moves an incident to another status: acknowledge, mitigate,
+// resolve, reopen (resolved → triggered) or unacknowledge. A transition
+// the rules do not allow, including to the status it already has, is
+// ErrInvalid.
+func (s *Service) Transition(ctx context.Context, id string, to Status, a Action) (*Incident, error) {
+	return s.change(ctx, "transition", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		from := inc.Status
+		if !to.Valid() {
+			return nil, fmt.Errorf("unknown status %q: %w", to, ErrInvalid)
+		}
+		if from == to {
+			return nil, fmt.Errorf("it is already %s: %w", to, ErrInvalid)
+		}
+		if !CanTransition(from, to) {
+			return nil, fmt.Errorf("it cannot go from %s to %s: %w", from, to, ErrInvalid)
+		}
+		at := a.At
+		if at.IsZero() {
+			at = now
+		}
+		inc.Status = to
+		switch to {
+		case StatusAcknowledged:
+			if inc.AcknowledgedAt.IsZero() {
+				inc.AcknowledgedAt = at.UTC()
+			}
+		case StatusMitigated:
+			if inc.MitigatedAt.IsZero() {
+				inc.MitigatedAt = at.UTC()
+			}
+		case StatusResolved:
+			inc.ResolvedAt = at.UTC()
+		case StatusTriggered:
+			if from == StatusResolved {
+				inc.ResolvedAt, inc.MitigatedAt = time.Time{}, time.Time{}
+			}
+		}
+		return []Event{s.event(inc.ID, a, "", EventStatusChanged, now, a.Text,
+			map[string]string{"from": string(from), "to": string(to)})}, nil
+	})
+}
+
+// Step records the outcome of a step of the attached runbook: done,
+// skipped, or back to pending. An unknown step is ErrInvalid.
+func (s *Service) Step(ctx context.Context, id string, number int, state StepState, a Action) (*Incident, error) {
+	return s.change(ctx, "step", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		i := -1
+		for k, st := range inc.Steps {
+			if st.Number == number {
+				i = k
+			}
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("there is no step %d (the runbook has %d): %w", number, len(inc.Steps), ErrInvalid)
+		}
+		typ := map[StepState]EventType{StepDone: EventStepDone, StepSkipped: EventStepSkipped, StepPending: EventStepReopened}[state]
+		if typ == "" {
+			return nil, fmt.Errorf("unknown step state %q: %w", state, ErrInvalid)
+		}
+		at := a.At
+		if at.IsZero() {
+			at = now
+		}
+		st := &inc.Steps[i]
+		st.State, st.Actor, st.At, st.Note = state, a.Actor, at.UTC(), a.Text
+		if state == StepPending {
+			st.Actor, st.At, st.Note = "", time.Time{}, ""
+		}
+		return []Event{s.event(inc.ID, a, "", typ, now, a.Text,
+			map[string]string{"step": strconv.Itoa(number), "title": st.Title})}, nil
+	})
+}
+
+// AssignRole gives a role to a user: commander, comms or scribe replace
+// the holder; responder adds to the responders.
+func (s *Service) AssignRole(ctx context.Context, id, role, user string, a Action) (*Incident, error) {
+	role = strings.ToLower(strings.TrimSpace(role))
+	user = strings.TrimSpace(user)
+	return s.change(ctx, "assign", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		if user == "" {
+			return nil, fmt.Errorf("no user to assign: %w", ErrInvalid)
+		}
+		prev := ""
+		switch role {
+		case RoleCommander, RoleComms, RoleScribe:
+			if inc.Roles == nil {
+				inc.Roles = map[string]string{}
+			}
+			prev = inc.Roles[role]
+			if prev == user {
+				return nil, fmt.Errorf("%s is already %s: %w", user, role, ErrInvalid)
+			}
+			inc.Roles[role] = user
+		case RoleResponder:
+			for _, r := range inc.Responders {
+				if r == user {
+					return nil, fmt.Errorf("%s is already a responder: %w", user, ErrInvalid)
+				}
+			}
+		default:
+			return nil, fmt.Errorf("unknown role %q (want commander, comms, scribe or responder): %w", role, ErrInvalid)
+		}
+		if !containsString(inc.Responders, user) {
+			inc.Responders = append(inc.Responders, user)
+		}
+		return []Event{s.event(inc.ID, a, "", EventRoleChanged, now, a.Text,
+			map[string]string{"role": role, "user": user, "previous": prev})}, nil
+	})
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// SetSeverity changes the severity (1, the worst, to 5).
+func (s *Service) SetSeverity(ctx context.Context, id string, severity int, a Action) (*Incident, error) {
+	return s.change(ctx, "severity", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		if severity < 1 || severity > 5 {
+			return nil, fmt.Errorf("severity %d is not 1 to 5: %w", severity, ErrInvalid)
+		}
+		if inc.Severity == severity {
+			return nil, fmt.Errorf("severity is already %d: %w", severity, ErrInvalid)
+		}
+		prev := inc.Severity
+		inc.Severity = severity
+		return []Event{s.event(inc.ID, a, "", EventSeverityChanged, now, a.Text,
+			map[string]string{"from": sevText(prev), "to": sevText(severity)})}, nil
+	})
+}
+
+// AttachRunbook attaches a runbook and its steps (all pending), replacing
+// any runbook attached before.
+func (s *Service) AttachRunbook(ctx context.Context, id string, rb RunbookRef, steps []StepProgress, a Action) (*Incident, error) {
+	return s.change(ctx, "attach runbook", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		if rb.ID == "" {
+			return nil, fmt.Errorf("the runbook has no ID: %w", ErrInvalid)
+		}
+		ref := rb
+		inc.Runbook = &ref
+		inc.Steps = nil
+		for _, st := range steps {
+			inc.Steps = append(inc.Steps, StepProgress{Number: st.Number, Title: st.Title, State: StepPending})
+		}
+		return []Event{s.event(inc.ID, a, "", EventRunbookAttached, now, rb.Title, runbookData(&ref))}, nil
+	})
+}
+
+// SetSlackHome records where the incident lives in Slack.
+func (s *Service) SetSlackHome(ctx context.Context, id string, home SlackHome) (*Incident, error) {
+	return s.change(ctx, "slack home", id, Action{}, func(inc *Incident, _ time.Time) ([]Event, error) {
+		inc.Slack = home
+		return nil, nil
+	})
+}
+
+// Note adds a note to the timeline.
+func (s *Service) Note(ctx context.Context, id string, a Action) error {
+	if strings.TrimSpace(a.Text) == "" {
+		return fmt.Errorf("incidents: note %s: the note is empty: %w", id, ErrInvalid)
+	}
+	return s.record(ctx, "note", id, s.event(id, a, "", EventNote, s.now().UTC(), a.Text, nil))
+}
+
+// PinnedMessage is a chat message put on the timeline.
+type PinnedMessage struct {
+	// ID identifies the message in its chat (Slack's channel and ts).
+	ID        string
+	Author    string
+	Text      string
+	Permalink string
+	// At is when the message was written; the event takes this time.
+	At time.Time
+}
+
+// Pin puts a message on the timeline at its original time.
+func (s *Service) Pin(ctx context.Context, id string, m PinnedMessage, a Action) error {
+	if m.ID == "" {
+		return fmt.Errorf("incidents: pin %s: the message has no ID: %w", id, ErrInvalid)
+	}
+	if a.Key == "" {
+		a.Key = "pin:" + m.ID + ":" + a.Actor
+	}
+	if !m.At.IsZero() {
+		a.At = m.At
+	}
+	return s.record(ctx, "pin", id, s.event(id, a, "", EventMessagePinned, s.now().UTC(), m.Text,
+		map[string]string{"message": m.ID, "author": m.Author, "url": m.Permalink}))
+}
+
+// Unpin takes a pinned message off the timeline (the report leaves it out;
+// the timeline keeps both events).
+func (s *Service) Unpin(ctx context.Context, id, messageID string, a Action) error {
+	if a.Key == "" {
+		a.Key = "unpin:" + messageID + ":" + a.Actor + ":" + randomToken(6)
+	}
+	return s.record(ctx, "unpin", id, s.event(id, a, "", EventMessageUnpinned, s.now().UTC(), "",
+		map[string]string{"message": messageID}))
+}
+
+// AlertFired records an alert of the incident that fired.
+func (s *Service) AlertFired(ctx context.Context, id, alertName, fingerprint string, a Action) error {
+	return s.record(ctx, "alert fired", id, s.event(id, a, "", EventAlertFired, s.now().UTC(), a.Text,
+		map[string]string{"alert": alertName, "fingerprint": fingerprint}))
+}
+
+// AlertResolved records an alert of the incident that resolved.
+func (s *Service) AlertResolved(ctx context.Context, id, alertName, fingerprint string, a Action) error {
+	return s.record(ctx, "alert resolved", id, s.event(id, a, "", EventAlertResolved, s.now().UTC(), a.Text,
+		map[string]string{"alert": alertName, "fingerprint": fingerprint}))
+}
+
+// BreadcrumbOpened records that a responder opened a breadcrumb.
+func (s *Service) BreadcrumbOpened(ctx context.Context, id, name, url string, a Action) error {
+	return s.record(ctx, "breadcrumb", id, s.event(id, a, "", EventBreadcrumbOpened, s.now().UTC(), a.Text,
+		map[string]string{"name": name, "url": url}))
+}
+
+// Synced records an exchange with PagerDuty (a change sent or received).
+func (s *Service) Synced(ctx context.Context, id, what string, a Action) error {
+	return s.record(ctx, "sync", id, s.event(id, a, "", EventPagerDutySync, s.now().UTC(), what, nil))
+}
+
+// Get returns an incident.
+func (s *Service) Get(ctx context.Context, id string) (*Incident, error) { return s.store.Get(ctx, id) }
+
+// Timeline returns a page of an incident's timeline: the events after seq
+// after, at most limit (0 means all).
+func (s *Service) Timeline(ctx context.Context, id string, after int64, limit int) ([]Event, error) {
+	return s.store.Events(ctx, id, after, limit)
+}
+
+// List returns the incidents the filter selects, newest first.
+func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
+	return s.store.List(ctx, f)
+}
+
+// FindByRef returns the incident with an external reference.
+func (s *Service) FindByRef(ctx context.Context, kind, value string) (*Incident, error) {
+	return s.store.FindByRef(ctx, kind, value)
+}
+
+// Claim records a delivery key (see Store.Claim).
+func (s *Service) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return s.store.Claim(ctx, key, ttl)
+}

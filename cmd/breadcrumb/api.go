@@ -3,10 +3,12 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
 
@@ -79,4 +81,90 @@ func (s *server) apiMatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": results})
+}
+
+// apiIncidents is GET /api/incidents[?status=S][&service=X][&limit=N]:
+// the incidents, newest first, every status unless narrowed.
+func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := incidents.Filter{Service: q.Get("service"), Limit: 100}
+	if st := q.Get("status"); st == "open" {
+		f.Open = true
+	} else if st != "" {
+		if !incidents.Status(st).Valid() {
+			apiError(w, http.StatusBadRequest, "status must be triggered, acknowledged, mitigated, resolved or open")
+			return
+		}
+		f.Statuses = []incidents.Status{incidents.Status(st)}
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n <= 0 || n > 1000 {
+			apiError(w, http.StatusBadRequest, "limit must be a number from 1 to 1000")
+			return
+		}
+		f.Limit = n
+	}
+	list, err := s.incidents.List(r.Context(), f)
+	if err != nil {
+		s.logger.Error("listing incidents", "err", err)
+		apiError(w, http.StatusInternalServerError, "cannot list incidents")
+		return
+	}
+	if list == nil {
+		list = []*incidents.Incident{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+}
+
+// incidentAndTimeline loads an incident and its whole timeline, answering
+// 404 or 500 itself when it cannot.
+func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*incidents.Incident, []incidents.Event, bool) {
+	id := r.PathValue("id")
+	inc, err := s.incidents.Get(r.Context(), id)
+	if err == nil {
+		var events []incidents.Event
+		if events, err = s.incidents.Timeline(r.Context(), id, 0, 0); err == nil {
+			if events == nil {
+				events = []incidents.Event{}
+			}
+			return inc, events, true
+		}
+	}
+	if errors.Is(err, incidents.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "no such incident")
+		return nil, nil, false
+	}
+	s.logger.Error("reading an incident", "incident_id", id, "err", err)
+	apiError(w, http.StatusInternalServerError, "cannot read the incident")
+	return nil, nil, false
+}
+
+// apiIncident is GET /api/incidents/{id}: the incident and its timeline.
+func (s *server) apiIncident(w http.ResponseWriter, r *http.Request) {
+	if inc, events, ok := s.incidentAndTimeline(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
+	}
+}
+
+// apiReport is GET /api/incidents/{id}/report?format=md|html|json.
+func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
+	inc, events, ok := s.incidentAndTimeline(w, r)
+	if !ok {
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "md"
+	}
+	body, contentType, err := incidents.RenderReport(inc, events, format)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "format must be md, html or json")
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	if r.URL.Query().Get("download") != "" {
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", inc.ID+"."+format))
+	}
+	_, _ = w.Write(body)
 }

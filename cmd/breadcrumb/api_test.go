@@ -70,3 +70,58 @@ func TestAPISearchAndMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIIncidents(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := serveEnv(t)
+	resolved, open := seedIncidents(t, env["BREADCRUMB_DATA_DIR"])
+	s := startServe(t, env)
+	defer s.stop()
+
+	var list struct{ Incidents []struct{ ID, Status string } }
+	if err := json.Unmarshal([]byte(s.get("/api/incidents", "application/json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Incidents) != 2 {
+		t.Errorf("/api/incidents: %+v, want both incidents", list)
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/incidents?status=open", "application/json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Incidents) != 1 || list.Incidents[0].ID != open {
+		t.Errorf("/api/incidents?status=open: %+v", list)
+	}
+	var detail struct {
+		Incident struct{ ID string }
+		Timeline []struct {
+			Seq  int64
+			Type string
+		}
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/incidents/"+resolved, "application/json")), &detail); err != nil {
+		t.Fatal(err)
+	}
+	if detail.Incident.ID != resolved || len(detail.Timeline) < 5 || detail.Timeline[0].Seq != 1 {
+		t.Errorf("/api/incidents/%s: %+v", resolved, detail)
+	}
+	if md := s.get("/api/incidents/"+resolved+"/report", "text/markdown"); !strings.Contains(md, "Payments 5xx") {
+		t.Errorf("markdown report: %q", md)
+	}
+	if html := s.get("/api/incidents/"+resolved+"/report?format=html", "text/html"); !strings.Contains(html, "<svg") {
+		t.Error("the HTML report has no chart")
+	}
+	for path, status := range map[string]int{
+		"/api/incidents/NOPE":                               http.StatusNotFound,
+		"/api/incidents/" + resolved + "/report?format=pdf": http.StatusBadRequest,
+		"/api/incidents?status=closed":                      http.StatusBadRequest,
+	} {
+		resp, err := s.client.Get(s.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != status {
+			t.Errorf("GET %s: %s, want %d", path, resp.Status, status)
+		}
+	}
+}

@@ -26,9 +26,17 @@ type config struct {
 	DataDir  string         `yaml:"data_dir"`
 	LogLevel string         `yaml:"log_level"`
 	Runbooks runbooksConfig `yaml:"runbooks"`
+	Redis    redisConfig    `yaml:"redis"`
 
 	// path is the file the configuration was read from, "" for defaults.
 	path string
+}
+
+// redisConfig tunes the Redis store, which BREADCRUMB_REDIS_URL selects.
+type redisConfig struct {
+	// Prefix is put before every key, so that several deployments can
+	// share one Redis.
+	Prefix string `yaml:"prefix"`
 }
 
 type runbooksConfig struct {
@@ -133,6 +141,9 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 	if cfg.LogLevel == "" {
 		cfg.LogLevel = "info"
 	}
+	if cfg.Redis.Prefix == "" {
+		cfg.Redis.Prefix = "breadcrumb:"
+	}
 	if cfg.Runbooks.SyncInterval <= 0 {
 		cfg.Runbooks.SyncInterval = duration(defaultSyncInterval)
 	}
@@ -149,6 +160,7 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	set("BREADCRUMB_LISTEN", &c.Listen)
 	set("BREADCRUMB_DATA_DIR", &c.DataDir)
 	set("BREADCRUMB_LOG_LEVEL", &c.LogLevel)
+	set("BREADCRUMB_REDIS_PREFIX", &c.Redis.Prefix)
 	if v := getenv("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL"); v != "" {
 		d, err := parseDuration(v)
 		if err != nil {

@@ -47,7 +47,7 @@ func commands() []command {
 		{"index", "index [--config FILE] [--runbooks DIR]...", "build or update the search index", runIndex},
 		{"search", "search [--json] [--limit N] [--runbooks DIR]... QUERY", "full-text search over the runbooks", runSearch},
 		{"match", "match [--json] [--runbooks DIR]... --alerts FILE", "rank runbooks for the alerts of a webhook body", runMatch},
-		{"incidents", "incidents list|show ID|export ID [--format md|html|json] [--out FILE]", "read the incident store", notBuilt("incidents")},
+		{"incidents", "incidents list|show ID|export ID [--format md|html|json] [--out FILE]", "read the incident store", runIncidents},
 		{"version", "version", "print version, commit and Go version", runVersion},
 	}
 }
@@ -84,16 +84,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  breadcrumb %-72s %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintln(w, "\nEvery command takes --config FILE. Run 'breadcrumb COMMAND -h' for its flags.")
-}
-
-// notBuilt is the placeholder for commands that this version does not have
-// yet: it says so plainly and exits 2, so scripts do not mistake it for
-// success.
-func notBuilt(name string) func(context.Context, env, []string) int {
-	return func(_ context.Context, e env, _ []string) int {
-		fmt.Fprintf(e.stderr, "breadcrumb %s: not available in this version yet\n", name)
-		return exitUsage
-	}
 }
 
 // newFlags makes a flag set for a subcommand that prints its usage line and

@@ -107,25 +107,6 @@ func TestRunDispatchesCommands(t *testing.T) {
 	}
 }
 
-func TestCommandsNotBuiltSaySoAndFail(t *testing.T) {
-	for _, args := range [][]string{
-		{"incidents", "list"},
-	} {
-		t.Run(args[0], func(t *testing.T) {
-			res := runCLI(t, nil, args...)
-			if res.code != exitUsage {
-				t.Errorf("exit code: got %d, want %d", res.code, exitUsage)
-			}
-			if want := "breadcrumb " + args[0] + ": not available in this version yet"; !strings.Contains(res.stderr, want) {
-				t.Errorf("stderr: got %q, want it to contain %q", res.stderr, want)
-			}
-			if res.stdout != "" {
-				t.Errorf("stdout: got %q, want nothing", res.stdout)
-			}
-		})
-	}
-}
-
 func TestParseFlagsMixesFlagsAndArguments(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -73,7 +74,16 @@ func runServe(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
-	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader}
+	store, where, err := openIncidentStore(cfg, e.getenv, time.Second)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: incident store: %v\n", err)
+		return exitUsage
+	}
+	defer store.Close()
+	logger.Info("incident store opened", "store", where)
+	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader,
+		incidents: incidents.NewService(store, incidents.Options{Logger: logger})}
 	if err := srv.serve(ctx, ln, time.Duration(cfg.Runbooks.SyncInterval)); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
@@ -84,12 +94,13 @@ func runServe(ctx context.Context, e env, args []string) int {
 // server is the service as this version has it: the runbook library kept
 // current, health endpoints, and a read-only list of the runbooks.
 type server struct {
-	lib     *runbooks.Library
-	logger  *slog.Logger
-	ix      *search.Index
-	matcher *search.Matcher
-	alerts  *alertReader
-	ready   atomic.Bool
+	lib       *runbooks.Library
+	logger    *slog.Logger
+	ix        *search.Index
+	matcher   *search.Matcher
+	alerts    *alertReader
+	incidents *incidents.Service
+	ready     atomic.Bool
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {
@@ -174,6 +185,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
 	mux.HandleFunc("GET /api/search", s.apiSearch)
 	mux.HandleFunc("POST /api/match", s.apiMatch)
+	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
+	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
+	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)
 	mux.HandleFunc("GET /{$}", s.index)
 	return mux
 }

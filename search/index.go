@@ -281,7 +281,9 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 			}
 		}
 		pending = map[string]string{}
-		batch.Reset()
+		// A fresh batch rather than Reset: scorch may still read the old
+		// one from a goroutine of its own after Batch returns.
+		batch = ix.idx.NewBatch()
 		return nil
 	}
 	for _, id := range gone {

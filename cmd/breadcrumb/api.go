@@ -121,15 +121,12 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 // 404 or 500 itself when it cannot.
 func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*incidents.Incident, []incidents.Event, bool) {
 	id := r.PathValue("id")
-	inc, err := s.incidents.Get(r.Context(), id)
+	inc, events, err := loadIncident(r.Context(), s.incidents, id)
 	if err == nil {
-		var events []incidents.Event
-		if events, err = s.incidents.Timeline(r.Context(), id, 0, 0); err == nil {
-			if events == nil {
-				events = []incidents.Event{}
-			}
-			return inc, events, true
+		if events == nil {
+			events = []incidents.Event{}
 		}
+		return inc, events, true
 	}
 	if errors.Is(err, incidents.ErrNotFound) {
 		apiError(w, http.StatusNotFound, "no such incident")

@@ -144,11 +144,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		_ = tw.Flush()
 		return exitOK
 	case "show":
-		inc, err := svc.Get(ctx, rest[0])
-		if err != nil {
-			return incidentError(e, rest[0], err)
-		}
-		events, err := svc.Timeline(ctx, inc.ID, 0, 0)
+		inc, events, err := loadIncident(ctx, svc, rest[0])
 		if err != nil {
 			return incidentError(e, rest[0], err)
 		}
@@ -164,11 +160,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		_, _ = e.stdout.Write(b)
 		return exitOK
 	default: // export
-		inc, err := svc.Get(ctx, rest[0])
-		if err != nil {
-			return incidentError(e, rest[0], err)
-		}
-		events, err := svc.Timeline(ctx, inc.ID, 0, 0)
+		inc, events, err := loadIncident(ctx, svc, rest[0])
 		if err != nil {
 			return incidentError(e, rest[0], err)
 		}
@@ -188,6 +180,16 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "wrote %s (%d bytes)\n", out, len(b))
 		return exitOK
 	}
+}
+
+// loadIncident reads an incident and its whole timeline.
+func loadIncident(ctx context.Context, svc *incidents.Service, id string) (*incidents.Incident, []incidents.Event, error) {
+	inc, err := svc.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	events, err := svc.Timeline(ctx, inc.ID, 0, 0)
+	return inc, events, err
 }
 
 func incidentError(e env, id string, err error) int {

@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
 )
 
 // Version is the only webhook payload version Decode accepts.
@@ -179,25 +180,11 @@ func Decode(r io.Reader, limit int64) (*Message, error) {
 	return &m, nil
 }
 
-// decodeError is what Decode returns for a bad body: a message for the
-// sender, a kind for errors.Is, and the cause for the operator's log.
-type decodeError struct {
-	kind  error
-	msg   string
-	cause error
-}
-
-func (e *decodeError) Error() string        { return "alertmanager: " + e.msg }
-func (e *decodeError) Is(target error) bool { return target == e.kind }
-func (e *decodeError) Unwrap() error        { return e.cause }
-
 func invalid(cause error, msg string) error {
-	return &decodeError{kind: ErrInvalid, msg: msg, cause: cause}
+	return &payload.Error{Prefix: "alertmanager", Kind: ErrInvalid, Msg: msg, Cause: cause}
 }
 
-func tooLarge(limit int64) error {
-	return &decodeError{kind: ErrTooLarge, msg: fmt.Sprintf("the body is larger than %d bytes", limit)}
-}
+func tooLarge(limit int64) error { return payload.TooLarge("alertmanager", ErrTooLarge, limit) }
 
 // jsonProblem says in a sentence what is wrong with a body that
 // json.Unmarshal refused.
@@ -205,43 +192,7 @@ func jsonProblem(err error) string {
 	if te, ok := errors.AsType[*timeError](err); ok {
 		return "an alert's " + te.Error()
 	}
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("the body is not valid JSON: %s (at byte %d)", se.Error(), se.Offset)
-	}
-	if ue, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if ue.Field == "" {
-			return fmt.Sprintf("the body is a JSON %s, want an object", ue.Value)
-		}
-		return fmt.Sprintf("field %q is a JSON %s, want %s", ue.Field, ue.Value, kindOf(ue.Type.Kind().String()))
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return "the body is not valid JSON: it ends too early"
-	}
-	return "the body is not valid JSON: " + err.Error()
+	return payload.Describe("the body", err)
 }
 
-func kindOf(k string) string {
-	switch k {
-	case "map", "struct":
-		return "an object"
-	case "slice":
-		return "an array"
-	case "int", "int64":
-		return "a number"
-	default:
-		return "a " + k
-	}
-}
-
-// short keeps an echoed value from making an error message long.
-func short(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+var short = payload.Short

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
+
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -125,7 +127,7 @@ type IncidentNote struct {
 // ErrInvalid when the data is missing, malformed or names no incident.
 func (e *Event) Incident() (*Incident, error) {
 	if e.ResourceType != "incident" && !strings.HasPrefix(e.EventType, "incident.") {
-		return nil, &decodeError{kind: ErrNotIncident, msg: fmt.Sprintf("event %s is about a %q, not an incident", e.label(), short(e.ResourceType))}
+		return nil, &payload.Error{Prefix: "pagerduty", Kind: ErrNotIncident, Msg: fmt.Sprintf("event %s is about a %q, not an incident", e.label(), short(e.ResourceType))}
 	}
 	if isNull(e.Data) {
 		return nil, invalid(nil, fmt.Sprintf("event %s has no data", e.label()))

@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
 )
 
 // DefaultLimit is the body size DecodeWebhook allows when it is given a
@@ -139,69 +140,13 @@ func isNull(raw json.RawMessage) bool {
 	return s == "" || s == "null"
 }
 
-// decodeError is what the decoders return for bad input: a message for the
-// sender, a kind for errors.Is, and the cause for the operator's log.
-type decodeError struct {
-	kind  error
-	msg   string
-	cause error
-}
-
-func (e *decodeError) Error() string        { return "pagerduty: " + e.msg }
-func (e *decodeError) Is(target error) bool { return target == e.kind }
-func (e *decodeError) Unwrap() error        { return e.cause }
-
 func invalid(cause error, msg string) error {
-	return &decodeError{kind: ErrInvalid, msg: msg, cause: cause}
+	return &payload.Error{Prefix: "pagerduty", Kind: ErrInvalid, Msg: msg, Cause: cause}
 }
 
-func tooLarge(limit int64) error {
-	return &decodeError{kind: ErrTooLarge, msg: fmt.Sprintf("the body is larger than %d bytes", limit)}
-}
+func tooLarge(limit int64) error { return payload.TooLarge("pagerduty", ErrTooLarge, limit) }
 
-// jsonProblem says in a sentence what is wrong with JSON that
-// json.Unmarshal refused; what names the document ("the body").
-func jsonProblem(what string, err error) string {
-	if pe, ok := errors.AsType[*time.ParseError](err); ok {
-		return fmt.Sprintf("%s has a time that is not RFC 3339: %q", what, short(pe.Value))
-	}
-	if se, ok := errors.AsType[*json.SyntaxError](err); ok {
-		return fmt.Sprintf("%s is not valid JSON: %s (at byte %d)", what, se.Error(), se.Offset)
-	}
-	if ue, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		if ue.Field == "" {
-			return fmt.Sprintf("%s is a JSON %s, want an object", what, ue.Value)
-		}
-		return fmt.Sprintf("%s: field %q is a JSON %s, want %s", what, ue.Field, ue.Value, kindOf(ue.Type.Kind().String()))
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return what + " is not valid JSON: it ends too early"
-	}
-	return what + " is not valid JSON: " + err.Error()
-}
-
-func kindOf(k string) string {
-	switch k {
-	case "map", "struct", "ptr":
-		return "an object"
-	case "slice":
-		return "an array"
-	case "int", "int64", "uint", "float64":
-		return "a number"
-	default:
-		return "a " + k
-	}
-}
-
-// short keeps an echoed value from making an error message long.
-func short(s string) string {
-	const max = 40
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
+var (
+	jsonProblem = payload.Describe
+	short       = payload.Short
+)

@@ -223,11 +223,16 @@ type Event struct {
 	Data map[string]string `json:"data,omitempty"`
 }
 
+// MaxKeyLength is the longest event key stores accept.
+const MaxKeyLength = 512
+
 // Validate checks what every stored event must hold.
 func (e Event) Validate() error {
 	switch {
 	case e.Key == "":
 		return fmt.Errorf("event has no key: %w", ErrInvalid)
+	case len(e.Key) > MaxKeyLength:
+		return fmt.Errorf("event key is %d bytes, over %d: %w", len(e.Key), MaxKeyLength, ErrInvalid)
 	case e.Type == "":
 		return fmt.Errorf("event %s has no type: %w", e.Key, ErrInvalid)
 	case e.At.IsZero():

@@ -125,7 +125,15 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		refs[RefKey] = a.Key
 	}
 	if existing, err := s.findAnyRef(ctx, refs); err == nil {
-		return existing, false, nil
+		if !s.recurs(existing, refs) {
+			return existing, false, nil
+		}
+		// The same alert group fires again after its incident was
+		// resolved: that incident lets go of the group, and a new one
+		// opens.
+		if err := s.release(ctx, existing.ID, refs); err != nil {
+			return nil, false, err
+		}
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
@@ -156,11 +164,52 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		}
 		// Another writer opened it first (same reference), or the ID
 		// collided: find theirs, else try another ID.
-		if existing, ferr := s.findAnyRef(ctx, refs); ferr == nil {
+		if existing, ferr := s.findAnyRef(ctx, refs); ferr == nil && !s.recurs(existing, refs) {
 			return existing, false, nil
 		}
 	}
 	return nil, false, fmt.Errorf("incidents: declare: %w", err)
+}
+
+// recurringRefs are references that identify a recurring source rather
+// than one occurrence: an Alertmanager group fires again, weeks later,
+// with the same group key.
+var recurringRefs = []string{RefAlertmanagerGroup}
+
+// recurs reports whether a declaration with refs is a new occurrence of
+// the resolved incident inc: inc holds one of the recurring references and
+// none of the others.
+func (s *Service) recurs(inc *Incident, refs map[string]string) bool {
+	if inc.Status.Open() {
+		return false
+	}
+	recurring := false
+	for kind, v := range refs {
+		if inc.Refs[kind] != v {
+			continue
+		}
+		if !containsString(recurringRefs, kind) {
+			return false // the same occurrence (same delivery key, same PagerDuty incident)
+		}
+		recurring = true
+	}
+	return recurring
+}
+
+// release moves a resolved incident's recurring references out of the
+// way ("alertmanager_group" becomes "alertmanager_group.previous"), so
+// that a new incident can hold them.
+func (s *Service) release(ctx context.Context, id string, refs map[string]string) error {
+	_, err := s.change(ctx, "release", id, Action{}, func(inc *Incident, _ time.Time) ([]Event, error) {
+		for _, kind := range recurringRefs {
+			if v, ok := inc.Refs[kind]; ok && refs[kind] == v {
+				delete(inc.Refs, kind)
+				inc.Refs[kind+".previous"] = v
+			}
+		}
+		return nil, nil
+	})
+	return err
 }
 
 func (s *Service) findAnyRef(ctx context.Context, refs map[string]string) (*Incident, error) {
@@ -248,18 +297,22 @@ func (s *Service) change(ctx context.Context, op, id string, a Action, fn func(i
 	mu.Lock()
 	defer mu.Unlock()
 	for attempt := 1; ; attempt++ {
+		// Read the incident first, then look for the key: a keyed change
+		// always moves the version, so a key stored by another replica
+		// after this read makes the Update below fail and the loop come
+		// back here, where the key is then seen.
+		cur, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
 		if a.Key != "" {
 			seen, err := s.store.HasEvent(ctx, id, a.Key)
 			if err != nil {
 				return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
 			}
 			if seen {
-				return s.store.Get(ctx, id)
+				return cur, nil
 			}
-		}
-		cur, err := s.store.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
 		}
 		next := cur.Clone()
 		now := s.now().UTC()
@@ -350,6 +403,9 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, a Action
 		case StatusAcknowledged:
 			if inc.AcknowledgedAt.IsZero() {
 				inc.AcknowledgedAt = at.UTC()
+			}
+			if from == StatusMitigated {
+				inc.MitigatedAt = time.Time{} // not mitigated after all
 			}
 		case StatusMitigated:
 			if inc.MitigatedAt.IsZero() {
@@ -510,7 +566,8 @@ func (s *Service) Pin(ctx context.Context, id string, m PinnedMessage, a Action)
 		return fmt.Errorf("incidents: pin %s: the message has no ID: %w", id, ErrInvalid)
 	}
 	if a.Key == "" {
-		a.Key = "pin:" + m.ID + ":" + a.Actor
+		// Pinning again after an unpin is a new pin.
+		a.Key = "pin:" + m.ID + ":" + a.Actor + ":" + randomToken(6)
 	}
 	if !m.At.IsZero() {
 		a.At = m.At

@@ -282,3 +282,62 @@ func TestConcurrentWritersLoseNoUpdate(t *testing.T) {
 		t.Errorf("%d step events, want 40 (each click once)", n)
 	}
 }
+
+func TestARecurringAlertGroupOpensANewIncidentOnceTheOldIsResolved(t *testing.T) {
+	svc, c := newService(t)
+	first := declare(t, svc, 0)
+	if _, err := svc.Transition(ctx, first.ID, incidents.StatusResolved, incidents.Action{Actor: "dana"}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(24 * time.Hour)
+	group := map[string]string{incidents.RefAlertmanagerGroup: first.Refs[incidents.RefAlertmanagerGroup]}
+	second, created, err := svc.Declare(ctx, incidents.Declaration{Title: "Payments 5xx", Refs: group}, incidents.Action{Key: "am:delivery-2"})
+	if err != nil || !created || second.ID == first.ID {
+		t.Fatalf("the group fired again: %v, created %v, err %v; want a new incident", second, created, err)
+	}
+	again, created, err := svc.Declare(ctx, incidents.Declaration{Title: "Payments 5xx", Refs: group}, incidents.Action{Key: "am:delivery-3"})
+	if err != nil || created || again.ID != second.ID {
+		t.Errorf("the next notification: %v, created %v, err %v; want the open incident", again, created, err)
+	}
+	old, _ := svc.Get(ctx, first.ID)
+	if _, held := old.Refs[incidents.RefAlertmanagerGroup]; held {
+		t.Errorf("the resolved incident still holds the group: %v", old.Refs)
+	}
+	redelivered, created, err := svc.Declare(ctx, incidents.Declaration{Title: "x"}, incidents.Action{Key: "am:delivery-1"})
+	if err != nil || created || redelivered.ID != first.ID {
+		t.Errorf("a late redelivery of the first notification: %v, created %v, err %v; want the first incident", redelivered, created, err)
+	}
+}
+
+func TestPinningAgainAfterAnUnpinIsKept(t *testing.T) {
+	svc, _ := newService(t)
+	inc := declare(t, svc, 0)
+	msg := incidents.PinnedMessage{ID: "C1/1", Author: "@lee", Text: "look here"}
+	for _, f := range []func() error{
+		func() error { return svc.Pin(ctx, inc.ID, msg, incidents.Action{Actor: "dana"}) },
+		func() error { return svc.Unpin(ctx, inc.ID, msg.ID, incidents.Action{Actor: "dana"}) },
+		func() error { return svc.Pin(ctx, inc.ID, msg, incidents.Action{Actor: "dana"}) },
+	} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, _ := svc.Timeline(ctx, inc.ID, 0, 0)
+	if last := events[len(events)-1]; last.Type != incidents.EventMessagePinned {
+		t.Errorf("last event %s, want the second pin", last.Type)
+	}
+}
+
+func TestWithdrawnMitigationIsForgotten(t *testing.T) {
+	svc, _ := newService(t)
+	inc := declare(t, svc, 0)
+	for _, to := range []incidents.Status{"mitigated", "acknowledged"} {
+		if _, err := svc.Transition(ctx, inc.ID, to, incidents.Action{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := svc.Get(ctx, inc.ID)
+	if !got.MitigatedAt.IsZero() {
+		t.Errorf("mitigated at %v after the mitigation was withdrawn", got.MitigatedAt)
+	}
+}

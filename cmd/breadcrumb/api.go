@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
@@ -150,18 +151,21 @@ func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	format := r.URL.Query().Get("format")
-	if format == "" {
-		format = "md"
-	}
-	body, contentType, err := incidents.RenderReport(inc, events, format)
-	if err != nil {
+	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
+	ext := map[string]string{"": "md", "md": "md", "markdown": "md", "html": "html", "json": "json"}[format]
+	if ext == "" {
 		apiError(w, http.StatusBadRequest, "format must be md, html or json")
+		return
+	}
+	body, contentType, err := incidents.RenderReport(inc, events, ext)
+	if err != nil {
+		s.logger.Error("rendering a report", "incident_id", inc.ID, "err", err)
+		apiError(w, http.StatusInternalServerError, "cannot render the report")
 		return
 	}
 	w.Header().Set("Content-Type", contentType)
 	if r.URL.Query().Get("download") != "" {
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", inc.ID+"."+format))
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", inc.ID+"."+ext))
 	}
 	_, _ = w.Write(body)
 }

@@ -192,13 +192,15 @@ func loadIncident(ctx context.Context, svc *incidents.Service, id string) (*inci
 	return inc, events, err
 }
 
+// incidentError reports an incident that cannot be read: exit 1, since
+// the command was used right but the answer is "no".
 func incidentError(e env, id string, err error) int {
 	if errors.Is(err, incidents.ErrNotFound) {
-		fmt.Fprintf(e.stderr, "breadcrumb incidents: no incident %q\n", id)
+		fmt.Fprintf(e.stderr, "breadcrumb incidents: no incident %q\n", printable(id))
 	} else {
-		fmt.Fprintf(e.stderr, "breadcrumb incidents: %s: %v\n", id, err)
+		fmt.Fprintf(e.stderr, "breadcrumb incidents: %s: %v\n", printable(id), err)
 	}
-	return exitUsage
+	return exitProblems
 }
 
 func orDash(s string) string {

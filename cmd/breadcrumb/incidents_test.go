@@ -89,11 +89,14 @@ func TestIncidentsListShowExport(t *testing.T) {
 	if res.code != exitOK || json.Unmarshal([]byte(res.stdout), &js) != nil {
 		t.Errorf("export json: code %d, %q", res.code, res.stdout)
 	}
-	for _, bad := range [][]string{{"incidents"}, {"incidents", "show"}, {"incidents", "show", "NOPE"},
+	for _, bad := range [][]string{{"incidents"}, {"incidents", "show"},
 		{"incidents", "export", resolved, "--format", "pdf"}, {"incidents", "list", "--status", "closed"}, {"incidents", "frobnicate"}} {
 		if res := runCLI(t, env, bad...); res.code != exitUsage {
 			t.Errorf("%v: code %d, want %d", bad, res.code, exitUsage)
 		}
+	}
+	if res := runCLI(t, env, "incidents", "show", "NOPE"); res.code != exitProblems || !strings.Contains(res.stderr, `no incident "NOPE"`) {
+		t.Errorf("show of an unknown incident: code %d, stderr %q", res.code, res.stderr)
 	}
 }
 

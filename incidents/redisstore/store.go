@@ -148,6 +148,9 @@ func (s *Store) HasEvent(ctx context.Context, id, key string) (bool, error) {
 
 // Events implements incidents.Store.
 func (s *Store) Events(ctx context.Context, id string, after int64, limit int) ([]incidents.Event, error) {
+	if after >= math.MaxInt64-1 {
+		after = math.MaxInt64 - 1 // no event has such a seq; the page is empty
+	}
 	start := "0-" + strconv.FormatInt(max(after, 0)+1, 10)
 	var exists *redis.IntCmd
 	var rng *redis.XMessageSliceCmd
@@ -271,6 +274,9 @@ func (s *Store) FindByRef(ctx context.Context, kind, value string) (*incidents.I
 // Claim implements incidents.Store with SET NX PX: the first caller sets
 // the key, and it expires after ttl (rounded up to a millisecond).
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if key == "" {
+		return false, fmt.Errorf("redisstore: claim: an empty key: %w", incidents.ErrInvalid)
+	}
 	if ttl <= 0 {
 		return false, fmt.Errorf("redisstore: claim %s: ttl %v is not positive: %w", key, ttl, incidents.ErrInvalid)
 	}

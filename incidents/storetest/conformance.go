@@ -702,6 +702,14 @@ func testClaim(t *testing.T, s incidents.Store) {
 			t.Errorf("Claim(%q, %v) = %t, %v, want %t, nil", key, ttl, got, err, want)
 		}
 	}
+	for _, bad := range []struct {
+		key string
+		ttl time.Duration
+	}{{"", time.Hour}, {"k", 0}, {"k", -time.Second}} {
+		if _, err := s.Claim(ctx, bad.key, bad.ttl); !errors.Is(err, incidents.ErrInvalid) {
+			t.Errorf("Claim(%q, %v): %v, want ErrInvalid", bad.key, bad.ttl, err)
+		}
+	}
 	start := time.Now()
 	claim("delivery-1", claimTTL, true)
 	claim("delivery-1", claimTTL, false)

@@ -77,6 +77,21 @@ func (identifierFilter) Filter(input analysis.TokenStream) analysis.TokenStream 
 				Type:     tok.Type,
 			})
 		}
+		// Adjacent words joined, so that "crashlooping" typed in lower
+		// case finds KubePodCrashLooping: pairs and triples, but not the
+		// whole again.
+		for n := 2; n <= 3 && n < len(parts); n++ {
+			for i := 0; i+n <= len(parts); i++ {
+				var term []byte
+				for _, p := range parts[i : i+n] {
+					term = append(term, tok.Term[p[0]:p[1]]...)
+				}
+				out = append(out, &analysis.Token{
+					Start: tok.Start + parts[i][0], End: tok.Start + parts[i+n-1][1],
+					Term: term, Position: tok.Position, Type: tok.Type,
+				})
+			}
+		}
 	}
 	return out
 }

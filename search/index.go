@@ -23,7 +23,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")
@@ -120,8 +120,15 @@ func (ix *Index) open() error {
 	if merr == nil && m.Schema == SchemaVersion {
 		idx, err := bleve.OpenUsing(ix.indexPath(), map[string]any{"bolt_timeout": "2s"})
 		if err == nil {
-			ix.idx, ix.manifest = idx, m.Pages
-			return nil
+			// bleve opens an index whose segment is corrupt as an empty
+			// one: the manifest would then claim pages the index lacks.
+			n, cerr := idx.DocCount()
+			if cerr == nil && n == uint64(len(m.Pages)) {
+				ix.idx, ix.manifest = idx, m.Pages
+				return nil
+			}
+			_ = idx.Close()
+			err = fmt.Errorf("it holds %d pages, its manifest %d", n, len(m.Pages))
 		}
 		ix.logger.Warn("search index unreadable; rebuilding it", "dir", ix.dir, "err", err)
 	} else if merr == nil {
@@ -339,6 +346,7 @@ const (
 	fSteps       = "steps"
 	fCommands    = "commands"
 	fBody        = "body"
+	fAll         = "_all" // the composite of every text field
 )
 
 func newMapping() (*mapping.IndexMappingImpl, error) {

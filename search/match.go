@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -162,6 +164,9 @@ func normTitle(s string) string { return nonWord.ReplaceAllString(strings.ToLowe
 
 // pdTitle is the title Alertmanager gives a PagerDuty incident by default:
 // "[FIRING:2] KubePodCrashLooping (prod api-7d9 ...)".
+// pdTitlePrefix is the "[FIRING:1]" that such a title starts with.
+var pdTitlePrefix = regexp.MustCompile(`^\[(?:FIRING|RESOLVED)(?::\d+)?\]\s*`)
+
 var pdTitle = regexp.MustCompile(`^\[(?:FIRING|RESOLVED)(?::\d+)?\]\s*([A-Za-z_:][A-Za-z0-9_:]*)`)
 
 // AlertName returns the alert's name, taken out of an Alertmanager-made
@@ -232,15 +237,21 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 			add(rb, RuleName, "its title is the alert's name, "+name, 0.75, "")
 		}
 	}
-	// 4. Full-text relevance.
-	if m.ix != nil {
+	// 4. Full-text relevance, only when no explicit rule found the page:
+	// it is the costly rule, and an alternative to a linked or bound page
+	// is noise.
+	explicit := false
+	for _, c := range found {
+		explicit = explicit || c.Score >= 0.8
+	}
+	if m.ix != nil && !explicit {
 		hits, err := m.textCandidates(ctx, a, name, limit*2)
 		if err != nil {
 			return nil, err
 		}
 		for _, h := range hits {
 			rb := lk.byID[h.ID]
-			if rb == nil {
+			if rb == nil || boundElsewhere(rb, name, a.Labels) {
 				continue
 			}
 			add(rb, RuleText, h.reason, h.score, "")
@@ -273,6 +284,18 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 	return cands, nil
 }
 
+// boundElsewhere reports whether a page binds this alert's name in its
+// front matter with matchers that do not hold: its author said it is not
+// the page for this alert, whatever its words.
+func boundElsewhere(rb *runbooks.Runbook, name string, labels map[string]string) bool {
+	for _, b := range rb.Alerts {
+		if b.From == runbooks.FromFrontMatter && b.Name != "" && strings.EqualFold(b.Name, name) && !b.Matches(name, labels) {
+			return true
+		}
+	}
+	return false
+}
+
 func matcherList(ms []runbooks.Matcher) string {
 	var parts []string
 	for _, m := range ms {
@@ -295,8 +318,8 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	if name != "" {
 		words = append(words, name)
 	}
-	if a.Summary != "" && a.Summary != name {
-		words = append(words, a.Summary)
+	if s := pdTitlePrefix.ReplaceAllString(a.Summary, ""); s != "" && s != name && a.Summary != a.Name {
+		words = append(words, s)
 	}
 	if d := a.Description; d != "" {
 		words = append(words, clipText(d, 300))
@@ -305,7 +328,7 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	q := textQuery(text, 0)
+	q := textQuery(capQuery(text), false)
 	var should []query.Query
 	if svc := strings.ToLower(a.Service()); svc != "" {
 		tq := bleve.NewTermQuery(svc)
@@ -326,14 +349,14 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 		bq.AddShould(should...)
 		q = bq
 	}
-	hits, err := m.ix.run(ctx, q, nil, limit)
+	hits, err := m.ix.run(ctx, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)))
 	if err != nil {
 		return nil, err
 	}
 	// Confidence comes from how many of the alert's words the page has,
 	// which does not depend on the size of the corpus as BM25 scores do,
 	// scaled by the page's score relative to the best one.
-	want := m.ix.analyze(text)
+	want := m.ix.analyze(splitIdentifiers(text))
 	out := make([]textHit, 0, len(hits))
 	for _, h := range hits {
 		found := 0
@@ -350,6 +373,23 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	return out, nil
 }
 
+// splitIdentifiers writes each identifier of text as its words
+// ("PaymentsErrorsHigh" → "Payments Errors High"), so that the terms of the
+// alert counted for confidence are its words, not their joins.
+func splitIdentifiers(text string) string {
+	words := strings.Fields(text)
+	for i, w := range words {
+		if parts := splitIdentifier([]byte(w)); parts != nil {
+			var ps []string
+			for _, p := range parts {
+				ps = append(ps, w[p[0]:p[1]])
+			}
+			words[i] = strings.Join(ps, " ")
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 // textConfidence is at most 0.6: text alone never outranks an explicit
 // link, binding or name.
 func textConfidence(coverage, relative float64) float64 {
@@ -364,7 +404,17 @@ func renderURL(u string, a runbooks.Alert) string {
 		return u
 	}
 	const prelude = `{{$labels := .Labels}}{{$annotations := .Annotations}}{{$externalLabels := .ExternalLabels}}{{$value := .Value}}`
-	t, err := template.New("runbook_url").Option("missingkey=zero").Parse(prelude + u)
+	t, err := template.New("runbook_url").Option("missingkey=zero").Funcs(template.FuncMap{
+		// The functions Prometheus offers in annotations that rewrite text.
+		"toLower": strings.ToLower, "toUpper": strings.ToUpper, "title": titleCase,
+		"reReplaceAll": func(pattern, repl, text string) string {
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				return text
+			}
+			return re.ReplaceAllString(text, repl)
+		},
+	}).Parse(prelude + u)
 	if err != nil {
 		return u
 	}
@@ -401,10 +451,16 @@ func (lk *lookup) resolveURL(raw string) []resolved {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" || u.Host == "" {
-		// A path: relative to a source's root.
+		// A path: relative to a source's root, or to the root of its
+		// repository.
 		p := pageKey(strings.TrimPrefix(raw, "./"))
-		for src := range lk.sourcesCfg {
+		for src, cfg := range lk.sourcesCfg {
 			addAll(lk.byPath[src+":"+p], "its path is the alert's runbook annotation, "+raw, 1)
+			if rp := strings.Trim(cfg.RepoPath, "/"); rp != "" {
+				if rest, ok := strings.CutPrefix(p, strings.ToLower(rp)+"/"); ok {
+					addAll(lk.byPath[src+":"+rest], "its path in the repository is the alert's runbook annotation, "+raw, 1)
+				}
+			}
 		}
 		if len(out) == 0 {
 			addAll(lk.bySuffix[p], "its path ends with the alert's runbook annotation, "+raw, 0.9)
@@ -450,21 +506,49 @@ func (lk *lookup) resolveURL(raw string) []resolved {
 	if len(out) == 0 {
 		// No configured address fits: try the URL path's trailing
 		// segments, longest first, as a rendered site would name the page.
+		// One segment alone must name a page that is not an index or a
+		// README ("…/other-repo/blob/main/README.md" is not our README).
 		segs := strings.Split(pageKey(strings.TrimSuffix(strings.Trim(u.Path, "/"), "/index")), "/")
 		for i := 0; i < len(segs); i++ {
 			k := strings.Join(segs[i:], "/")
 			if k == "" {
 				continue
 			}
-			if pages := lk.bySuffix[k]; len(pages) > 0 {
-				score := 0.9
-				if len(segs)-i == 1 {
-					score = 0.82
-				}
+			pages := lk.bySuffix[k]
+			score := 0.9
+			if len(segs)-i == 1 {
+				score = 0.82
+				pages = withoutIndexPages(pages)
+			}
+			if len(pages) > 0 {
 				addAll(pages, "the alert's runbook_url path ends with its path, "+k, score)
 				break
 			}
 		}
+	}
+	return out
+}
+
+// titleCase upper-cases the first letter of each word, as Prometheus's
+// title function does.
+func titleCase(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		r, n := utf8.DecodeRuneInString(w)
+		words[i] = string(unicode.ToUpper(r)) + w[n:]
+	}
+	return strings.Join(words, " ")
+}
+
+// withoutIndexPages leaves out section indexes and READMEs.
+func withoutIndexPages(pages []*runbooks.Runbook) []*runbooks.Runbook {
+	var out []*runbooks.Runbook
+	for _, rb := range pages {
+		switch strings.ToLower(rb.Name) {
+		case "_index", "index", "readme":
+			continue
+		}
+		out = append(out, rb)
 	}
 	return out
 }

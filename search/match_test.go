@@ -69,6 +69,12 @@ func TestMatchFollowsTheOrderOfAuthority(t *testing.T) {
 		{"runbook annotation as a path relative to a source",
 			runbooks.Alert{Name: "X", RunbookURL: "services/orders/runbooks/queue.md"},
 			"team:services/orders/runbooks/queue.md", RuleRunbookURL, nil, ""},
+		{"runbook annotation as a path from the repository root",
+			runbooks.Alert{Name: "X", RunbookURL: "ops/services/orders/runbooks/queue.md"},
+			"team:services/orders/runbooks/queue.md", RuleRunbookURL, nil, ""},
+		{"runbook_url template with Prometheus's toLower",
+			runbooks.Alert{Name: "X", Labels: map[string]string{"alertname": "KubePodCrashLooping"}, RunbookURL: "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/{{ $labels.alertname | toLower }}"},
+			"upstream:content/runbooks/kubernetes/KubePodCrashLooping.md", RuleRunbookURL, nil, ""},
 		{"front-matter binding with matchers beats the file name, and both are returned",
 			runbooks.Alert{Name: "KubePodCrashLooping", Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "payments"}},
 			"team:services/payments/runbooks/crashloop.md", RuleBinding, []string{"upstream:content/runbooks/kubernetes/KubePodCrashLooping.md"}, ""},
@@ -134,6 +140,19 @@ func TestNothingFitsMeansNoCandidate(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("an alert with no runbook got candidates: %+v", got)
+	}
+}
+
+func TestAnotherRepositorysReadmeIsNotOurs(t *testing.T) {
+	_, m := matchFixture(t)
+	got, err := m.Match(context.Background(), runbooks.Alert{Name: "Unrelated", RunbookURL: "https://github.com/acme/other/blob/main/README.md"}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range got {
+		if c.Rule == RuleRunbookURL {
+			t.Errorf("a link to another repository's README found %+v", c)
+		}
 	}
 }
 

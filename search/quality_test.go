@@ -41,6 +41,9 @@ var exampleQuestions = []questionCase{
 	{"certificate expires", []string{"platform/TLSCertificateExpiringSoon.md"}},
 	{"redis evicting keys", []string{"platform/RedisMemoryHigh.md"}},
 	{"crashloping", []string{"platform/PodCrashLooping.md"}},
+	{"podcrashlooping", []string{"platform/PodCrashLooping.md"}},
+	{"pgbouncer waiting", []string{"databases/PostgresConnectionsExhausted.md"}},
+	{"replicaton lag", []string{"databases/PostgresReplicationLagHigh.md"}},
 }
 
 func alert(name, summary string, labels map[string]string) runbooks.Alert {
@@ -173,6 +176,13 @@ var corpusQuestions = []questionCase{
 	{"hpa maxed out", []string{"kubernetes/KubeHpaMaxedOut.md"}},
 	{"conntrack table full", []string{"node/NodeHighNumberConntrackEntriesUsed.md"}},
 	{"remote write behind", []string{"prometheus/PrometheusRemoteWriteBehind.md"}},
+	// Typos among right words, and lower-case compounds.
+	{"etcd no leadr", []string{"etcd/etcdNoLeader.md"}},
+	{"alertmanger cluster down", []string{"alertmanager/AlertmanagerClusterDown.md"}},
+	{"pod crashlooping", []string{"kubernetes/KubePodCrashLooping.md"}},
+	{"crashloopbackoff", []string{"kubernetes/KubePodCrashLooping.md"}},
+	{"etcd grpc slwo", []string{"etcd/etcdGRPCRequestsSlow.md"}},
+	{"kubelet pleg", []string{"kubernetes/KubeletPlegDurationHigh.md"}},
 }
 
 // TestQualityOnTheSharedCorpus runs the quality set over prometheus-

@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	porterstemmer "github.com/blevesearch/go-porterstemmer"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -100,15 +102,29 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	for _, t := range tags {
 		addFilter(fTag, t)
 	}
-	hits, err := ix.run(ctx, textQuery(text, 0), filters, limit)
+	text = capQuery(text)
+	terms := ix.queryTerms(text)
+	hits, err := ix.run(ctx, textQuery(text, false), filters, limit, terms)
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
-	hits, err = ix.run(ctx, textQuery(text, 2), filters, limit)
+	hits, err = ix.run(ctx, textQuery(text, true), filters, limit, terms)
 	for i := range hits {
 		hits[i].Fuzzy = true
 	}
 	return hits, err
+}
+
+// queryTerms returns the analyzed words of a query, identifiers split into
+// their words, with the words of its synonyms: what a snippet marks.
+func (ix *Index) queryTerms(text string) []string {
+	set := ix.analyze(splitIdentifiers(text + " " + synonymsOf(text)))
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // analyze returns the distinct terms the text analyzer makes of text.
@@ -129,9 +145,49 @@ func (ix *Index) analyze(text string) map[string]bool {
 	return terms
 }
 
-// textQuery searches every text field with its weight. fuzziness > 0
-// tolerates that many edits per word (one for short words).
-func textQuery(text string, fuzziness int) query.Query {
+// Query limits: a query is what a person types, and a pasted page must
+// not cost seconds.
+const (
+	maxQueryWords = 48
+	maxQueryBytes = 600
+	maxFuzzyWord  = 24 // longer words are not matched fuzzily (their automata explode)
+)
+
+// capQuery keeps the first words of a long query.
+func capQuery(text string) string {
+	words := strings.Fields(text)
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
+	text = strings.Join(words, " ")
+	if len(text) > maxQueryBytes {
+		cut := maxQueryBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	return text
+}
+
+// fuzzyWords returns the words of text worth matching with a typo: long
+// enough to have one, short enough to be cheap.
+func fuzzyWords(text string, minLen int) string {
+	var out []string
+	for _, w := range strings.Fields(text) {
+		if n := utf8.RuneCountInString(w); n >= minLen && n <= maxFuzzyWord {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// textQuery searches the weighted fields (title, file name, alert names,
+// description, headings) and the composite of every text field. fuzzy
+// makes it the fallback that tolerates typos everywhere; otherwise the
+// longer words are also tried with one typo, at a low weight, so that one
+// misspelled word among right ones still counts.
+func textQuery(text string, fuzzy bool) query.Query {
 	if text == "" {
 		return bleve.NewMatchAllQuery()
 	}
@@ -139,37 +195,66 @@ func textQuery(text string, fuzziness int) query.Query {
 		name  string
 		boost float64
 	}{
-		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 2}, {fHeadings, 1.5},
-		{fMeta, 1.5}, {fSteps, 1.2}, {fCommands, 1}, {fBody, 1},
+		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 1.5}, {fHeadings, 1.3}, {fAll, 1},
 	}
 	var qs []query.Query
+	if fuzzy {
+		words := fuzzyWords(text, 4)
+		if words == "" {
+			return bleve.NewMatchNoneQuery()
+		}
+		for _, f := range fields {
+			mq := bleve.NewMatchQuery(words)
+			mq.SetField(f.name)
+			mq.SetBoost(f.boost)
+			mq.SetFuzziness(fuzzinessFor(words))
+			qs = append(qs, mq)
+		}
+		return bleve.NewDisjunctionQuery(qs...)
+	}
 	for _, f := range fields {
 		mq := bleve.NewMatchQuery(text)
 		mq.SetField(f.name)
 		mq.SetBoost(f.boost)
-		if fuzziness > 0 {
-			mq.SetFuzziness(fuzziness)
-		}
 		qs = append(qs, mq)
 	}
-	if syn := synonymsOf(text); syn != "" && fuzziness == 0 {
+	if syn := synonymsOf(text); syn != "" {
 		// The words responders use for the same thing, weighed less than
 		// the words typed.
-		for _, f := range fields {
+		for _, f := range []struct {
+			name  string
+			boost float64
+		}{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}} {
 			mq := bleve.NewMatchQuery(syn)
 			mq.SetField(f.name)
-			mq.SetBoost(f.boost * 0.4)
+			mq.SetBoost(f.boost)
 			qs = append(qs, mq)
 		}
 	}
-	if fuzziness == 0 {
-		// The exact alert name, as pasted from a page.
-		tq := bleve.NewTermQuery(strings.ToLower(strings.TrimSpace(text)))
-		tq.SetField(fAlert)
-		tq.SetBoost(8)
-		qs = append(qs, tq)
+	if words := fuzzyWords(text, 5); words != "" {
+		mq := bleve.NewMatchQuery(words)
+		mq.SetField(fAll)
+		mq.SetBoost(0.3)
+		mq.SetFuzziness(1)
+		qs = append(qs, mq)
 	}
+	// The exact alert name, as pasted from a page.
+	tq := bleve.NewTermQuery(strings.ToLower(strings.TrimSpace(text)))
+	tq.SetField(fAlert)
+	tq.SetBoost(8)
+	qs = append(qs, tq)
 	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// fuzzinessFor allows two typos when every word is long, else one: "ntp"
+// must not match "tmp".
+func fuzzinessFor(words string) int {
+	for _, w := range strings.Fields(words) {
+		if utf8.RuneCountInString(w) < 7 {
+			return 1
+		}
+	}
+	return 2
 }
 
 // synonyms maps the words a paged responder types to the words runbooks
@@ -242,13 +327,15 @@ func synonymsOf(text string) string {
 	return strings.Join(out, " ")
 }
 
-func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int) ([]Hit, error) {
+// run executes q and makes hits of the results. terms are the analyzed
+// words searched for: snippets mark where the page has them. (Reading
+// term locations from the index would cost a fifth of the search.)
+func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int, terms []string) ([]Hit, error) {
 	if len(filters) > 0 {
 		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
 	}
 	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
 	req.Fields = []string{fTitle, fSource, fPath, fSteps, fBody, fDescription}
-	req.IncludeLocations = true
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	if ix.idx == nil {
@@ -261,13 +348,7 @@ func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, 
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
 		hit := Hit{ID: h.ID, Score: h.Score, Title: str(h.Fields[fTitle]), Source: str(h.Fields[fSource]), Path: str(h.Fields[fPath])}
-		hit.Snippet = snippetOf(h)
-		hit.terms = map[string]bool{}
-		for _, byTerm := range h.Locations {
-			for term := range byTerm {
-				hit.terms[term] = true
-			}
-		}
+		hit.Snippet, hit.terms = snippetOf(h, terms)
 		hits = append(hits, hit)
 	}
 	return hits, nil
@@ -280,32 +361,66 @@ func str(v any) string {
 
 const snippetWidth = 200
 
-// snippetOf cuts a passage around the densest cluster of matched words in
-// the most telling stored field (steps, then body, then description).
-func snippetOf(h *search.DocumentMatch) Snippet {
-	for _, field := range []string{fSteps, fBody, fDescription} {
+// snippetOf cuts a passage around the densest cluster of the searched
+// words in the most telling stored field (steps, then body, then
+// description), and reports which of the terms the page has. A word
+// matches a term when it starts with it, as the stemmed term "restart"
+// matches "restarting".
+func snippetOf(h *search.DocumentMatch, terms []string) (Snippet, map[string]bool) {
+	found := map[string]bool{}
+	var best Snippet
+	for _, field := range []string{fTitle, fDescription, fSteps, fBody} {
 		text := str(h.Fields[field])
-		locs := h.Locations[field]
-		if text == "" || len(locs) == 0 {
+		if text == "" {
 			continue
 		}
-		var spans [][2]int
-		for _, byTerm := range locs {
-			for _, l := range byTerm {
-				if int(l.End) <= len(text) && l.Start < l.End {
-					spans = append(spans, [2]int{int(l.Start), int(l.End)})
-				}
+		spans := wordSpans(text, terms, found)
+		if best.Text == "" && len(spans) > 0 && field != fTitle {
+			best = cutSnippet(text, spans, snippetWidth)
+		}
+	}
+	if best.Text == "" {
+		if body := str(h.Fields[fBody]); body != "" {
+			best = Snippet{Text: clipText(body, snippetWidth)}
+		}
+	}
+	return best, found
+}
+
+// wordSpans returns the byte ranges of the words of text that start with
+// one of the terms (ignoring case), and records those terms in found.
+func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
+	var spans [][2]int
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		w := strings.ToLower(text[start:end])
+		stem := porterstemmer.StemString(w)
+		matched := false
+		for _, t := range terms {
+			if t == stem || strings.HasPrefix(w, t) || (len(w) >= 4 && strings.HasPrefix(t, w)) {
+				matched = true
+				found[t] = true
 			}
 		}
-		if len(spans) == 0 {
+		if matched {
+			spans = append(spans, [2]int{start, end})
+		}
+		start = -1
+	}
+	for i, r := range text {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		return cutSnippet(text, spans, snippetWidth)
+		flush(i)
 	}
-	if body := str(h.Fields[fBody]); body != "" {
-		return Snippet{Text: clipText(body, snippetWidth)}
-	}
-	return Snippet{}
+	flush(len(text))
+	return spans
 }
 
 // cutSnippet returns a window of text, about width bytes, holding as many

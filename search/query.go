@@ -11,9 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	porterstemmer "github.com/blevesearch/go-porterstemmer"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	porterstemmer "github.com/blevesearch/go-porterstemmer"
 )
 
 // Query is a search for runbooks.

@@ -104,7 +104,23 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	text = capQuery(text)
 	terms := ix.queryTerms(text)
-	hits, err := ix.run(ctx, textQuery(text, false), filters, limit, terms)
+	tq := textQuery(text, false)
+	if text != "" {
+		// Two phases: the pages whose short fields (title, file name,
+		// alert names, description, headings) have a word are few, and
+		// cheap to find; the full query then scores only them, skipping
+		// through the long postings of the bodies. Only when they are too
+		// few does the full query run over every page.
+		if ids, err := ix.candidates(ctx, text, filters, candidatePool); err != nil {
+			return nil, err
+		} else if len(ids) >= limit {
+			hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), filters, limit, terms)
+			if err != nil || len(hits) >= limit {
+				return hits, err
+			}
+		}
+	}
+	hits, err := ix.run(ctx, tq, filters, limit, terms)
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
@@ -113,6 +129,46 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		hits[i].Fuzzy = true
 	}
 	return hits, err
+}
+
+// candidatePool is how many pages the first phase of a search keeps.
+const candidatePool = 200
+
+// candidates returns the IDs of the pages whose short fields best match
+// text.
+func (ix *Index) candidates(ctx context.Context, text string, filters []query.Query, n int) ([]string, error) {
+	var qs []query.Query
+	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta} {
+		mq := bleve.NewMatchQuery(text)
+		mq.SetField(f)
+		qs = append(qs, mq)
+	}
+	if syn := synonymsOf(text); syn != "" {
+		for _, f := range []string{fTitle, fName, fHeadings} {
+			mq := bleve.NewMatchQuery(syn)
+			mq.SetField(f)
+			qs = append(qs, mq)
+		}
+	}
+	var q query.Query = bleve.NewDisjunctionQuery(qs...)
+	if len(filters) > 0 {
+		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
+	}
+	req := bleve.NewSearchRequestOptions(q, n, 0, false)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, errors.New("search: index is closed")
+	}
+	res, err := ix.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	ids := make([]string, len(res.Hits))
+	for i, h := range res.Hits {
+		ids[i] = h.ID
+	}
+	return ids, nil
 }
 
 // queryTerms returns the analyzed words of a query, identifiers split into
@@ -387,13 +443,30 @@ func snippetOf(h *search.DocumentMatch, terms []string) (Snippet, map[string]boo
 	return best, found
 }
 
+func head2(s string) string {
+	if len(s) > 2 {
+		return s[:2]
+	}
+	return s
+}
+
 // wordSpans returns the byte ranges of the words of text that start with
 // one of the terms (ignoring case), and records those terms in found.
 func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
 	var spans [][2]int
+	// Most words share no first two letters with any term: skip them
+	// before the costly lower-casing and stemming.
+	heads := map[string]bool{}
+	for _, t := range terms {
+		heads[head2(t)] = true
+	}
 	start := -1
 	flush := func(end int) {
 		if start < 0 {
+			return
+		}
+		if !heads[head2(strings.ToLower(text[start:min(end, start+2)]))] {
+			start = -1
 			return
 		}
 		w := strings.ToLower(text[start:end])

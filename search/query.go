@@ -39,7 +39,7 @@ type Hit struct {
 	// Snippet is a short passage of the page around the words found.
 	Snippet Snippet `json:"snippet"`
 	// Fuzzy is true when the page was found only by tolerating typos.
-	Fuzzy bool `json:"fuzzy,omitempty"`
+	Fuzzy bool `json:"fuzzy"`
 
 	terms map[string]bool // the analyzed terms found in the page
 }

@@ -197,6 +197,9 @@ func (s *memStore) FindByRef(ctx context.Context, kind, value string) (*incident
 }
 
 func (s *memStore) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if key == "" || ttl <= 0 {
+		return false, fmt.Errorf("memstore: claim %q for %v: %w", key, ttl, incidents.ErrInvalid)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()

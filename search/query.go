@@ -132,7 +132,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 }
 
 // candidatePool is how many pages the first phase of a search keeps.
-const candidatePool = 200
+const candidatePool = 64
 
 // candidates returns the IDs of the pages whose short fields best match
 // text.

@@ -139,10 +139,59 @@ func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*i
 }
 
 // apiIncident is GET /api/incidents/{id}: the incident and its timeline.
+//
+// ?after=SEQ&limit=N reads the timeline page by page: the events after
+// sequence number SEQ, at most N of them. The answer's "next" is the
+// sequence number to ask after for the following page, when there is one.
 func (s *server) apiIncident(w http.ResponseWriter, r *http.Request) {
-	if inc, events, ok := s.incidentAndTimeline(w, r); ok {
-		writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
+	q := r.URL.Query()
+	if q.Get("after") == "" && q.Get("limit") == "" {
+		if inc, events, ok := s.incidentAndTimeline(w, r); ok {
+			writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
+		}
+		return
 	}
+	after, err1 := strconv.ParseInt(orZero(q.Get("after")), 10, 64)
+	limit, err2 := strconv.Atoi(orZero(q.Get("limit")))
+	if err1 != nil || err2 != nil || after < 0 || limit < 0 || limit > 10000 {
+		apiError(w, http.StatusBadRequest, "after must be a sequence number and limit a number from 1 to 10000")
+		return
+	}
+	if limit == 0 {
+		limit = 500
+	}
+	id := r.PathValue("id")
+	inc, err := s.incidents.Get(r.Context(), id)
+	var events []incidents.Event
+	if err == nil {
+		events, err = s.incidents.Timeline(r.Context(), id, after, limit+1)
+	}
+	switch {
+	case errors.Is(err, incidents.ErrNotFound):
+		apiError(w, http.StatusNotFound, "no such incident")
+		return
+	case err != nil:
+		s.logger.Error("reading an incident", "incident_id", id, "err", err)
+		apiError(w, http.StatusInternalServerError, "cannot read the incident")
+		return
+	}
+	resp := map[string]any{"incident": inc}
+	if len(events) > limit {
+		events = events[:limit]
+		resp["next"] = events[len(events)-1].Seq
+	}
+	if events == nil {
+		events = []incidents.Event{}
+	}
+	resp["timeline"] = events
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
 }
 
 // apiReport is GET /api/incidents/{id}/report?format=md|html|json.

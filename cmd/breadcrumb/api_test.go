@@ -104,6 +104,16 @@ func TestAPIIncidents(t *testing.T) {
 	if detail.Incident.ID != resolved || len(detail.Timeline) < 5 || detail.Timeline[0].Seq != 1 {
 		t.Errorf("/api/incidents/%s: %+v", resolved, detail)
 	}
+	var page struct {
+		Timeline []struct{ Seq int64 }
+		Next     int64
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/incidents/"+resolved+"?after=1&limit=2", "application/json")), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Timeline) != 2 || page.Timeline[0].Seq != 2 || page.Next != 3 {
+		t.Errorf("a page of the timeline: %+v, want seqs 2 and 3 and next 3", page)
+	}
 	if md := s.get("/api/incidents/"+resolved+"/report", "text/markdown"); !strings.Contains(md, "Payments 5xx") {
 		t.Errorf("markdown report: %q", md)
 	}
@@ -114,6 +124,7 @@ func TestAPIIncidents(t *testing.T) {
 		"/api/incidents/NOPE":                               http.StatusNotFound,
 		"/api/incidents/" + resolved + "/report?format=pdf": http.StatusBadRequest,
 		"/api/incidents?status=closed":                      http.StatusBadRequest,
+		"/api/incidents/" + resolved + "?after=x":           http.StatusBadRequest,
 	} {
 		resp, err := s.client.Get(s.url + path)
 		if err != nil {

@@ -13,7 +13,7 @@ func page(body string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(bod
 // matchFixture is two collections that both document KubePodCrashLooping
 // (as real teams do), a team's own pages with front-matter bindings, and
 // a page for an unrelated alert.
-func matchFixture(t *testing.T) (*runbooks.Library, *Matcher) {
+func matchFixture(t *testing.T) (*runbooks.Library, *Matcher, fstest.MapFS) {
 	t.Helper()
 	upstream := fstest.MapFS{
 		"content/runbooks/kubernetes/KubePodCrashLooping.md":    page("---\ntitle: Kube Pod Crash Looping\n---\n# KubePodCrashLooping\n\n## Mitigation\n\n- Check `kubectl describe pod`\n"),
@@ -41,11 +41,11 @@ func matchFixture(t *testing.T) (*runbooks.Library, *Matcher) {
 	if _, err := ix.Update(lib.Pages(), nil); err != nil {
 		t.Fatal(err)
 	}
-	return lib, NewMatcher(lib, ix)
+	return lib, NewMatcher(lib, ix), team
 }
 
 func TestMatchFollowsTheOrderOfAuthority(t *testing.T) {
-	_, m := matchFixture(t)
+	_, m, _ := matchFixture(t)
 	tests := []struct {
 		name      string
 		alert     runbooks.Alert
@@ -132,7 +132,7 @@ func TestMatchFollowsTheOrderOfAuthority(t *testing.T) {
 }
 
 func TestNothingFitsMeansNoCandidate(t *testing.T) {
-	_, m := matchFixture(t)
+	_, m, _ := matchFixture(t)
 	a := runbooks.Alert{Name: "ZookeeperQuorumLost", Summary: "zookeeper ensemble lost quorum"}
 	got, err := m.Match(context.Background(), a, 5)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestNothingFitsMeansNoCandidate(t *testing.T) {
 }
 
 func TestAnotherRepositorysReadmeIsNotOurs(t *testing.T) {
-	_, m := matchFixture(t)
+	_, m, _ := matchFixture(t)
 	got, err := m.Match(context.Background(), runbooks.Alert{Name: "Unrelated", RunbookURL: "https://github.com/acme/other/blob/main/README.md"}, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -156,13 +156,19 @@ func TestAnotherRepositorysReadmeIsNotOurs(t *testing.T) {
 	}
 }
 
-func TestMatchSeesPagesChangedAfterItWasBuilt(t *testing.T) {
-	lib, m := matchFixture(t)
-	before := lib.Version()
-	if _, err := m.Match(context.Background(), runbooks.Alert{Name: "Y"}, 5); err != nil {
+func TestMatchSeesPagesAddedAfterItsFirstUse(t *testing.T) {
+	lib, m, team := matchFixture(t)
+	ctx := context.Background()
+	a := runbooks.Alert{Name: "ZookeeperQuorumLost"}
+	if got, err := m.Match(ctx, a, 5); err != nil || len(got) != 0 {
+		t.Fatalf("before the page exists: %+v, %v", got, err)
+	}
+	team["services/zk/runbooks/ZookeeperQuorumLost.md"] = page("# Zookeeper quorum lost\n\n## Mitigation\n\n1. Restart the follower\n")
+	if _, err := lib.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if lib.Version() != before {
-		t.Fatal("matching changed the library")
+	got, err := m.Match(ctx, a, 5)
+	if err != nil || len(got) == 0 || got[0].ID != "team:services/zk/runbooks/ZookeeperQuorumLost.md" || got[0].Rule != RuleName {
+		t.Errorf("after the page was added: %+v, %v; want it found by its name", got, err)
 	}
 }

@@ -155,14 +155,9 @@ func (ix *Index) candidates(ctx context.Context, text string, filters []query.Qu
 		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
 	}
 	req := bleve.NewSearchRequestOptions(q, n, 0, false)
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.idx == nil {
-		return nil, errors.New("search: index is closed")
-	}
-	res, err := ix.idx.SearchInContext(ctx, req)
+	res, err := ix.search(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, err
 	}
 	ids := make([]string, len(res.Hits))
 	for i, h := range res.Hits {
@@ -181,6 +176,20 @@ func (ix *Index) queryTerms(text string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// search runs one request against the open index.
+func (ix *Index) search(ctx context.Context, req *bleve.SearchRequest) (*bleve.SearchResult, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, errors.New("search: index is closed")
+	}
+	res, err := ix.idx.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return res, nil
 }
 
 // analyze returns the distinct terms the text analyzer makes of text.
@@ -392,14 +401,9 @@ func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, 
 	}
 	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
 	req.Fields = []string{fTitle, fSource, fPath, fSteps, fBody, fDescription}
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
-	if ix.idx == nil {
-		return nil, errors.New("search: index is closed")
-	}
-	res, err := ix.idx.SearchInContext(ctx, req)
+	res, err := ix.search(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("search: %w", err)
+		return nil, err
 	}
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {

@@ -157,6 +157,10 @@ func runMatch(ctx context.Context, e env, args []string) int {
 	if warning != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: warning: the incident's alerts could not be fetched, matching its title only: %v\n", warning)
 	}
+	if len(alerts) == 0 {
+		fmt.Fprintf(e.stderr, "breadcrumb match: %s holds no alerts\n", alertsFile)
+		return exitOK
+	}
 	lib, ok := cliRunbooks(ctx, e, "match", cfg, dirs)
 	if !ok {
 		return exitUsage

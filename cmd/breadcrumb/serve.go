@@ -91,8 +91,9 @@ func runServe(ctx context.Context, e env, args []string) int {
 	return exitOK
 }
 
-// server is the service as this version has it: the runbook library kept
-// current, health endpoints, and a read-only list of the runbooks.
+// server is the service as this version has it: the runbook library and
+// the search index kept current, health endpoints, the JSON API (runbooks,
+// search, match, incidents) and a read-only list of the runbooks.
 type server struct {
 	lib       *runbooks.Library
 	logger    *slog.Logger

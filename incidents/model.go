@@ -89,6 +89,11 @@ type Incident struct {
 	Runbook    *RunbookRef       `json:"runbook,omitempty"`
 	Steps      []StepProgress    `json:"steps,omitempty"`
 	Slack      SlackHome         `json:"slack,omitzero"`
+	// Alerts are the alerts that opened or joined the incident, as last
+	// reported; Links its breadcrumbs and dashboards, filled when it
+	// opened.
+	Alerts []AlertState `json:"alerts,omitempty"`
+	Links  []Link       `json:"links,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
@@ -140,6 +145,12 @@ func (inc *Incident) Clone() *Incident {
 	c.Roles = cloneMap(inc.Roles)
 	c.Responders = append([]string(nil), inc.Responders...)
 	c.Steps = append([]StepProgress(nil), inc.Steps...)
+	c.Links = append([]Link(nil), inc.Links...)
+	c.Alerts = nil
+	for _, a := range inc.Alerts {
+		a.Labels = cloneMap(a.Labels)
+		c.Alerts = append(c.Alerts, a)
+	}
 	if inc.Runbook != nil {
 		rb := *inc.Runbook
 		c.Runbook = &rb

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type Options struct {
 	NewID func(now time.Time) string
 	// Logger receives notes about retried conflicts; nil discards them.
 	Logger *slog.Logger
+	// Enricher finds the runbook and breadcrumbs of an incident that
+	// alerts open; nil leaves them out.
+	Enricher Enricher
 }
 
 // Service applies the rules of incidents over a Store. It is safe for
@@ -36,6 +40,36 @@ type Service struct {
 	// its own writers do not race each other; other replicas still may,
 	// and optimistic concurrency settles that.
 	locks [64]sync.Mutex
+
+	enricher  Enricher
+	observers atomic.Pointer[[]Observer]
+}
+
+// Subscribe adds an observer of every change this Service stores. Call it
+// while wiring, before the Service is used; later changes reach it too.
+func (s *Service) Subscribe(o Observer) {
+	for {
+		old := s.observers.Load()
+		var list []Observer
+		if old != nil {
+			list = append(list, *old...)
+		}
+		list = append(list, o)
+		if s.observers.CompareAndSwap(old, &list) {
+			return
+		}
+	}
+}
+
+// notify tells the observers of a stored change.
+func (s *Service) notify(ctx context.Context, inc *Incident, events []Event) {
+	list := s.observers.Load()
+	if list == nil || len(events) == 0 {
+		return
+	}
+	for _, o := range *list {
+		o.Observe(ctx, inc.Clone(), events)
+	}
 }
 
 func (s *Service) lock(id string) *sync.Mutex {
@@ -46,7 +80,7 @@ func (s *Service) lock(id string) *sync.Mutex {
 
 // NewService returns a Service over store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, now: opts.Now, newID: opts.NewID, logger: opts.Logger}
+	s := &Service{store: store, now: opts.Now, newID: opts.NewID, logger: opts.Logger, enricher: opts.Enricher}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -98,6 +132,11 @@ type Declaration struct {
 	Runbook *RunbookRef
 	// Steps are the attached runbook's steps, by number and title.
 	Steps []StepProgress
+	// Links are the incident's breadcrumbs and dashboards, filled.
+	Links []Link
+	// ID, when set, is the new incident's ID (so that links filled before
+	// the declaration can name it); an ID already taken gets a new one.
+	ID string
 }
 
 // maxAttempts bounds the retries of a change that lost a race to another
@@ -143,8 +182,12 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		at = now
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
+		id := s.newID(now)
+		if attempt == 0 && d.ID != "" {
+			id = d.ID
+		}
 		inc = &Incident{
-			ID: s.newID(now), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
+			ID: id, Links: append([]Link(nil), d.Links...), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
 			Status: StatusTriggered, Source: firstNonEmpty(d.Source, a.Source), Service: d.Service, Refs: refs,
 			Runbook: d.Runbook, CreatedAt: at.UTC(), UpdatedAt: now,
 		}
@@ -157,6 +200,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		}
 		err = s.store.Create(ctx, inc, events)
 		if err == nil {
+			s.notify(ctx, inc, events)
 			return inc, true, nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -317,12 +361,16 @@ func (s *Service) change(ctx context.Context, op, id string, a Action, fn func(i
 		next := cur.Clone()
 		now := s.now().UTC()
 		events, err := fn(next, now)
+		if errors.Is(err, errNoChange) {
+			return cur, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("incidents: %s %s: %w", op, id, err)
 		}
 		next.UpdatedAt = now
-		_, err = s.store.Update(ctx, next, events)
+		stored, err := s.store.Update(ctx, next, events)
 		if err == nil {
+			s.notify(ctx, next, stored)
 			return next, nil
 		}
 		if !errors.Is(err, ErrConflict) || attempt >= maxAttempts {
@@ -337,8 +385,16 @@ func (s *Service) change(ctx context.Context, op, id string, a Action, fn func(i
 
 // record appends events that change nothing but the timeline.
 func (s *Service) record(ctx context.Context, op, id string, events ...Event) error {
-	if _, err := s.store.Append(ctx, id, events); err != nil {
+	stored, err := s.store.Append(ctx, id, events)
+	if err != nil {
 		return fmt.Errorf("incidents: %s %s: %w", op, id, err)
+	}
+	if len(stored) > 0 && s.observers.Load() != nil {
+		inc, err := s.store.Get(ctx, id)
+		if err != nil {
+			return fmt.Errorf("incidents: %s %s: %w", op, id, err)
+		}
+		s.notify(ctx, inc, stored)
 	}
 	return nil
 }

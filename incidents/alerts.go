@@ -1,0 +1,260 @@
+package incidents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// AlertState is one alert of an incident, as last reported by its sender.
+type AlertState struct {
+	Name        string            `json:"name"`
+	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"` // "firing" or "resolved"
+	Labels      map[string]string `json:"labels,omitempty"`
+	Summary     string            `json:"summary,omitempty"`
+	StartsAt    time.Time         `json:"starts_at,omitzero"`
+	EndsAt      time.Time         `json:"ends_at,omitzero"`
+	// GeneratorURL is the sender's link to the alert's expression.
+	GeneratorURL string `json:"generator_url,omitempty"`
+}
+
+// Link is a breadcrumb or dashboard filled for an incident: a ready URL.
+// Responders open it through Breadcrumb's redirect, which records the
+// click on the timeline.
+type Link struct {
+	Name string `json:"name"`
+	// Kind is one of runbooks' breadcrumb kinds: logs, metrics, traces,
+	// dashboard, link.
+	Kind string `json:"kind"`
+	URL  string `json:"url"`
+	// Provider names the configured provider that made it, or "runbook"
+	// when it came from the runbook's front matter, or "step" when a step
+	// named it.
+	Provider string `json:"provider,omitempty"`
+	// Step is the runbook step that names the link; 0 for the incident's
+	// home.
+	Step int `json:"step,omitempty"`
+}
+
+// Enrichment is what an incident opened by alerts should carry: the
+// runbook that matches them, its steps, and the breadcrumbs filled for
+// them.
+type Enrichment struct {
+	Runbook *RunbookRef
+	Steps   []StepProgress
+	Links   []Link
+}
+
+// Enricher finds an Enrichment for alerts. It must not fail: what it
+// cannot find, it leaves out. The Service calls it once, when an incident
+// opens.
+type Enricher interface {
+	Enrich(ctx context.Context, incidentID string, alerts []runbooks.Alert) Enrichment
+}
+
+// AlertGroup is what a sender reports about a group of alerts that makes
+// one incident: an Alertmanager group, or a PagerDuty incident.
+type AlertGroup struct {
+	// Refs identify the incident at the sender (RefAlertmanagerGroup,
+	// RefPagerDutyIncident).
+	Refs map[string]string
+	// Title, Severity and Service are used when the group opens an
+	// incident.
+	Title    string
+	Severity int
+	Service  string
+	Source   string
+	// Alerts are the group's alerts in this notification, firing and
+	// resolved. Alerts the incident knows and that are absent here are
+	// left as they are.
+	Alerts []runbooks.Alert
+}
+
+// Observer learns of every change a Service stores: the incident after
+// the change and the events stored with it (duplicates, which store
+// nothing, are not reported). Observe is called synchronously, after the
+// change is durable, by the goroutine that made it: it must return
+// quickly (queue the work). It is not called for changes that other
+// replicas make.
+type Observer interface {
+	Observe(ctx context.Context, inc *Incident, events []Event)
+}
+
+// AlertsResult is what ReportAlerts did.
+type AlertsResult struct {
+	// Incident is the group's incident after the report; nil when the
+	// report held no firing alert and the group has no incident.
+	Incident *Incident
+	// Created is true when the report opened the incident.
+	Created bool
+	// Fired and Resolved count the alerts this report found newly firing
+	// and newly resolved; both are 0 for a repeated report.
+	Fired, Resolved int
+	// AllResolved is true when this report resolved the incident's last
+	// firing alert: the incident may be offered for resolution.
+	AllResolved bool
+}
+
+// MaxAlerts caps the alerts one incident keeps; later ones are counted on
+// the timeline only.
+const MaxAlerts = 1000
+
+// ReportAlerts applies a sender's report about an alert group. When an
+// alert fires and the group has no open incident, it opens one (with the
+// Enricher's runbook, steps and links). Each alert that fires anew or
+// resolves is kept in Incident.Alerts and recorded on the timeline under
+// a key made of its fingerprint, status and start, so that a repeated
+// report, from this replica or another, changes nothing.
+func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (AlertsResult, error) {
+	var res AlertsResult
+	firing := false
+	for i := range g.Alerts {
+		g.Alerts[i].Fill()
+		firing = firing || g.Alerts[i].Status != "resolved"
+	}
+	existing, err := s.findAnyRef(ctx, g.Refs)
+	switch {
+	case err == nil && (!firing || !s.recurs(existing, g.Refs)):
+		res.Incident = existing
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return res, fmt.Errorf("incidents: report alerts: %w", err)
+	case !firing:
+		return res, nil // resolutions of a group we never saw open
+	default:
+		d := Declaration{Title: g.Title, Severity: g.Severity, Service: g.Service, Source: g.Source, Refs: g.Refs}
+		if d.Title == "" {
+			d.Title = firstFiringName(g.Alerts)
+		}
+		d.ID = s.newID(s.now())
+		if s.enricher != nil {
+			e := s.enricher.Enrich(ctx, d.ID, firingAlerts(g.Alerts))
+			d.Runbook, d.Steps, d.Links = e.Runbook, e.Steps, e.Links
+		}
+		inc, created, err := s.Declare(ctx, d, Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source), At: a.At})
+		if err != nil {
+			return res, err
+		}
+		res.Incident, res.Created = inc, created
+	}
+	id := res.Incident.ID
+	inc, err := s.change(ctx, "report alerts", id, Action{}, func(inc *Incident, now time.Time) ([]Event, error) {
+		res.Fired, res.Resolved = 0, 0
+		var events []Event
+		wasFiring := false
+		for _, st := range inc.Alerts {
+			wasFiring = wasFiring || st.Status != "resolved"
+		}
+		for _, al := range g.Alerts {
+			fp := alertKey(al)
+			i := -1
+			for k := range inc.Alerts {
+				if inc.Alerts[k].Fingerprint == fp {
+					i = k
+					break
+				}
+			}
+			resolved := al.Status == "resolved"
+			start := al.StartsAt.UTC().Format(time.RFC3339Nano)
+			act := Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source, al.Source), Text: firstNonEmpty(al.Summary, al.Name)}
+			switch {
+			case i < 0 && resolved:
+				continue // an alert we never saw fire; nothing to undo
+			case i < 0:
+				if len(inc.Alerts) >= MaxAlerts {
+					continue
+				}
+				inc.Alerts = append(inc.Alerts, alertState(al, fp))
+				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
+				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
+				res.Fired++
+			case resolved && inc.Alerts[i].Status != "resolved":
+				inc.Alerts[i].Status, inc.Alerts[i].EndsAt = "resolved", al.EndsAt.UTC()
+				act.Key, act.At = "alert:"+fp+":resolved:"+start, al.EndsAt
+				events = append(events, s.event(id, act, "", EventAlertResolved, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
+				res.Resolved++
+			case !resolved && inc.Alerts[i].Status == "resolved":
+				inc.Alerts[i] = alertState(al, fp)
+				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
+				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
+				res.Fired++
+			}
+		}
+		if len(events) == 0 {
+			return nil, errNoChange
+		}
+		stillFiring := false
+		for _, st := range inc.Alerts {
+			stillFiring = stillFiring || st.Status != "resolved"
+		}
+		res.AllResolved = wasFiring && !stillFiring && res.Resolved > 0
+		return events, nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Incident = inc
+	return res, nil
+}
+
+// errNoChange tells change that there is nothing to store.
+var errNoChange = errors.New("no change")
+
+func alertState(al runbooks.Alert, fp string) AlertState {
+	st := AlertState{Name: al.Name, Fingerprint: fp, Status: "firing", Labels: cloneMap(al.Labels), Summary: al.Summary,
+		StartsAt: al.StartsAt.UTC(), GeneratorURL: al.GeneratorURL}
+	if al.Status == "resolved" {
+		st.Status, st.EndsAt = "resolved", al.EndsAt.UTC()
+	}
+	if st.StartsAt.Year() <= 1 {
+		st.StartsAt = time.Time{}
+	}
+	return st
+}
+
+// alertKey identifies an alert within its incident: its fingerprint, else
+// its external ID, else its name and labels.
+func alertKey(al runbooks.Alert) string {
+	if al.Fingerprint != "" {
+		return al.Fingerprint
+	}
+	if al.ExternalID != "" {
+		return al.ExternalID
+	}
+	keys := make([]string, 0, len(al.Labels))
+	for k := range al.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(al.Name))
+	for _, k := range keys {
+		_, _ = h.Write([]byte{0})
+		_, _ = h.Write([]byte(k + "=" + al.Labels[k]))
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+func firingAlerts(alerts []runbooks.Alert) []runbooks.Alert {
+	var out []runbooks.Alert
+	for _, al := range alerts {
+		if al.Status != "resolved" {
+			out = append(out, al)
+		}
+	}
+	return out
+}
+
+func firstFiringName(alerts []runbooks.Alert) string {
+	for _, al := range alerts {
+		if al.Status != "resolved" {
+			return firstNonEmpty(al.Summary, al.Name, "Alert")
+		}
+	}
+	return "Alert"
+}

@@ -144,3 +144,29 @@ type File struct {
 type Retryable interface {
 	Retryable() bool
 }
+
+// Handler is the bot as a chat adapter drives it. Each method answers
+// quickly (well inside Slack's 3 seconds): slower work goes on in the
+// background and reaches the user through the Chat.
+type Handler interface {
+	// Command answers a slash command with a reply only its user sees
+	// (a usage message for bad input, never an error).
+	Command(ctx context.Context, c Command) Message
+	// Click answers a button; a nil reply means the click changes messages
+	// through the Chat, or nothing.
+	Click(ctx context.Context, c Click) *Message
+	// Submit takes a filled form; a *FormError sends the user back to the
+	// form with a message per field.
+	Submit(ctx context.Context, s Submission) error
+	// React takes an emoji added to or removed from a message.
+	React(ctx context.Context, r Reaction)
+}
+
+// FormError is a submission the bot refuses, with a message per field.
+type FormError struct {
+	Fields map[string]string
+}
+
+func (e *FormError) Error() string {
+	return "the form has problems"
+}

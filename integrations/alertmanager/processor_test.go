@@ -313,7 +313,7 @@ func TestSeverityMapsCommonLabels(t *testing.T) {
 		"warning": 3, "Warn": 3,
 		"info": 4, "low": 4,
 		"none": 5,
-		"": 0, "urgent-ish": 0,
+		"":     0, "urgent-ish": 0,
 	}
 	for label, want := range tests {
 		if got := Severity(label); got != want {

@@ -3,6 +3,7 @@ package incidents
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -34,6 +35,27 @@ type Delivery struct {
 	Attempts int `json:"attempts"`
 }
 
+// MaxDeliveryIDLen is the longest Delivery.ID that Validate accepts, in
+// bytes.
+const MaxDeliveryIDLen = 1024
+
+// Validate reports, as ErrInvalid, a delivery that an Inbox must refuse:
+// one without ID, Source or Body, or whose ID is longer than
+// MaxDeliveryIDLen.
+func (d Delivery) Validate() error {
+	switch {
+	case d.ID == "":
+		return fmt.Errorf("a delivery needs an ID: %w", ErrInvalid)
+	case len(d.ID) > MaxDeliveryIDLen:
+		return fmt.Errorf("delivery ID %.40q... is longer than %d bytes: %w", d.ID, MaxDeliveryIDLen, ErrInvalid)
+	case d.Source == "":
+		return fmt.Errorf("delivery %s needs a source: %w", d.ID, ErrInvalid)
+	case len(d.Body) == 0:
+		return fmt.Errorf("delivery %s has an empty body: %w", d.ID, ErrInvalid)
+	}
+	return nil
+}
+
 // Inbox keeps deliveries until they are processed. Put returns only once
 // the delivery is durable (on disk, or in Redis with its fsync policy),
 // which is what lets a webhook be answered 2xx. Several consumers (in one
@@ -44,15 +66,18 @@ type Delivery struct {
 type Inbox interface {
 	// Put stores d unless a delivery with the same ID was put within the
 	// retention (processed or not); it reports whether d was stored. It
-	// returns ErrInvalid for a delivery without ID, Source or Body, and
+	// returns ErrInvalid for a delivery that d.Validate refuses, and
 	// ErrFull when the inbox already holds its maximum of pending
-	// deliveries.
+	// deliveries (a duplicate is reported as not stored even then).
+	// d.Attempts is ignored; ReceivedAt comes back in UTC.
 	Put(ctx context.Context, d Delivery) (stored bool, err error)
 
 	// Take leases up to n pending deliveries (never taken, or whose lease
 	// expired) to consumer for lease, oldest first, and returns them with
 	// Attempts counted. It returns an empty slice, not an error, when
-	// there is nothing to take.
+	// there is nothing to take or n is below 1, and ErrInvalid for an
+	// empty consumer or a lease that is not positive. A lease may be
+	// rounded up to the store's resolution (a millisecond for Redis).
 	Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]Delivery, error)
 
 	// Done removes a processed delivery; its ID stays known for

@@ -22,6 +22,12 @@ type Options struct {
 	// Timeout is how long Open waits for the file's lock while another
 	// process holds it, before it fails with ErrLocked; 0 means 1 s.
 	Timeout time.Duration
+	// InboxRetention is how long the inbox remembers a delivery's ID to
+	// refuse it again; 0 means DefaultInboxRetention.
+	InboxRetention time.Duration
+	// InboxMaxPending is how many deliveries the inbox holds before Put
+	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
+	InboxMaxPending int
 }
 
 // DefaultTimeout is Options.Timeout's default.
@@ -48,7 +54,10 @@ func (e *lockedError) Unwrap() []error { return []error{ErrLocked, e.err} }
 type Store struct {
 	db   *bolt.DB
 	path string
-	now  func() time.Time // for claims' expiry
+	now  func() time.Time // for claims' expiry, the inbox's retention and leases
+
+	inboxRetention  time.Duration
+	inboxMaxPending int
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -66,6 +75,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketIncidents, bucketEvents, bucketEventKeys,
 		bucketRefs, bucketCreated, bucketClaims, bucketClaimExpiry,
+		bucketInbox, bucketInboxLeases, bucketInboxIDs, bucketInboxSeen, bucketInboxSeenOrder,
 	}
 
 	keySchema = []byte("schema")
@@ -114,7 +124,14 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	return &Store{db: db, path: path, now: time.Now}, nil
+	s := &Store{db: db, path: path, now: time.Now, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
+	if s.inboxRetention <= 0 {
+		s.inboxRetention = DefaultInboxRetention
+	}
+	if s.inboxMaxPending <= 0 {
+		s.inboxMaxPending = DefaultInboxMaxPending
+	}
+	return s, nil
 }
 
 // Close releases the file and its lock.

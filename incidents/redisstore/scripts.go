@@ -129,3 +129,106 @@ local result = add_events(KEYS[2], KEYS[3], 2)
 redis.call('SET', KEYS[4], result, 'PX', ARGV[1])
 return result
 `)
+
+// The inbox's scripts. The stream holds the pending deliveries, each
+// entry with the fields id, src, body, meta (JSON, or empty) and at
+// (ReceivedAt, RFC 3339 with nanoseconds); the ids hash maps a pending
+// delivery's ID to its entry; the seen key of an ID lives for the
+// retention. The consumer group is made with the stream, by the first
+// Put, so that a Take never finds one without the other.
+
+// inboxPutScript stores a delivery unless its ID is pending or seen.
+// The checks, the XADD, the ids hash and the seen key are one step, so
+// that a crash cannot keep one without the others.
+//
+//	KEYS: stream, ids, seen
+//	ARGV: group, id, retention (ms), max pending, src, body, meta, at
+//
+// It returns 1 when it stored the delivery, 0 for a duplicate.
+var inboxPutScript = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
+	return 0
+end
+local pending = redis.call('HLEN', KEYS[2])
+if pending >= tonumber(ARGV[4]) then
+	return redis.error_reply('FULL ' .. pending .. ' deliveries are pending')
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+local entry = redis.call('XADD', KEYS[1], '*', 'id', ARGV[2], 'src', ARGV[5], 'body', ARGV[6], 'meta', ARGV[7], 'at', ARGV[8])
+redis.call('HSET', KEYS[2], ARGV[2], entry)
+redis.call('SET', KEYS[3], entry, 'PX', ARGV[3])
+return 1
+`)
+
+// inboxTakeScript leases up to n deliveries to a consumer: first those
+// whose lease ran out, then new ones. The group's pending list holds the
+// leased entries in order with their idle time (since they were last
+// handed out) and delivery count; the leases hash holds the lease each
+// was taken for. An entry idle for its lease or longer is claimed again
+// with XCLAIM, which counts the delivery. Then XREADGROUP hands out new
+// entries. Every claimed entry is older than every new one, so the
+// result is oldest first.
+//
+//	KEYS: stream, leases
+//	ARGV: group, consumer, n, lease (ms)
+//
+// It returns a list of {entry ID, fields, attempts}.
+var inboxTakeScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	return {}
+end
+local n = tonumber(ARGV[3])
+local out = {}
+local from = '-'
+while #out < n do
+	local page = redis.call('XPENDING', KEYS[1], ARGV[1], from, '+', 100)
+	for _, p in ipairs(page) do
+		local id, idle, count = p[1], p[3], p[4]
+		local lease = tonumber(redis.call('HGET', KEYS[2], id) or '0')
+		if idle >= lease then
+			local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id)
+			if claimed[1] and claimed[1][2] then
+				out[#out + 1] = {id, claimed[1][2], count + 1}
+				redis.call('HSET', KEYS[2], id, ARGV[4])
+			else
+				-- The entry left the stream without an XACK: forget it.
+				redis.call('XACK', KEYS[1], ARGV[1], id)
+				redis.call('HDEL', KEYS[2], id)
+			end
+			if #out >= n then break end
+		end
+	end
+	if #page < 100 then break end
+	from = '(' .. page[#page][1]
+end
+if #out < n then
+	local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n - #out, 'STREAMS', KEYS[1], '>')
+	if r then
+		for _, m in ipairs(r[1][2]) do
+			out[#out + 1] = {m[1], m[2], 1}
+			redis.call('HSET', KEYS[2], m[1], ARGV[4])
+		end
+	end
+end
+return out
+`)
+
+// inboxDoneScript removes a pending delivery: its entry leaves the
+// group's pending list and the stream, its ID the ids hash. The seen key
+// stays until it expires.
+//
+//	KEYS: stream, ids, leases
+//	ARGV: group, id
+var inboxDoneScript = redis.NewScript(`
+local entry = redis.call('HGET', KEYS[2], ARGV[2])
+if not entry then
+	return 0
+end
+redis.call('XACK', KEYS[1], ARGV[1], entry)
+redis.call('XDEL', KEYS[1], entry)
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('HDEL', KEYS[3], entry)
+return 1
+`)

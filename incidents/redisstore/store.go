@@ -32,6 +32,12 @@ type Options struct {
 	// Prefix starts every key; empty means DefaultPrefix. On Redis
 	// Cluster it must hold a hash tag, such as "{breadcrumb}:".
 	Prefix string
+	// InboxRetention is how long the inbox remembers a delivery's ID to
+	// refuse it again; 0 means DefaultInboxRetention.
+	InboxRetention time.Duration
+	// InboxMaxPending is how many deliveries the inbox holds before Put
+	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
+	InboxMaxPending int
 }
 
 // Store is an incidents.Store in Redis. It is safe for concurrent use by
@@ -39,6 +45,9 @@ type Options struct {
 type Store struct {
 	client redis.UniversalClient
 	prefix string
+
+	inboxRetention  time.Duration
+	inboxMaxPending int
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -50,7 +59,13 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
-	return &Store{client: client, prefix: opts.Prefix}
+	if opts.InboxRetention <= 0 {
+		opts.InboxRetention = DefaultInboxRetention
+	}
+	if opts.InboxMaxPending <= 0 {
+		opts.InboxMaxPending = DefaultInboxMaxPending
+	}
+	return &Store{client: client, prefix: opts.Prefix, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
 }
 
 // Create implements incidents.Store.

@@ -91,6 +91,9 @@ type ChatMessage struct {
 	Text      string
 	Permalink string
 	At        time.Time
+	// Thread is the parent message's TS when the message is a reply in a
+	// thread; platforms that cannot tell leave it empty.
+	Thread string
 }
 
 // Home describes the place an incident's conversation should live.

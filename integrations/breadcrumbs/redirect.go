@@ -15,6 +15,8 @@ import (
 )
 
 // RedirectPath is the pattern the redirect answers, for an http.ServeMux.
+// The handler reads the last three segments of the path itself, so it may
+// be mounted at "/b/" as well.
 const RedirectPath = "GET /b/{incident}/{n}"
 
 // ClickWindow is how long a second click on the same link by the same
@@ -42,7 +44,7 @@ func RedirectURLFor(base, incidentID string, n int, user string) string {
 type redirect struct {
 	svc    *incidents.Service
 	logger *slog.Logger
-	mux    *http.ServeMux
+	window time.Duration // ClickWindow
 }
 
 // NewRedirect returns the handler of GET /b/{incident}/{n}: it records on
@@ -50,25 +52,45 @@ type redirect struct {
 // parameter names, else "someone"), then redirects (302) to the URL stored
 // on the incident. An unknown incident or link number gets a 404 page:
 // the handler never sends a browser anywhere but to a stored link. Mount
-// it at "/b/" or at RedirectPath, without stripping the prefix.
+// it at RedirectPath or at "/b/", without stripping the prefix. A HEAD
+// request, or a link preview's fetch, is answered without a record.
 func NewRedirect(svc *incidents.Service, logger *slog.Logger) http.Handler {
+	return newRedirect(svc, logger, ClickWindow)
+}
+
+func newRedirect(svc *incidents.Service, logger *slog.Logger, window time.Duration) *redirect {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &redirect{svc: svc, logger: logger, mux: http.NewServeMux()}
-	h.mux.HandleFunc(RedirectPath, h.serve)
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		notFound(w, "There is no breadcrumb at this address.")
-	})
-	return h
+	return &redirect{svc: svc, logger: logger, window: window}
 }
 
-func (h *redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+// parsePath reads ".../b/{incident}/{n}" from an escaped path.
+func parsePath(p string) (id string, n int, ok bool) {
+	segs := strings.Split(p, "/")
+	if len(segs) < 4 || segs[len(segs)-3] != "b" {
+		return "", 0, false
+	}
+	id, err := url.PathUnescape(segs[len(segs)-2])
+	if err != nil || id == "" {
+		return "", 0, false
+	}
+	raw := segs[len(segs)-1]
+	n, err = strconv.Atoi(raw)
+	if err != nil || n < 0 || raw != strconv.Itoa(n) {
+		return "", 0, false
+	}
+	return id, n, true
+}
 
-func (h *redirect) serve(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("incident")
-	n, err := strconv.Atoi(r.PathValue("n"))
-	if err != nil || n < 0 || id == "" {
+func (h *redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		page(w, http.StatusMethodNotAllowed, "Method not allowed", "A breadcrumb is opened with GET.")
+		return
+	}
+	id, n, ok := parsePath(r.URL.EscapedPath())
+	if !ok {
 		notFound(w, "There is no breadcrumb at this address.")
 		return
 	}
@@ -108,7 +130,7 @@ func (h *redirect) record(ctx context.Context, id string, n int, link incidents.
 	// The click is recorded even when the browser goes away meanwhile.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	first, err := h.svc.Claim(ctx, "breadcrumb-click:"+id+":"+strconv.Itoa(n)+":"+who, ClickWindow)
+	first, err := h.svc.Claim(ctx, "breadcrumb-click:"+id+":"+strconv.Itoa(n)+":"+who, h.window)
 	if err != nil {
 		h.logger.Warn("breadcrumb redirect: claim click", "incident_id", id, "link", n, "err", err)
 		first = true // better a click recorded twice than not at all

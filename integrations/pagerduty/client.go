@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	pd "github.com/PagerDuty/go-pagerduty"
 
@@ -57,6 +58,7 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil {
 		c.HTTPClient = cfg.HTTPClient
 	}
+	c.HTTPClient = retryAfterRecorder{next: c.HTTPClient}
 	return &Client{pd: c}, nil
 }
 
@@ -86,6 +88,9 @@ type Error struct {
 	// incident (404), an invalid ID, an unreadable answer or a context
 	// that is done.
 	Retryable bool
+	// RetryAfter is how long PagerDuty asked to wait before the next call
+	// (its Retry-After header on a 429 or 503); 0 when it did not say.
+	RetryAfter time.Duration
 	// Err is the cause: a go-pagerduty APIError, a network error, a
 	// context error.
 	Err error
@@ -144,9 +149,10 @@ func (c *Client) IncidentAlerts(ctx context.Context, incidentID string) ([]runbo
 		if page == maxPages {
 			return nil, &Error{Op: op, IncidentID: incidentID, Err: fmt.Errorf("more than %d pages of alerts", maxPages)}
 		}
-		resp, err := c.pd.ListIncidentAlertsWithContext(ctx, incidentID, opts)
+		callCtx, wait := withRetryAfter(ctx)
+		resp, err := c.pd.ListIncidentAlertsWithContext(callCtx, incidentID, opts)
 		if err != nil {
-			return nil, apiError(ctx, op, incidentID, err)
+			return nil, apiError(ctx, op, incidentID, err, wait)
 		}
 		for _, a := range resp.Alerts {
 			out = append(out, AlertFromIncidentAlert(a))
@@ -169,11 +175,14 @@ func (c *Client) IncidentAlerts(ctx context.Context, incidentID string) ([]runbo
 }
 
 // apiError wraps a go-pagerduty error and decides whether a retry can help.
-func apiError(ctx context.Context, op, incidentID string, err error) error {
+func apiError(ctx context.Context, op, incidentID string, err error, wait *retryAfter) error {
 	e := &Error{Op: op, IncidentID: incidentID, Err: err}
 	if ae, ok := errors.AsType[pd.APIError](err); ok {
 		e.StatusCode = ae.StatusCode
 		e.Retryable = ae.Temporary()
+		if wait != nil {
+			e.RetryAfter = wait.d
+		}
 		return e
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {

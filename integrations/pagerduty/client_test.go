@@ -32,6 +32,13 @@ type fakePagerDuty struct {
 
 	mu      sync.Mutex
 	queries []string // the query of every authorised request
+	// calls are the changes asked for, in order: "PUT /incidents Q1 acknowledged from=a@b"
+	// or "POST /incidents/Q1/notes from=a@b: text".
+	calls []string
+	// failures answer the next requests of the write routes, one each,
+	// before they succeed again.
+	failures []http.HandlerFunc
+	notes    int // the notes created, for their IDs
 }
 
 func newFakePagerDuty(t *testing.T, pageSize int) (*fakePagerDuty, *httptest.Server) {
@@ -48,6 +55,8 @@ func newFakePagerDuty(t *testing.T, pageSize int) (*fakePagerDuty, *httptest.Ser
 	}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /incidents/{id}/alerts", f.listAlerts)
+	mux.HandleFunc("PUT /incidents", f.manageIncidents)
+	mux.HandleFunc("POST /incidents/{id}/notes", f.createNote)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return f, srv

@@ -2,7 +2,18 @@ package alertmanager
 
 import (
 	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
 func FuzzDecode(f *testing.F) {
@@ -32,6 +43,75 @@ func FuzzDecode(f *testing.F) {
 			if a.Source != "alertmanager" {
 				t.Fatalf("got source %q", a.Source)
 			}
+		}
+	})
+}
+
+func FuzzGroup(f *testing.F) {
+	for _, name := range []string{"firing_and_resolved.json", "several_alerts.json", "missing_fields.json"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Add([]byte(`{"version":"4","groupKey":"g","commonAnnotations":{"summary":"\u00e9\u00e9\u00e9"},"alerts":[{"status":"firing","labels":{"severity":"CRIT"}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := Decode(bytes.NewReader(body), 1<<16)
+		if err != nil {
+			return
+		}
+		g := Group(m)
+		if g.Severity < 0 || g.Severity > 5 {
+			t.Fatalf("got severity %d, want 0 to 5", g.Severity)
+		}
+		if len(g.Title) > maxTitle+len("…") || !utf8.ValidString(g.Title) || strings.TrimSpace(g.Title) != g.Title {
+			t.Fatalf("got title %q, want at most %d bytes of trimmed UTF-8", g.Title, maxTitle)
+		}
+		if g.Refs[incidents.RefAlertmanagerGroup] != m.GroupKey || len(g.Alerts) != len(m.AlertList) {
+			t.Fatalf("got refs %v and %d alerts, want the group key and %d", g.Refs, len(g.Alerts), len(m.AlertList))
+		}
+		id := DeliveryID(m)
+		slices.Reverse(m.AlertList)
+		if again := DeliveryID(m); again != id {
+			t.Fatalf("got %s for the alerts reversed, want %s", again, id)
+		}
+	})
+}
+
+// FuzzWebhook sends arbitrary bodies and Authorization headers through the
+// handler into a real inbox.
+func FuzzWebhook(f *testing.F) {
+	f.Add("Bearer "+testToken, readTestdata(f, "firing_and_resolved.json"))
+	f.Add("Bearer "+testToken, readTestdata(f, "several_alerts.json"))
+	f.Add("Bearer x", readTestdata(f, "several_alerts.json"))
+	f.Add("", []byte(`{"version":"4","groupKey":"g","alerts":[]}`))
+	f.Add("Bearer "+testToken, []byte(`{"version":"4","groupKey":" ","alerts":[{}]}`))
+	st, err := boltstore.Open(filepath.Join(f.TempDir(), "inbox.db"), boltstore.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = st.Close() })
+	h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: st, MaxBody: 1 << 16})
+	f.Fuzz(func(t *testing.T, auth string, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		authorized := auth == "Bearer "+testToken || strings.EqualFold(auth, "bearer "+testToken)
+		m, err := Decode(bytes.NewReader(body), 1<<16)
+		want := http.StatusOK
+		switch {
+		case !authorized && !strings.HasPrefix(strings.ToLower(auth), "bearer "):
+			want = http.StatusUnauthorized
+		case !authorized:
+			want = 0 // a header of odd spaces may still carry the token
+		case errors.Is(err, ErrTooLarge):
+			want = http.StatusRequestEntityTooLarge
+		case err != nil || strings.TrimSpace(m.GroupKey) == "":
+			want = http.StatusBadRequest
+		}
+		if want != 0 && rec.Code != want {
+			t.Fatalf("got %d %q, want %d", rec.Code, rec.Body, want)
+		}
+		if strings.Contains(rec.Body.String(), testToken) {
+			t.Fatalf("the answer %q holds the token", rec.Body)
 		}
 	})
 }

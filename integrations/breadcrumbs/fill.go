@@ -213,8 +213,7 @@ const (
 	// backslash escapes; `...` takes none; a bare value is inserted as is.
 	langPromQL queryLang = iota
 	// langLucene: KQL, Lucene, Datadog. Strings in "..." take backslash
-	// escapes; a bare value has its special characters and spaces
-	// escaped with a backslash.
+	// escapes; a bare value that is not a plain word is quoted.
 	langLucene
 )
 
@@ -261,7 +260,7 @@ func fillQuery(tmpl string, v vars, lang queryLang) (string, bool) {
 		case quote != 0:
 			b.WriteString(escapeQuoted(val, quote))
 		case lang == langLucene:
-			b.WriteString(escapeLuceneTerm(val))
+			b.WriteString(luceneTerm(val))
 		default:
 			b.WriteString(val)
 		}
@@ -291,18 +290,18 @@ func escapeQuoted(s string, q byte) string {
 	return b.String()
 }
 
-// escapeLuceneTerm escapes the characters that KQL and Lucene give a
-// meaning, and spaces, with a backslash.
-func escapeLuceneTerm(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\+-=&|><!(){}[]^"~*?:/ `, r) {
-			b.WriteByte('\\')
-		} else if r == '\n' || r == '\t' || r == '\r' {
-			r = ' '
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
+// luceneTerm writes a value where KQL, Lucene or Datadog expect a bare
+// term: as it is when it is a plain word (letters, digits, "_", ".",
+// "@", and "-" after the first character), else as a quoted phrase,
+// which every one of them reads as that exact text.
+func luceneTerm(s string) string {
+	plain := s != ""
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '@' || (c == '-' && i > 0)
 	}
-	return b.String()
+	if plain {
+		return s
+	}
+	return `"` + escapeQuoted(s, '"') + `"`
 }

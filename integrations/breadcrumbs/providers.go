@@ -149,13 +149,16 @@ func (p *provider) exploreURL(expr string, v vars) (string, bool) {
 }
 
 // mustJSON marshals maps of strings, numbers and lists, which cannot fail;
-// json.Marshal sorts map keys, so the result is deterministic.
+// map keys come out sorted, so the result is deterministic. "&", "<" and
+// ">" are kept as they are: the URL encoding carries them.
 func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		panic(fmt.Sprintf("breadcrumbs: marshal %T: %v", v, err))
 	}
-	return string(b)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // generatorExpr takes the expression out of the alert's generator URL

@@ -146,7 +146,7 @@ func TestMissingValues(t *testing.T) {
 }
 
 func TestQueryValuesAreEscapedForTheirStringLiteral(t *testing.T) {
-	labels := map[string]string{"alertname": "Oops", "namespace": hostileValue, "pod": "p`1"}
+	labels := map[string]string{"alertname": "Oops", "namespace": hostileValue, "pod": "p`1", "container": "checkout-web"}
 	in := Input{Alerts: []runbooks.Alert{alert(labels)}, Now: testNow}
 	tests := []struct {
 		name, query string
@@ -160,8 +160,10 @@ func TestQueryValuesAreEscapedForTheirStringLiteral(t *testing.T) {
 			`up{namespace='a b"c\'d&e#f%g+h=i?j/k\\l{m}n—ü日本'}`, true},
 		{"a backtick string cannot carry a backtick", "up{pod=`{{pod}}`}", langPromQL, "", false},
 		{"an escaped quote in the template does not end the string", `{app="x\"{{pod}}"}`, langPromQL, `{app="x\"p` + "`" + `1"}`, true},
-		{"a bare KQL term is escaped", `kubernetes.namespace:{{namespace}}`, langLucene,
-			`kubernetes.namespace:a\ b\"c'd\&e#f%g\+h\=i\?j\/k\\l\{m\}n—ü日本`, true},
+		{"a bare KQL term that is not a plain word is quoted", `kubernetes.namespace:{{namespace}}`, langLucene,
+			`kubernetes.namespace:"a b\"c'd&e#f%g+h=i?j/k\\l{m}n—ü日本"`, true},
+		{"a bare KQL term that is a plain word stays bare", `kubernetes.container.name:{{container}} or x`, langLucene, "kubernetes.container.name:checkout-web or x", true},
+		{"a bare term with a backtick is quoted", `kubernetes.pod.name:{{pod}}`, langLucene, "kubernetes.pod.name:\"p`1\"", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -265,7 +267,7 @@ func TestKibanaStateIsRison(t *testing.T) {
 	if got, want := frag.Get("_g"), "(time:(from:'2026-03-14T02:28:30.000Z',to:now))"; got != want {
 		t.Errorf("got _g %q, want %q", got, want)
 	}
-	want := `(index:'logs-*',query:(language:kuery,query:'kubernetes.namespace:"it!'s ok!!" and message:it!'s\ ok\!!'))`
+	want := `(index:'logs-*',query:(language:kuery,query:'kubernetes.namespace:"it!'s ok!!" and message:"it!'s ok!!"'))`
 	if got := frag.Get("_a"); got != want {
 		t.Errorf("got _a %q, want %q", got, want)
 	}

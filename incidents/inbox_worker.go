@@ -1,0 +1,438 @@
+package incidents
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The defaults of WorkerOptions.
+const (
+	DefaultWorkerBatch       = 32
+	DefaultWorkerLease       = time.Minute
+	DefaultWorkerPoll        = time.Second
+	DefaultWorkerMaxAttempts = 20
+	DefaultWorkerConcurrency = 4
+)
+
+// OrderKey is the Delivery.Meta key whose value puts deliveries in one
+// line: a Worker processes deliveries with the same order key one after
+// another, in the order they were put. Webhook handlers set it to the
+// incident's identity at the source (an Alertmanager group key, a
+// PagerDuty incident ID).
+const OrderKey = "order_key"
+
+// WorkerOptions configure a Worker. The zero value is ready to use.
+type WorkerOptions struct {
+	// Consumer names the worker to the inbox; every worker sharing an
+	// inbox should have its own. Empty means the host name, the process
+	// ID and random hex.
+	Consumer string
+	// Batch is the most deliveries the worker holds at once, taken and
+	// not yet finished; 0 means DefaultWorkerBatch (32).
+	Batch int
+	// Lease is how long a taken delivery stays the worker's. A handler's
+	// context ends with the lease, and a delivery whose handler failed
+	// comes back when its lease runs out: the lease is also the delay
+	// before a retry. It should be well above the time a batch takes to
+	// process. 0 means DefaultWorkerLease (1 minute).
+	Lease time.Duration
+	// Poll is how often the worker looks for deliveries when nothing
+	// wakes it (Kick); 0 means DefaultWorkerPoll (1 second).
+	Poll time.Duration
+	// MaxAttempts is how many times a delivery is tried before it is
+	// dropped with an error log; 0 means DefaultWorkerMaxAttempts (20).
+	MaxAttempts int
+	// Concurrency is how many handlers run at once; 0 means
+	// DefaultWorkerConcurrency (4).
+	Concurrency int
+	// Logger receives a line for each delivery dropped (at error level)
+	// or left for a retry (at warn level); nil discards them.
+	Logger *slog.Logger
+}
+
+// WorkerStats counts what a Worker did with the deliveries it took.
+type WorkerStats struct {
+	// Processed counts the deliveries handled and marked done.
+	Processed uint64
+	// Failed counts the attempts that failed with a retryable error or a
+	// panic, the last attempt before a drop included.
+	Failed uint64
+	// Dropped counts the deliveries given up: a permanent error, an
+	// unknown source, or too many attempts.
+	Dropped uint64
+}
+
+// DeliveryHandlerFunc lets an ordinary function be a DeliveryHandler.
+type DeliveryHandlerFunc func(ctx context.Context, d Delivery) error
+
+// HandleDelivery calls f(ctx, d).
+func (f DeliveryHandlerFunc) HandleDelivery(ctx context.Context, d Delivery) error { return f(ctx, d) }
+
+// errWorkerRunning is Run's error when the worker already runs.
+var errWorkerRunning = errors.New("incidents: the inbox worker is already running")
+
+// Worker takes deliveries from an Inbox and hands each to the handler of
+// its source, up to Concurrency at a time. Deliveries with the same
+// order key (Meta[OrderKey]) are processed one after another, in the
+// order they were put; after a retryable failure, the later deliveries
+// of that key wait for the failed one's retry, so they are not processed
+// ahead of it.
+//
+// A handler returning nil marks its delivery done. A Permanent error, an
+// unknown source, or a failure on the last of MaxAttempts attempts drops
+// the delivery (it is marked done) with an error log naming its ID and
+// source, never its body. Any other error, or a panic, leaves the
+// delivery in the inbox: it comes back when its lease runs out.
+// Handlers must be idempotent: a delivery may be processed again when a
+// worker dies before marking it done, or when its lease runs out before
+// its handler returns.
+type Worker struct {
+	inbox    Inbox
+	handlers map[string]DeliveryHandler
+	opts     WorkerOptions
+	log      *slog.Logger
+	kick     chan struct{}
+	freed    chan struct{}
+	running  atomic.Bool
+
+	processed, failed, dropped atomic.Uint64
+
+	mu       sync.Mutex
+	inflight map[string]bool  // IDs taken and not finished
+	lanes    map[string]*lane // order key → the deliveries waiting for it
+	blocked  map[string]block // order key → a delivery that failed, and its lease's end
+}
+
+// lane holds the deliveries of one order key waiting for their turn.
+type lane struct{ queue []taken }
+
+// block holds back the deliveries of one order key behind the delivery
+// id, which failed and comes back when its lease ends, until.
+type block struct {
+	id    string
+	until time.Time
+}
+
+// taken is a delivery and the end of its lease.
+type taken struct {
+	d        Delivery
+	deadline time.Time
+}
+
+// NewWorker returns a Worker that takes deliveries from inbox and gives
+// each to handlers[d.Source].
+func NewWorker(inbox Inbox, handlers map[string]DeliveryHandler, opts WorkerOptions) *Worker {
+	if opts.Consumer == "" {
+		opts.Consumer = defaultConsumer()
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultWorkerBatch
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultWorkerLease
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultWorkerPoll
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultWorkerMaxAttempts
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultWorkerConcurrency
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{
+		inbox:    inbox,
+		handlers: maps.Clone(handlers),
+		opts:     opts,
+		log:      log.With("consumer", opts.Consumer),
+		kick:     make(chan struct{}, 1),
+		freed:    make(chan struct{}, 1),
+		inflight: map[string]bool{},
+		lanes:    map[string]*lane{},
+		blocked:  map[string]block{},
+	}
+}
+
+// defaultConsumer names a worker after its host and process, with random
+// hex so that two workers in one process differ.
+func defaultConsumer() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "breadcrumb"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+}
+
+// Kick wakes the worker to take deliveries at once rather than at its
+// next poll: call it after a Put. It never blocks.
+func (w *Worker) Kick() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns what the worker has done so far.
+func (w *Worker) Stats() WorkerStats {
+	return WorkerStats{Processed: w.processed.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load()}
+}
+
+// Run takes and processes deliveries until ctx is cancelled. It then
+// takes no more, lets the handlers that run finish (their contexts are
+// not cancelled with ctx, only at their lease's end) and returns nil.
+// Deliveries taken but not started are left to their lease. A failing
+// Take is logged and tried again at the next poll. Run returns an error
+// only when the worker already runs.
+func (w *Worker) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errWorkerRunning
+	}
+	defer w.running.Store(false)
+
+	work := context.WithoutCancel(ctx)
+	slots := make(chan struct{}, w.opts.Concurrency)
+	var wg sync.WaitGroup
+	poll := time.NewTimer(w.opts.Poll)
+	defer poll.Stop()
+	for ctx.Err() == nil {
+		w.pruneBlocks()
+		room := w.opts.Batch - w.held()
+		full := false
+		if room > 0 {
+			start := time.Now()
+			ds, err := w.inbox.Take(ctx, w.opts.Consumer, room, w.opts.Lease)
+			if err != nil && ctx.Err() == nil {
+				w.log.Error("inbox: take failed", "error", err)
+			}
+			deadline := start.Add(w.opts.Lease)
+			for _, d := range ds {
+				w.dispatch(work, ctx.Done(), slots, &wg, taken{d: d, deadline: deadline})
+			}
+			full = len(ds) == room
+		}
+		if full {
+			continue // more may be waiting
+		}
+		var freed <-chan struct{}
+		if room <= 0 {
+			freed = w.freed
+		}
+		poll.Reset(w.opts.Poll)
+		select {
+		case <-ctx.Done():
+		case <-w.kick:
+		case <-freed:
+		case <-poll.C:
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// held counts the deliveries taken and not finished.
+func (w *Worker) held() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.inflight)
+}
+
+// dispatch starts t's processing: in a goroutine of its own, or behind
+// the deliveries of its order key.
+func (w *Worker) dispatch(ctx context.Context, stop <-chan struct{}, slots chan struct{}, wg *sync.WaitGroup, t taken) {
+	w.mu.Lock()
+	if w.inflight[t.d.ID] {
+		// Its lease ran out while it waited or ran here: the run under
+		// way finishes it.
+		w.mu.Unlock()
+		return
+	}
+	w.inflight[t.d.ID] = true
+	key := t.d.Meta[OrderKey]
+	if key == "" {
+		w.mu.Unlock()
+		wg.Go(func() {
+			w.process(ctx, stop, slots, t)
+			w.finish(t.d.ID)
+		})
+		return
+	}
+	if l := w.lanes[key]; l != nil {
+		l.queue = append(l.queue, t)
+		w.mu.Unlock()
+		return
+	}
+	l := &lane{queue: []taken{t}}
+	w.lanes[key] = l
+	w.mu.Unlock()
+	wg.Go(func() {
+		for {
+			w.mu.Lock()
+			if len(l.queue) == 0 {
+				delete(w.lanes, key)
+				w.mu.Unlock()
+				return
+			}
+			next := l.queue[0]
+			l.queue = l.queue[1:]
+			w.mu.Unlock()
+			w.process(ctx, stop, slots, next)
+			w.finish(next.d.ID)
+		}
+	})
+}
+
+// finish forgets a delivery the worker no longer holds and wakes Run if
+// it waits for room.
+func (w *Worker) finish(id string) {
+	w.mu.Lock()
+	delete(w.inflight, id)
+	w.mu.Unlock()
+	select {
+	case w.freed <- struct{}{}:
+	default:
+	}
+}
+
+// process runs one delivery's handler, when its turn comes, and settles
+// the delivery by the outcome.
+func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan struct{}, t taken) {
+	d := t.d
+	log := w.log.With("delivery_id", d.ID, "source", d.Source, "attempts", d.Attempts)
+	select {
+	case <-stop:
+		return // shutting down: the lease brings it back
+	default:
+	}
+	key := d.Meta[OrderKey]
+	if key != "" && w.heldBack(key, d.ID) {
+		log.Debug("inbox: delivery left behind an earlier one of its order key", "order_key", key)
+		return
+	}
+	if d.Attempts > w.opts.MaxAttempts {
+		// Taken that often without finishing: its handler may bring the
+		// process down.
+		w.drop(ctx, log, key, d.ID, fmt.Errorf("taken %d times, more than %d attempts", d.Attempts, w.opts.MaxAttempts))
+		return
+	}
+	select {
+	case slots <- struct{}{}:
+	case <-stop:
+		return
+	}
+	err := w.handle(ctx, t)
+	<-slots
+	switch {
+	case err == nil:
+		if w.done(ctx, log, d.ID) {
+			w.processed.Add(1)
+		}
+		w.unblock(key, d.ID)
+	case IsPermanent(err):
+		w.drop(ctx, log, key, d.ID, err)
+	case d.Attempts >= w.opts.MaxAttempts:
+		w.failed.Add(1)
+		w.drop(ctx, log, key, d.ID, fmt.Errorf("attempt %d of %d: %w", d.Attempts, w.opts.MaxAttempts, err))
+	default:
+		w.failed.Add(1)
+		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "error", err, "retry_after", time.Until(t.deadline).Round(time.Millisecond))
+		if key != "" {
+			w.mu.Lock()
+			w.blocked[key] = block{id: d.ID, until: t.deadline}
+			w.mu.Unlock()
+		}
+	}
+}
+
+// handle calls the delivery's handler with a context that ends with its
+// lease, and turns a panic into an error.
+func (w *Worker) handle(ctx context.Context, t taken) (err error) {
+	h := w.handlers[t.d.Source]
+	if h == nil {
+		return Permanent(fmt.Errorf("no handler for source %q", t.d.Source))
+	}
+	ctx, cancel := context.WithDeadline(ctx, t.deadline)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the handler of %s panicked: %v", t.d.Source, r)
+		}
+	}()
+	return h.HandleDelivery(ctx, t.d)
+}
+
+// drop marks a delivery done without processing it, and says why.
+func (w *Worker) drop(ctx context.Context, log *slog.Logger, key, id string, why error) {
+	if w.done(ctx, log, id) {
+		w.dropped.Add(1)
+		log.Error("inbox: delivery dropped", "error", why)
+	}
+	w.unblock(key, id)
+}
+
+// done marks a delivery done and reports whether that worked; a failure
+// is logged, and the delivery comes back when its lease runs out.
+func (w *Worker) done(ctx context.Context, log *slog.Logger, id string) bool {
+	if err := w.inbox.Done(ctx, id); err != nil {
+		log.Error("inbox: marking a delivery done failed; it will be processed again", "error", err)
+		return false
+	}
+	return true
+}
+
+// heldBack reports whether a delivery of key must wait for an earlier
+// one that failed and has not come back yet.
+func (w *Worker) heldBack(key, id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b, ok := w.blocked[key]
+	switch {
+	case !ok || b.id == id:
+		return false
+	case !time.Now().Before(b.until):
+		delete(w.blocked, key) // the failed one is free to take again, first
+		return false
+	}
+	return true
+}
+
+// pruneBlocks forgets the blocks whose failed delivery is free to take
+// again: it may have gone to another worker.
+func (w *Worker) pruneBlocks() {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for key, b := range w.blocked {
+		if !now.Before(b.until) {
+			delete(w.blocked, key)
+		}
+	}
+}
+
+// unblock lets the deliveries of key go on once id, which held them
+// back, is settled.
+func (w *Worker) unblock(key, id string) {
+	if key == "" {
+		return
+	}
+	w.mu.Lock()
+	if b, ok := w.blocked[key]; ok && b.id == id {
+		delete(w.blocked, key)
+	}
+	w.mu.Unlock()
+}

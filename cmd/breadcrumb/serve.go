@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -13,12 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -84,6 +83,18 @@ func runServe(ctx context.Context, e env, args []string) int {
 	logger.Info("incident store opened", "store", where)
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader,
 		incidents: incidents.NewService(store, incidents.Options{Logger: logger})}
+	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	srv.console, err = console.New(console.Config{Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger})
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
 	if err := srv.serve(ctx, ln, time.Duration(cfg.Runbooks.SyncInterval)); err != nil {
 		logger.Error("server stopped", "err", err)
 		return 1
@@ -101,6 +112,7 @@ type server struct {
 	matcher   *search.Matcher
 	alerts    *alertReader
 	incidents *incidents.Service
+	console   *console.Console
 	ready     atomic.Bool
 }
 
@@ -189,7 +201,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
 	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
 	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)
-	mux.HandleFunc("GET /{$}", s.index)
+	if s.console != nil {
+		s.console.Register(mux)
+	}
 	return mux
 }
 
@@ -231,25 +245,3 @@ func (s *server) apiRunbooks(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"runbooks": s.summaries(), "sources": s.lib.Status()})
 }
 
-var indexPage = template.Must(template.New("index").Funcs(template.FuncMap{"join": strings.Join}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Breadcrumb</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
-.warn{color:#a15c00}.err{color:#b00020}small{color:#666}</style></head><body>
-<h1>Breadcrumb</h1>
-<p>Runbooks loaded from {{len .Sources}} source{{if ne (len .Sources) 1}}s{{end}}.
-The JSON behind this page is at <a href="/api/runbooks">/api/runbooks</a>.</p>
-{{range .Sources}}<p><b>{{.Name}}</b>: {{.Pages}} pages{{if .Revision}} at <code>{{.Revision}}</code>{{end}}
-{{if .Error}}<span class="err">— last refresh failed: {{.Error}}; serving what was read before</span>{{end}}</p>{{end}}
-<table><tr><th>Runbook</th><th>Alerts</th><th>Steps</th><th>Problems</th></tr>
-{{range .Runbooks}}<tr><td>{{.Title}}<br><small>{{.Source}}:{{.Path}}</small></td><td>{{join .Alerts ", "}}</td>
-<td>{{.Steps}}</td><td>{{if .Problems}}<span class="warn">{{.Problems}}</span>{{range .Diagnostics}}<br><small>{{.}}</small>{{end}}{{else}}0{{end}}</td></tr>
-{{end}}</table></body></html>`))
-
-func (s *server) index(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	data := map[string]any{"Runbooks": s.summaries(), "Sources": s.lib.Status()}
-	if err := indexPage.Execute(w, data); err != nil {
-		s.logger.Warn("rendering the index page", "err", err)
-	}
-}

@@ -206,7 +206,7 @@ func byID(rbs []apiRunbook) map[string]apiRunbook {
 func checkIndex(t *testing.T, page string, rbs []apiRunbook) {
 	t.Helper()
 	if !strings.HasPrefix(page, "<!doctype html>") {
-		t.Errorf("/: got %.60q..., want an HTML page", page)
+		t.Errorf("/runbooks: got %.60q..., want an HTML page", page)
 	}
 	text := html.UnescapeString(page)
 	for _, rb := range rbs {
@@ -271,7 +271,7 @@ func TestServeWithoutConfigurationServesTheBundledExamples(t *testing.T) {
 		t.Errorf("sources: got %+v, want the examples source with %d pages", got.Sources, len(got.Runbooks))
 	}
 
-	checkIndex(t, s.get("/", "text/html"), got.Runbooks)
+	checkIndex(t, s.get("/runbooks", "text/html"), got.Runbooks)
 	s.stop()
 }
 
@@ -303,7 +303,7 @@ func TestServeWithARunbooksDirectory(t *testing.T) {
 		t.Errorf("sources: got %+v, want team-runbooks with 2 pages", got.Sources)
 	}
 
-	page := s.get("/", "text/html")
+	page := s.get("/runbooks", "text/html")
 	checkIndex(t, page, got.Runbooks)
 	if strings.Contains(page, "<script>alert") {
 		t.Errorf("/: a title's markup reached the page unescaped:\n%s", page)
@@ -370,7 +370,7 @@ runbooks:
 	if len(got.Sources) != 1 || got.Sources[0].Revision != hash.String() || got.Sources[0].Error != "" {
 		t.Errorf("sources: got %+v, want orders at %s without error", got.Sources, hash)
 	}
-	checkIndex(t, s.get("/", "text/html"), got.Runbooks)
+	checkIndex(t, s.get("/runbooks", "text/html"), got.Runbooks)
 	s.stop()
 	if strings.Contains(s.stderr.String(), vars["GIT_TOKEN"]) {
 		t.Errorf("stderr: the token reached the log:\n%s", s.stderr)

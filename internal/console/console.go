@@ -1,0 +1,362 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search"
+)
+
+// Library is what the console reads of the runbooks.
+type Library interface {
+	Pages() []*runbooks.Runbook
+	Get(id string) (*runbooks.Runbook, bool)
+	Status() []runbooks.SourceStatus
+}
+
+// Searcher runs a full-text search.
+type Searcher interface {
+	Search(ctx context.Context, q search.Query) ([]search.Hit, error)
+}
+
+// Config is what a Console needs. Incidents, Library and Search are
+// required.
+type Config struct {
+	Incidents *incidents.Service
+	Library   Library
+	Search    Searcher
+	// Token is the write token; when it is zero, nothing can be written
+	// through the console.
+	Token secret.String
+	// LinkURL builds the redirect address of an incident's link n (which
+	// records the click); nil links straight to the target.
+	LinkURL func(incidentID string, n int) string
+	// Chat is the local chat; nil hides it.
+	Chat http.Handler
+	// Demo sends a sample alert through the real webhook path; nil hides
+	// the demo button.
+	Demo   func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Console serves the web console's pages.
+type Console struct {
+	cfg   Config
+	pages *template.Template
+	md    goldmark.Markdown
+}
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// New returns a console over cfg.
+func New(cfg Config) (*Console, error) {
+	if cfg.Incidents == nil || cfg.Library == nil || cfg.Search == nil {
+		return nil, errors.New("console: incidents, library and search are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Console{cfg: cfg, md: goldmark.New(goldmark.WithExtensions(extension.GFM))}
+	t, err := template.New("").Funcs(template.FuncMap{
+		"when":    func(t time.Time) string { return when(t) },
+		"ago":     func(t time.Time) string { return ago(cfg.Now(), t) },
+		"link":    c.linkURL,
+		"esc":     url.PathEscape,
+		"query":   url.QueryEscape,
+		"marked":  marked,
+		"join":    strings.Join,
+		"add":     func(a, b int) int { return a + b },
+		"sevText": sevText,
+		"list":    func(s ...string) []string { return s },
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: templates: %w", err)
+	}
+	c.pages = t
+	return c, nil
+}
+
+// Register mounts the console's pages on mux: / and below, except the
+// paths the API and webhooks own.
+func (c *Console) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", c.home)
+	mux.HandleFunc("GET /incidents", c.incidentList)
+	mux.HandleFunc("GET /incidents/{id}", c.incident)
+	mux.HandleFunc("GET /runbooks", c.runbookList)
+	mux.HandleFunc("GET /runbooks/{id...}", c.runbook)
+	mux.HandleFunc("GET /search", c.search)
+	mux.HandleFunc("GET /coverage", c.coverage)
+	mux.HandleFunc("GET /signin", c.signinForm)
+	mux.HandleFunc("POST /signin", c.signin)
+	if c.cfg.Demo != nil {
+		mux.HandleFunc("POST /demo", c.demo)
+	}
+	if c.cfg.Chat != nil {
+		mux.Handle("/chat", c.RequireToken(c.cfg.Chat))
+		mux.Handle("/chat/", c.RequireToken(c.cfg.Chat))
+	}
+}
+
+// render executes a page template, buffering it so that a template error
+// gives a clean 500 instead of half a page.
+func (c *Console) render(w http.ResponseWriter, name string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["Writable"] = !c.cfg.Token.IsZero()
+	data["Chat"] = c.cfg.Chat != nil
+	data["Demo"] = c.cfg.Demo != nil
+	var buf bytes.Buffer
+	if err := c.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		c.cfg.Logger.Error("console page failed", "page", name, "err", err)
+		http.Error(w, "this page could not be rendered; the log says why", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (c *Console) linkURL(id string, n int, l incidents.Link) string {
+	if c.cfg.LinkURL != nil {
+		return c.cfg.LinkURL(id, n)
+	}
+	return l.URL
+}
+
+const cookieName = "breadcrumb_token"
+
+// authorized reports whether the request carries the write token, as a
+// bearer token or in the sign-in cookie.
+func (c *Console) authorized(r *http.Request) bool {
+	if c.cfg.Token.IsZero() {
+		return false
+	}
+	want := []byte(c.cfg.Token.Reveal())
+	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h)), want) == 1
+	}
+	if ck, err := r.Cookie(cookieName); err == nil {
+		return subtle.ConstantTimeCompare([]byte(ck.Value), want) == 1
+	}
+	return false
+}
+
+// RequireToken lets through the requests that carry the write token, and
+// sends the others to the sign-in page (or answers 401 to a script).
+func (c *Console) RequireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.authorized(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if c.cfg.Token.IsZero() {
+			http.Error(w, "writing through the console is off: set BREADCRUMB_CONSOLE_TOKEN to turn it on", http.StatusForbidden)
+			return
+		}
+		if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="breadcrumb"`)
+		http.Error(w, "this needs the console's write token", http.StatusUnauthorized)
+	})
+}
+
+func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
+	c.render(w, "signin.html", map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "Title": "Sign in"})
+}
+
+func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	tok := r.PostFormValue("token")
+	next := safeNext(r.PostFormValue("next"))
+	if c.cfg.Token.IsZero() || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.Token.Reveal())) != 1 {
+		w.WriteHeader(http.StatusUnauthorized)
+		c.render(w, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// safeNext keeps a redirect target on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (c *Console) demo(w http.ResponseWriter, r *http.Request) {
+	if !c.authorized(r) {
+		c.RequireToken(nil).ServeHTTP(w, r)
+		return
+	}
+	if err := c.cfg.Demo(r.Context()); err != nil {
+		c.cfg.Logger.Error("demo alert failed", "err", err)
+		http.Error(w, "the demo alert could not be sent: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	http.Redirect(w, r, "/incidents?demo=1", http.StatusSeeOther)
+}
+
+func (c *Console) home(w http.ResponseWriter, r *http.Request) {
+	open, err := c.cfg.Incidents.List(r.Context(), incidents.Filter{Open: true, Limit: 50})
+	if err != nil {
+		c.fail(w, "listing incidents", err)
+		return
+	}
+	recent, err := c.cfg.Incidents.List(r.Context(), incidents.Filter{Statuses: []incidents.Status{incidents.StatusResolved}, Limit: 10})
+	if err != nil {
+		c.fail(w, "listing incidents", err)
+		return
+	}
+	pages := c.cfg.Library.Pages()
+	problems := 0
+	for _, p := range pages {
+		if p.Problems() > 0 {
+			problems++
+		}
+	}
+	c.render(w, "home.html", map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
+		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems})
+}
+
+func (c *Console) fail(w http.ResponseWriter, what string, err error) {
+	c.cfg.Logger.Error("console: "+what, "err", err)
+	http.Error(w, what+" failed; the log says why", http.StatusInternalServerError)
+}
+
+func (c *Console) incidentList(w http.ResponseWriter, r *http.Request) {
+	f := incidents.Filter{Limit: 200, Service: r.URL.Query().Get("service")}
+	if st := r.URL.Query().Get("status"); st != "" {
+		if st == "open" {
+			f.Open = true
+		} else if incidents.Status(st).Valid() {
+			f.Statuses = []incidents.Status{incidents.Status(st)}
+		}
+	}
+	list, err := c.cfg.Incidents.List(r.Context(), f)
+	if err != nil {
+		c.fail(w, "listing incidents", err)
+		return
+	}
+	c.render(w, "incidents.html", map[string]any{"Title": "Incidents", "Incidents": list, "Status": r.URL.Query().Get("status"),
+		"Service": f.Service, "Demoed": r.URL.Query().Get("demo") != ""})
+}
+
+// timelineLimit bounds the events one incident page shows at first; the
+// page's script fetches the rest as they come.
+const timelineLimit = 500
+
+func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	inc, err := c.cfg.Incidents.Get(r.Context(), id)
+	if errors.Is(err, incidents.ErrNotFound) {
+		w.WriteHeader(http.StatusNotFound)
+		c.render(w, "notfound.html", map[string]any{"Title": "Not found", "What": "incident " + id})
+		return
+	}
+	if err != nil {
+		c.fail(w, "reading an incident", err)
+		return
+	}
+	events, err := c.cfg.Incidents.Timeline(r.Context(), id, 0, timelineLimit)
+	if err != nil {
+		c.fail(w, "reading a timeline", err)
+		return
+	}
+	var last int64
+	if len(events) > 0 {
+		last = events[len(events)-1].Seq
+	}
+	c.render(w, "incident.html", map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last})
+}
+
+type sourcePages struct {
+	Status runbooks.SourceStatus
+	Pages  []*runbooks.Runbook
+}
+
+func (c *Console) runbookList(w http.ResponseWriter, _ *http.Request) {
+	bySource := map[string]*sourcePages{}
+	var order []string
+	for _, st := range c.cfg.Library.Status() {
+		bySource[st.Name] = &sourcePages{Status: st}
+		order = append(order, st.Name)
+	}
+	for _, p := range c.cfg.Library.Pages() {
+		sp := bySource[p.Source]
+		if sp == nil {
+			sp = &sourcePages{Status: runbooks.SourceStatus{Name: p.Source}}
+			bySource[p.Source] = sp
+			order = append(order, p.Source)
+		}
+		sp.Pages = append(sp.Pages, p)
+	}
+	var list []*sourcePages
+	for _, name := range order {
+		sp := bySource[name]
+		sort.Slice(sp.Pages, func(i, j int) bool { return sp.Pages[i].Path < sp.Pages[j].Path })
+		list = append(list, sp)
+	}
+	c.render(w, "runbooks.html", map[string]any{"Title": "Runbooks", "Sources": list})
+}
+
+func (c *Console) runbook(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rb, ok := c.cfg.Library.Get(id)
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		c.render(w, "notfound.html", map[string]any{"Title": "Not found", "What": "runbook " + id})
+		return
+	}
+	var body bytes.Buffer
+	// goldmark leaves raw HTML out unless told otherwise (html.WithUnsafe),
+	// so a page cannot inject script into the console.
+	if err := c.md.Convert([]byte(rb.Text), &body); err != nil {
+		c.fail(w, "rendering a runbook", err)
+		return
+	}
+	c.render(w, "runbook.html", map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())}) //nolint:gosec // goldmark output without raw HTML
+}
+
+func (c *Console) search(w http.ResponseWriter, r *http.Request) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	data := map[string]any{"Title": "Search", "Q": q}
+	if q != "" {
+		hits, err := c.cfg.Search.Search(r.Context(), search.Query{Text: q, Limit: 20})
+		if err != nil && !errors.Is(err, search.ErrEmptyQuery) {
+			c.fail(w, "searching", err)
+			return
+		}
+		data["Hits"] = hits
+		data["Searched"] = true
+	}
+	c.render(w, "search.html", data)
+}

@@ -1,0 +1,222 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/examples"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search"
+)
+
+type fixture struct {
+	srv *httptest.Server
+	svc *incidents.Service
+	lib *runbooks.Library
+}
+
+func newFixture(t *testing.T, token string) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc := incidents.NewService(st, incidents.Options{})
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{})
+	if err := lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := search.Open(search.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ix.Close() })
+	if _, err := ix.Update(lib.Pages(), nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := console.New(console.Config{Incidents: svc, Library: lib, Search: ix, Token: secret.New(token),
+		LinkURL: func(id string, n int) string { return "/b/" + id + "/" + string(rune('0'+n)) },
+		Chat:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "chat here") }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	c.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &fixture{srv: srv, svc: svc, lib: lib}
+}
+
+func (f *fixture) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(f.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestPagesShowIncidentsRunbooksAndSearchEscaped(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	inc, _, err := f.svc.Declare(ctx, incidents.Declaration{Title: `<script>alert(1)</script> payments & co`, Severity: 2,
+		Service: "payments", Runbook: &incidents.RunbookRef{ID: f.lib.Pages()[0].ID, Title: "First page"},
+		Steps: []incidents.StepProgress{{Number: 1, Title: "Look at <b>logs</b>"}},
+		Links: []incidents.Link{{Name: "logs", Kind: "logs", URL: "https://logs.example/?q=a"}}}, incidents.Action{Actor: "U1", Source: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Note(ctx, inc.ID, incidents.Action{Actor: "U2", Text: `<img src=x onerror=alert(2)>`}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path       string
+		status     int
+		want, hide []string
+	}{
+		{"/", 200, []string{inc.ID, "payments &amp; co", "Open incidents"}, []string{"<script>alert(1)"}},
+		{"/incidents?status=open", 200, []string{inc.ID}, nil},
+		{"/incidents?status=resolved", 200, []string{"No incident matches"}, []string{inc.ID}},
+		{"/incidents/" + inc.ID, 200, []string{"&lt;img src=x onerror=alert(2)&gt;", "Look at &lt;b&gt;logs&lt;/b&gt;", `href="/b/` + inc.ID + `/0"`, "format=html"},
+			[]string{"<img src=x", "<b>logs</b>"}},
+		{"/incidents/INC-NOPE", 404, []string{"There is no incident INC-NOPE"}, nil},
+		{"/runbooks", 200, []string{"examples", f.lib.Pages()[0].Title}, nil},
+		{"/runbooks/" + f.lib.Pages()[0].ID, 200, []string{"<h", "Steps"}, nil},
+		{"/runbooks/examples:nope.md", 404, []string{"There is no runbook"}, nil},
+		{"/search?q=" + url.QueryEscape("disk full"), 200, []string{"<mark>"}, nil},
+		{"/search?q=zzzqqqxxx", 200, []string{"No runbook matches"}, nil},
+		{"/coverage", 200, []string{"Runbooks never used", "Runbooks used"}, nil},
+	}
+	for _, tt := range tests {
+		code, body := f.get(t, tt.path)
+		if code != tt.status {
+			t.Errorf("GET %s: got %d, want %d", tt.path, code, tt.status)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: the page lacks %q", tt.path, w)
+			}
+		}
+		for _, h := range tt.hide {
+			if strings.Contains(body, h) {
+				t.Errorf("GET %s: the page holds %q unescaped", tt.path, h)
+			}
+		}
+	}
+}
+
+func TestWritingNeedsTheToken(t *testing.T) {
+	f := newFixture(t, "s3cret")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(req *http.Request) *http.Response {
+		t.Helper()
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/chat", nil)
+	if got := do(req).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("chat without a token: got %d, want 401", got)
+	}
+	req, _ = http.NewRequest("GET", f.srv.URL+"/chat", nil)
+	req.Header.Set("Authorization", "Bearer wrong")
+	if got := do(req).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("chat with a wrong token: got %d, want 401", got)
+	}
+	req, _ = http.NewRequest("GET", f.srv.URL+"/chat", nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	if got := do(req).StatusCode; got != http.StatusOK {
+		t.Errorf("chat with the token: got %d, want 200", got)
+	}
+	// The sign-in form sets a cookie that works, and refuses a bad token.
+	resp, err := noRedirect.PostForm(f.srv.URL+"/signin", url.Values{"token": {"nope"}, "next": {"/chat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("sign-in with a bad token: got %d, want 401", resp.StatusCode)
+	}
+	resp, err = noRedirect.PostForm(f.srv.URL+"/signin", url.Values{"token": {"s3cret"}, "next": {"//evil.example/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/" {
+		t.Errorf("sign-in redirected to %q, want / (never off the site)", loc)
+	}
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		cookie = c
+	}
+	if cookie == nil || !cookie.HttpOnly {
+		t.Fatalf("got cookie %v, want an HttpOnly cookie", cookie)
+	}
+	req, _ = http.NewRequest("GET", f.srv.URL+"/chat", nil)
+	req.AddCookie(cookie)
+	if got := do(req).StatusCode; got != http.StatusOK {
+		t.Errorf("chat with the cookie: got %d, want 200", got)
+	}
+}
+
+func TestWithoutATokenNothingCanBeWritten(t *testing.T) {
+	f := newFixture(t, "")
+	req, _ := http.NewRequest("GET", f.srv.URL+"/chat", nil)
+	req.Header.Set("Authorization", "Bearer ")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("got %d, want 403 when no token is configured", resp.StatusCode)
+	}
+}
+
+func TestCoverageCountsUnmatchedAlertsUnusedRunbooksAndSkippedSteps(t *testing.T) {
+	at := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	list := []*incidents.Incident{
+		{ID: "1", Title: "a", CreatedAt: at, Alerts: []incidents.AlertState{{Name: "DiskFull"}, {Name: "DiskFull"}}},
+		{ID: "2", Title: "b", CreatedAt: at, Alerts: []incidents.AlertState{{Name: "DiskFull"}}},
+		{ID: "3", Title: "Manual", CreatedAt: at},
+		{ID: "4", Title: "c", CreatedAt: at, Runbook: &incidents.RunbookRef{ID: "x:a.md"},
+			Steps: []incidents.StepProgress{{Number: 1, Title: "Look", State: incidents.StepSkipped}, {Number: 2, Title: "Fix", State: incidents.StepDone}}},
+		{ID: "5", Title: "d", CreatedAt: at, Runbook: &incidents.RunbookRef{ID: "x:a.md"},
+			Steps: []incidents.StepProgress{{Number: 1, Title: "Look", State: incidents.StepSkipped}}},
+	}
+	cov := console.ComputeCoverage(list, []string{"x:a.md", "x:b.md"})
+	if len(cov.Unmatched) != 2 || cov.Unmatched[0].Name != "DiskFull" || cov.Unmatched[0].Count != 2 || cov.Unmatched[1].Name != "Manual" {
+		t.Errorf("unmatched: got %+v, want DiskFull×2 then Manual×1", cov.Unmatched)
+	}
+	if len(cov.Unused) != 1 || cov.Unused[0] != "x:b.md" {
+		t.Errorf("unused: got %v, want [x:b.md]", cov.Unused)
+	}
+	if len(cov.Skipped) != 1 || cov.Skipped[0].Name != "1. Look" || cov.Skipped[0].Count != 2 {
+		t.Errorf("skipped: got %+v, want step 1 Look ×2", cov.Skipped)
+	}
+	if len(cov.Used) != 1 || cov.Used[0].Count != 2 {
+		t.Errorf("used: got %+v, want x:a.md ×2", cov.Used)
+	}
+}

@@ -244,4 +244,3 @@ func (s *server) apiRunbooks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"runbooks": s.summaries(), "sources": s.lib.Status()})
 }
-

@@ -37,7 +37,8 @@ func (f *fakePagerDuty) authorised(w http.ResponseWriter, r *http.Request) bool 
 	if from := r.Header.Get("From"); !pagerDutyUsers[from] {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, `{"error":{"message":"Invalid Input Provided","code":2001,"errors":["The From header %q is not the email of a user of this account."]}}`, from)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": "Invalid Input Provided", "code": 2001,
+			"errors": []string{fmt.Sprintf("The From header %q is not the email of a user of this account.", from)}}})
 		return false
 	}
 	return true
@@ -47,6 +48,12 @@ func (f *fakePagerDuty) failNext(h ...http.HandlerFunc) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failures = append(f.failures, h...)
+}
+
+func (f *fakePagerDuty) failuresLeft() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.failures)
 }
 
 func (f *fakePagerDuty) recorded() []string {

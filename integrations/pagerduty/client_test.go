@@ -78,7 +78,15 @@ func (f *fakePagerDuty) listAlerts(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.queries = append(f.queries, r.URL.RawQuery)
+	var fail http.HandlerFunc
+	if len(f.failures) > 0 {
+		fail, f.failures = f.failures[0], f.failures[1:]
+	}
 	f.mu.Unlock()
+	if fail != nil {
+		fail(w, r)
+		return
+	}
 	alerts, ok := f.alerts[r.PathValue("id")]
 	if !ok {
 		writeError(w, http.StatusNotFound, 2100, "Not Found")

@@ -217,9 +217,9 @@ func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Inciden
 	if a.Name == "" {
 		a.Name = "PagerDuty incident " + pdInc.ID
 	}
-	if a.Fingerprint == "" {
-		a.Fingerprint = "pagerduty:" + pdInc.ID
-	}
+	// Every event of the incident makes this alert, some from a mere
+	// reference to the incident: only its ID identifies it in all.
+	a.Fingerprint = "pagerduty:" + pdInc.ID
 	return []runbooks.Alert{a}, nil
 }
 

@@ -262,7 +262,11 @@ func (s *Syncer) send(ctx context.Context, j syncJob) {
 			return
 		}
 		if !IsRetryable(err) {
-			s.record(ctx, j, "pagerduty-sync:"+j.key, "PagerDuty refused to "+what+": "+describe(err))
+			text := "PagerDuty refused to " + what + ": " + describe(err)
+			if e, ok := errors.AsType[*Error](err); ok && e.StatusCode == 0 {
+				text = "Could not " + what + " in PagerDuty: " + describe(err)
+			}
+			s.record(ctx, j, "pagerduty-sync:"+j.key, text)
 			return
 		}
 		if attempt >= s.maxAttempts {

@@ -113,6 +113,12 @@ func (c *counter) Observe(_ context.Context, inc *incidents.Incident, events []i
 	c.events[inc.ID] = append(c.events[inc.ID], events...)
 }
 
+func (c *counter) of(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[id]
+}
+
 func (c *counter) total() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -35,6 +35,24 @@ func (r *Runbook) checkTemplates(fmLines []string) {
 	}
 }
 
+// checkLinkTemplates reports links in the page's text whose URL is a
+// template ({{variable}}, as breadcrumbs in steps are written) with an
+// unknown variable or an unclosed "{{": the link would be left out of the
+// incident. Hugo shortcodes are resolved before this and never reach it.
+func checkLinkTemplates(rb *Runbook) []Diagnostic {
+	var out []Diagnostic
+	for _, l := range rb.Links {
+		if l.Kind != LinkAbsolute || !strings.Contains(l.URL, "{{") {
+			continue
+		}
+		if _, err := ParseTemplate(l.URL); err != nil {
+			out = append(out, Diagnostic{Path: rb.Path, Line: l.Line, Severity: SeverityError, Rule: "unknown-variable",
+				Message: fmt.Sprintf("link %s: %v", clip(l.URL, 80), err)})
+		}
+	}
+	return out
+}
+
 // Lint returns the diagnostics of a set of pages read from one source:
 // each page's own, plus those that need the other pages or the source's
 // files: broken relative links and anchors, and alerts bound by two pages.
@@ -68,6 +86,7 @@ func LintLinks(pages []*Runbook, fsys fs.FS) []Diagnostic {
 	}
 	for _, rb := range pages {
 		out = append(out, rb.Diagnostics...)
+		out = append(out, checkLinkTemplates(rb)...)
 		if fsys != nil {
 			out = append(out, checkLinks(rb, fsys, byPath, byBase)...)
 		}

@@ -83,6 +83,8 @@ func runServe(ctx context.Context, e env, args []string) int {
 	logger.Info("incident store opened", "store", where)
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader,
 		incidents: incidents.NewService(store, incidents.Options{Logger: logger})}
+	srv.metrics = newMetrics()
+	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
 	if err != nil {
 		_ = ln.Close()
@@ -113,6 +115,7 @@ type server struct {
 	alerts    *alertReader
 	incidents *incidents.Service
 	console   *console.Console
+	metrics   *metrics
 	ready     atomic.Bool
 }
 
@@ -196,8 +199,9 @@ func (s *server) routes() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
-	mux.HandleFunc("GET /api/search", s.apiSearch)
-	mux.HandleFunc("POST /api/match", s.apiMatch)
+	mux.HandleFunc("GET /api/search", s.metrics.timed("search", s.apiSearch))
+	mux.HandleFunc("POST /api/match", s.metrics.timed("match", s.apiMatch))
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
 	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
 	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)

@@ -153,7 +153,7 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ID:         DeliveryID(m),
 		Source:     Source,
 		Body:       body,
-		Meta:       map[string]string{"order_key": OrderKey(m.GroupKey)},
+		Meta:       map[string]string{incidents.OrderKey: OrderKey(m.GroupKey)},
 		ReceivedAt: h.cfg.Now().UTC(),
 	}
 	stored, err := h.cfg.Inbox.Put(ctx, d)
@@ -210,8 +210,9 @@ func unavailable(w http.ResponseWriter, msg string) {
 	plain(w, http.StatusServiceUnavailable, msg)
 }
 
-// OrderKey is the inbox order key of a group's notifications: a worker
-// processes the deliveries that share it one at a time, in order.
+// OrderKey is the value of a notification's incidents.OrderKey: an
+// incidents.Worker processes the notifications of one group one at a
+// time, in the order they arrived.
 func OrderKey(groupKey string) string { return Source + ":" + groupKey }
 
 // DeliveryID identifies a notification for the inbox's deduplication:

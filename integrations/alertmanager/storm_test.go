@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,8 @@ type pipeline struct {
 	inbox  incidents.Inbox
 	worker *incidents.Worker
 	srv    *httptest.Server
+	// requests counts the requests the webhook answered 200.
+	requests atomic.Int64
 }
 
 func newPipeline(t testing.TB, b backend, autoResolve bool) *pipeline {
@@ -72,11 +75,28 @@ func newPipeline(t testing.TB, b backend, autoResolve bool) *pipeline {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	p.srv = httptest.NewServer(NewWebhookHandler(WebhookConfig{
-		Token: secret.New(testToken), Inbox: b, Kick: p.worker.Kick,
-	}))
+	mux := http.NewServeMux()
+	h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: b, Kick: p.worker.Kick})
+	mux.HandleFunc("POST "+Path, func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			p.requests.Add(1)
+		}
+	})
+	p.srv = httptest.NewServer(mux)
 	t.Cleanup(p.srv.Close)
 	return p
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 // send posts every body concurrently from workers goroutines and fails
@@ -92,7 +112,7 @@ func (p *pipeline) send(t testing.TB, bodies [][]byte, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for b := range next {
-				req, err := http.NewRequest(http.MethodPost, p.srv.URL, bytes.NewReader(b))
+				req, err := http.NewRequest(http.MethodPost, p.srv.URL+Path, bytes.NewReader(b))
 				if err != nil {
 					panic(err)
 				}

@@ -477,6 +477,10 @@ func submissionValues(state *slackgo.ViewState) map[string]string {
 				out[blockID] = a.SelectedConversation
 			case a.SelectedDate != "":
 				out[blockID] = a.SelectedDate
+			case a.SelectedTime != "":
+				out[blockID] = a.SelectedTime
+			case a.SelectedDateTime != 0:
+				out[blockID] = strconv.FormatInt(a.SelectedDateTime, 10)
 			default:
 				out[blockID] = a.Value
 			}

@@ -105,7 +105,7 @@ func (b *Bot) header(inc *incidents.Incident) Message {
 		m.Blocks = append(m.Blocks, &Section{Text: Text{P(clip(inc.Summary, maxBodyChars))}})
 	}
 	if rb := inc.Runbook; rb != nil {
-		t := Text{B("Runbook: "), P(clip(rb.Title, maxFieldChars))}
+		t := Text{B("Runbook:"), P(" " + clip(rb.Title, maxFieldChars))}
 		if rb.Reason != "" {
 			t = append(t, P(" ("+clip(rb.Reason, maxFieldChars)+")"))
 		}
@@ -305,7 +305,7 @@ func (b *Bot) card(inc *incidents.Incident) Message {
 	}
 	st := inc.Steps[i]
 	m := Message{Text: fmt.Sprintf("%s: step %d of %d", inc.ID, i+1, n)}
-	m.Blocks = append(m.Blocks, &Section{Text: Text{B(fmt.Sprintf("Step %d of %d: ", i+1, n)), P(clip(st.Title, maxFieldChars))}})
+	m.Blocks = append(m.Blocks, &Section{Text: Text{B(fmt.Sprintf("Step %d of %d:", i+1, n)), P(" " + clip(st.Title, maxFieldChars))}})
 	var step *runbooks.Step
 	var anchor string
 	if rb := b.runbook(inc); rb != nil {
@@ -318,7 +318,7 @@ func (b *Bot) card(inc *incidents.Incident) Message {
 	}
 	truncated := false
 	if step != nil {
-		body := stepText(step.Body)
+		body := stepText(step.Body, st.Title)
 		if len(body) > maxBodyChars {
 			truncated = true
 			body = clip(body, maxBodyChars)
@@ -388,11 +388,12 @@ func lastActed(inc *incidents.Incident) *incidents.StepProgress {
 }
 
 // stepText is a step's markdown without its fenced code (shown apart,
-// as code to copy), with runs of blank lines made one.
-func stepText(body string) string {
+// as code to copy) and without a first line that repeats its title, its
+// paragraphs' hard line breaks joined and runs of blank lines made one.
+func stepText(body, title string) string {
 	var out []string
 	fence := ""
-	blank := false
+	blank, joinable := false, false
 	for _, line := range strings.Split(body, "\n") {
 		t := strings.TrimSpace(line)
 		if fence != "" {
@@ -403,19 +404,56 @@ func stepText(body string) string {
 		}
 		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
 			fence = t[:3]
+			joinable = false
 			continue
 		}
 		if t == "" {
 			blank = len(out) > 0
+			joinable = false
+			continue
+		}
+		if len(out) == 0 && sameTitle(t, title) {
 			continue
 		}
 		if blank {
 			out = append(out, "")
 			blank = false
 		}
+		if joinable && !startsBlock(line) {
+			out[len(out)-1] += " " + t
+			continue
+		}
 		out = append(out, strings.TrimRight(line, " \t"))
+		joinable = !strings.HasPrefix(t, "|") && !strings.HasPrefix(line, "    ")
 	}
 	return strings.Join(out, "\n")
+}
+
+// sameTitle reports whether a line says the title, give or take its
+// final punctuation.
+func sameTitle(line, title string) bool {
+	trim := func(s string) string { return strings.TrimRight(strings.TrimSpace(s), ".:!") }
+	return title != "" && strings.EqualFold(trim(line), trim(title))
+}
+
+// startsBlock reports whether a markdown line starts a list item, a
+// quote, a table row or indented text rather than continuing a
+// paragraph.
+func startsBlock(line string) bool {
+	if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+		return true
+	}
+	t := strings.TrimSpace(line)
+	for _, p := range []string{"- ", "* ", "+ ", "> ", "|", "#"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i > 0 && i < len(t) && (t[i] == '.' || t[i] == ')')
 }
 
 // runbook returns the incident's runbook, when the library has it.
@@ -485,7 +523,7 @@ func (b *Bot) hits(query string, hits []Hit) Message {
 		}}
 	}
 	m := Message{Text: fmt.Sprintf("%d runbooks found", len(hits))}
-	m.Blocks = append(m.Blocks, &Section{Text: Text{B("Runbooks for "), P("“" + clip(query, 100) + "”")}})
+	m.Blocks = append(m.Blocks, &Section{Text: Text{B("Runbooks for"), P(" “" + clip(query, 100) + "”")}})
 	for i, h := range hits {
 		m.Blocks = append(m.Blocks, &Divider{})
 		t := Text{P(clip(h.Title, maxFieldChars))}
@@ -512,11 +550,25 @@ func (b *Bot) hits(query string, hits []Hit) Message {
 
 // reply is a short answer in plain words.
 func reply(lines ...string) Message {
-	m := Message{Text: strings.Join(lines, " ")}
+	m := Message{Text: notification(strings.Join(lines, " "))}
 	for _, l := range lines {
 		m.Blocks = append(m.Blocks, &Section{Text: Text{P(l)}})
 	}
 	return m
+}
+
+// notification makes a line fit for Message.Text, which some platforms
+// read as markup: the characters that open a mention or a link go, so
+// that text a user typed stays text. The blocks keep the line as it was,
+// in Plain spans.
+func notification(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '<', '>', '&':
+			return -1
+		}
+		return r
+	}, clip(s, 300))
 }
 
 // usage explains a command, after what was wrong.
@@ -536,7 +588,7 @@ func (b *Bot) usage(problem string) Message {
 	}
 	m := Message{Text: "How to use " + inc}
 	if problem != "" {
-		m.Text = problem
+		m.Text = notification(problem)
 		m.Blocks = append(m.Blocks, &Section{Text: Text{P(problem)}})
 	}
 	var t Text
@@ -609,7 +661,7 @@ func firstOf(ss ...string) string {
 // timeline shows the last events of an incident.
 func timelineMessage(inc *incidents.Incident, events []incidents.Event, total int) Message {
 	m := Message{Text: inc.ID + " timeline"}
-	m.Blocks = append(m.Blocks, &Section{Text: Text{B("Timeline of " + inc.ID), P(fmt.Sprintf(" (last %d of %d events)", len(events), total))}})
+	m.Blocks = append(m.Blocks, &Section{Text: Text{B("Timeline of " + inc.ID + ":"), P(fmt.Sprintf(" (last %d of %d events)", len(events), total))}})
 	var t Text
 	for i, e := range events {
 		if i > 0 {

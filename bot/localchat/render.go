@@ -7,8 +7,8 @@ import (
 )
 
 // Text renders a message as plain text for display: a header as
-// "# TEXT", a section as its text (fields on lines of their own, after
-// "| "), code between ``` fences, small print after "~ ", buttons as
+// "# TEXT", a section as its text (each field on a line of its own,
+// after "| "), code between ``` fences, small print after "~ ", buttons as
 // "[Label]" (with " -> URL" for a link button) and a divider as "---".
 // Mentions show as "@ID", links as "text <url>". Control characters are
 // replaced by spaces, so that no text can drive a terminal. A message
@@ -28,7 +28,7 @@ func Text(m bot.Message) string {
 		case *bot.Section:
 			b.WriteString(SpansText(blk.Text))
 			for _, f := range blk.Fields {
-				b.WriteString("\n| " + SpansText(f))
+				b.WriteString("\n| " + strings.ReplaceAll(SpansText(f), "\n", " "))
 			}
 		case *bot.Code:
 			b.WriteString("```" + printable(blk.Language, false) + "\n" + printable(blk.Text, true) + "\n```")

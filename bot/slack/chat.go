@@ -449,9 +449,10 @@ func (c *Chat) Message(ctx context.Context, ref bot.MessageRef) (bot.ChatMessage
 		}
 	}
 	if msg == nil {
-		// A reply in a thread is not in the channel's history.
+		// A reply in a thread is not in the channel's history. The
+		// thread's parent always comes first, then the reply.
 		replies, _, _, err := c.api.GetConversationRepliesContext(ctx, &slackgo.GetConversationRepliesParameters{
-			ChannelID: ref.Channel, Timestamp: ref.TS, Latest: ref.TS, Inclusive: true, Limit: 1,
+			ChannelID: ref.Channel, Timestamp: ref.TS, Oldest: ref.TS, Latest: ref.TS, Inclusive: true, Limit: 2,
 		})
 		if err != nil {
 			return bot.ChatMessage{}, apiError("conversations.replies", ref.Channel+"/"+ref.TS, err)
@@ -479,7 +480,11 @@ func (c *Chat) Message(ctx context.Context, ref bot.MessageRef) (bot.ChatMessage
 	} else if msg.BotID != "" {
 		author = bot.User{ID: msg.BotID, Name: msg.Username}
 	}
-	return bot.ChatMessage{Ref: ref, Author: author, Text: msg.Text, Permalink: link, At: timeOfTS(ref.TS)}, nil
+	out := bot.ChatMessage{Ref: ref, Author: author, Text: msg.Text, Permalink: link, At: timeOfTS(ref.TS)}
+	if msg.ThreadTimestamp != "" && msg.ThreadTimestamp != msg.Timestamp {
+		out.Thread = msg.ThreadTimestamp
+	}
+	return out, nil
 }
 
 var errNoMessage = errors.New("no such message")

@@ -625,7 +625,8 @@ func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
 		if len(out) >= limitOf(r) {
 			break
 		}
-		if tsBetween(x.TS, r) {
+		// Slack gives the thread's parent first whatever the bounds.
+		if x.TS == root || tsBetween(x.TS, r) {
 			out = append(out, messageJSON(x, meta))
 		}
 	}

@@ -349,7 +349,7 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 		bq.AddShould(should...)
 		q = bq
 	}
-	hits, err := m.ix.run(ctx, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)))
+	hits, err := m.ix.run(ctx, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)), true)
 	if err != nil {
 		return nil, err
 	}

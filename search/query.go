@@ -114,17 +114,17 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		if ids, err := ix.candidates(ctx, text, filters, candidatePool); err != nil {
 			return nil, err
 		} else if len(ids) >= limit {
-			hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), filters, limit, terms)
+			hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), filters, limit, terms, false)
 			if err != nil || len(hits) >= limit {
 				return hits, err
 			}
 		}
 	}
-	hits, err := ix.run(ctx, tq, filters, limit, terms)
+	hits, err := ix.run(ctx, tq, filters, limit, terms, false)
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
-	hits, err = ix.run(ctx, textQuery(text, true), filters, limit, terms)
+	hits, err = ix.run(ctx, textQuery(text, true), filters, limit, terms, false)
 	for i := range hits {
 		hits[i].Fuzzy = true
 	}
@@ -395,7 +395,10 @@ func synonymsOf(text string) string {
 // run executes q and makes hits of the results. terms are the analyzed
 // words searched for: snippets mark where the page has them. (Reading
 // term locations from the index would cost a fifth of the search.)
-func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int, terms []string) ([]Hit, error) {
+// coverage makes each hit record which of the terms its page has, which
+// reads the whole of its text; without it, only the passage of the
+// snippet is looked for.
+func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
 	if len(filters) > 0 {
 		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
 	}
@@ -408,7 +411,7 @@ func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, 
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
 		hit := Hit{ID: h.ID, Score: h.Score, Title: str(h.Fields[fTitle]), Source: str(h.Fields[fSource]), Path: str(h.Fields[fPath])}
-		hit.Snippet, hit.terms = snippetOf(h, terms)
+		hit.Snippet, hit.terms = snippetOf(h, terms, coverage)
 		hits = append(hits, hit)
 	}
 	return hits, nil
@@ -421,30 +424,58 @@ func str(v any) string {
 
 const snippetWidth = 200
 
+// snippetScan is how much of a field a search reads to find its
+// snippet: a 200 KB page must not cost a millisecond per hit.
+const snippetScan = 16 << 10
+
 // snippetOf cuts a passage around the densest cluster of the searched
-// words in the most telling stored field (steps, then body, then
-// description), and reports which of the terms the page has. A word
-// matches a term when it starts with it, as the stemmed term "restart"
-// matches "restarting".
-func snippetOf(h *search.DocumentMatch, terms []string) (Snippet, map[string]bool) {
-	found := map[string]bool{}
+// words in the most telling stored field (description, then steps, then
+// body). A word matches a term when it starts with it, as the stemmed
+// term "restart" matches "restarting". With coverage, it also reports
+// which of the terms the page has, reading every field whole; without,
+// it reads no further than the first field that has a snippet, and only
+// its first snippetScan bytes.
+func snippetOf(h *search.DocumentMatch, terms []string, coverage bool) (Snippet, map[string]bool) {
+	var found map[string]bool
+	fields := []string{fDescription, fSteps, fBody}
+	if coverage {
+		found = map[string]bool{}
+		fields = []string{fTitle, fDescription, fSteps, fBody}
+	}
 	var best Snippet
-	for _, field := range []string{fTitle, fDescription, fSteps, fBody} {
+	for _, field := range fields {
 		text := str(h.Fields[field])
 		if text == "" {
 			continue
 		}
+		if !coverage {
+			text = clipBytes(text, snippetScan)
+		}
 		spans := wordSpans(text, terms, found)
 		if best.Text == "" && len(spans) > 0 && field != fTitle {
 			best = cutSnippet(text, spans, snippetWidth)
+			if !coverage {
+				break
+			}
 		}
 	}
 	if best.Text == "" {
 		if body := str(h.Fields[fBody]); body != "" {
-			best = Snippet{Text: clipText(body, snippetWidth)}
+			best = Snippet{Text: clipText(clipBytes(body, 4*snippetWidth), snippetWidth)}
 		}
 	}
 	return best, found
+}
+
+// clipBytes returns at most the first n bytes of s, cut before a rune.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func head2(s string) string {
@@ -455,7 +486,8 @@ func head2(s string) string {
 }
 
 // wordSpans returns the byte ranges of the words of text that start with
-// one of the terms (ignoring case), and records those terms in found.
+// one of the terms (ignoring case), and records those terms in found
+// when it is not nil.
 func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
 	var spans [][2]int
 	// Most words share no first two letters with any term: skip them
@@ -479,6 +511,9 @@ func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
 		for _, t := range terms {
 			if t == stem || strings.HasPrefix(w, t) || (len(w) >= 4 && strings.HasPrefix(t, w)) {
 				matched = true
+				if found == nil {
+					break
+				}
 				found[t] = true
 			}
 		}

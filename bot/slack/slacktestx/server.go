@@ -744,7 +744,8 @@ func (s *Server) connectionsOpen(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"ok": true, "url": "ws://" + s.ServerAddr + "/socket"})
 }
 
-var upgrader = websocket.Upgrader{}
+// upgrader accepts the Origin slack-go sends (https://api.slack.com).
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
 // socket is a Socket Mode connection: it says hello, then carries the
 // envelopes SendEnvelope is given and collects the acknowledgements.

@@ -89,6 +89,10 @@ breadcrumbs:
 
 1. Look at [the team's board](https://boards.example.com/{{team}}/{{alertname}}?incident={{incident_id}}).
 2. Read the events: <https://k8s.example.com/ns/{{namespace}}/events?since={{from_unix}}>
+
+## Dashboards
+
+* [Cluster overview](https://grafana.example.com/d/cluster?var-cluster={{cluster}}) and [the wiki](https://wiki.example.com/pods).
 `
 
 func TestGolden(t *testing.T) {

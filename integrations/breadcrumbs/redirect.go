@@ -124,7 +124,7 @@ func (h *redirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // record puts the click on the timeline, once per person and link within
-// ClickWindow. A failure is logged, not shown: the responder still gets
+// ClickWindow (clicks with no u parameter count as one person's). A failure is logged, not shown: the responder still gets
 // the link.
 func (h *redirect) record(ctx context.Context, id string, n int, link incidents.Link, who string) {
 	// The click is recorded even when the browser goes away meanwhile.
@@ -140,7 +140,7 @@ func (h *redirect) record(ctx context.Context, id string, n int, link incidents.
 	}
 	a := incidents.Action{Actor: who, Source: "web"}
 	if link.Step > 0 {
-		a.Text = "step " + strconv.Itoa(link.Step)
+		a.Text = "from step " + strconv.Itoa(link.Step)
 	}
 	if err := h.svc.BreadcrumbOpened(ctx, id, link.Name, link.URL, a); err != nil {
 		h.logger.Error("breadcrumb redirect: record click", "incident_id", id, "link", n, "err", err)

@@ -24,9 +24,10 @@ const (
 )
 
 // Links fills the incident's links, in this order: the runbook's
-// dashboards, its breadcrumbs, the configured providers' own links (in the
-// order of the configuration), then the template links of the runbook's
-// steps (with Link.Step set). A link that cannot be filled is left out; a
+// dashboards, its breadcrumbs, the template links of its text outside the
+// steps, the configured providers' own links (in the order of the
+// configuration), then the template links of the runbook's steps (with
+// Link.Step set). A link that cannot be filled is left out; a
 // URL already given at the same place (the home, or the same step) is
 // given once. The same input always gives the same links.
 func (s *Set) Links(in Input) []incidents.Link {
@@ -59,19 +60,27 @@ func (s *Set) Links(in Input) []incidents.Link {
 				add(incidents.Link{Name: b.Name, Kind: entryKind(b), URL: u, Provider: FromRunbook}, ok)
 			}
 		}
+		// Template links in the text outside the steps (a "Dashboards"
+		// section) belong to the whole incident.
+		for _, l := range templateLinks(rb) {
+			if !inAnyStep(rb, l.URL) {
+				u, ok := fillURL(l.URL, v)
+				add(incidents.Link{Name: textLinkName(l, u), Kind: runbooks.KindLink, URL: u, Provider: FromRunbook}, ok)
+			}
+		}
 	}
 	for _, p := range providers {
 		u, ok := p.own(v)
 		add(incidents.Link{Name: p.Title, Kind: p.kind, URL: u, Provider: p.Name}, ok)
 	}
 	if rb := in.Runbook; rb != nil {
+		links := templateLinks(rb)
 		for _, st := range rb.Steps {
-			for _, l := range rb.Links {
-				if l.Kind != runbooks.LinkAbsolute || !strings.Contains(l.URL, "{{") || !strings.Contains(st.Body, l.URL) {
-					continue
+			for _, l := range links {
+				if strings.Contains(st.Body, l.URL) {
+					u, ok := fillURL(l.URL, v)
+					add(incidents.Link{Name: textLinkName(l, u), Kind: runbooks.KindLink, URL: u, Provider: FromStep, Step: st.Number}, ok)
 				}
-				u, ok := fillURL(l.URL, v)
-				add(incidents.Link{Name: stepLinkName(l, u), Kind: runbooks.KindLink, URL: u, Provider: FromStep, Step: st.Number}, ok)
 			}
 		}
 	}
@@ -145,9 +154,30 @@ func resolve(providers []*provider, datasource, kind string) *provider {
 	return first
 }
 
-// stepLinkName names a step's link by its text, else by the host it
-// opens.
-func stepLinkName(l runbooks.Link, filled string) string {
+// templateLinks returns the links of the page's text whose URL holds
+// variables.
+func templateLinks(rb *runbooks.Runbook) []runbooks.Link {
+	var out []runbooks.Link
+	for _, l := range rb.Links {
+		if l.Kind == runbooks.LinkAbsolute && strings.Contains(l.URL, "{{") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func inAnyStep(rb *runbooks.Runbook, u string) bool {
+	for _, st := range rb.Steps {
+		if strings.Contains(st.Body, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// textLinkName names a link of the page's text by its text, else by the
+// host it opens.
+func textLinkName(l runbooks.Link, filled string) string {
 	if t := strings.TrimSpace(l.Text); t != "" && t != l.URL {
 		return t
 	}

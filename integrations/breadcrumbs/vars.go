@@ -19,7 +19,8 @@ type Input struct {
 	Alerts []runbooks.Alert
 	// Runbook is the incident's runbook; nil when it has none.
 	Runbook *runbooks.Runbook
-	// Now ends the window of an alert that has not ended.
+	// Now ends the window of an alert that has not ended; zero means
+	// time.Now().
 	Now time.Time
 }
 

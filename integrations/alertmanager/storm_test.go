@@ -139,6 +139,17 @@ func (p *pipeline) send(t testing.TB, bodies [][]byte, workers int) {
 	}
 }
 
+// postAs posts one body with an Authorization header.
+func (p *pipeline) postAs(t testing.TB, auth string, b []byte) reply {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.srv.URL+Path, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", auth)
+	return do(t, req)
+}
+
 // settle waits until the inbox is empty and the worker has finished what
 // it took.
 func (p *pipeline) settle(t testing.TB, processed uint64) {

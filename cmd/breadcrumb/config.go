@@ -14,6 +14,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
@@ -22,11 +23,17 @@ import (
 // come from the environment (see secrets), and a secret-looking key in the
 // file is rejected as unknown.
 type config struct {
-	Listen   string         `yaml:"listen"`
-	DataDir  string         `yaml:"data_dir"`
-	LogLevel string         `yaml:"log_level"`
-	Runbooks runbooksConfig `yaml:"runbooks"`
-	Redis    redisConfig    `yaml:"redis"`
+	Listen   string `yaml:"listen"`
+	DataDir  string `yaml:"data_dir"`
+	LogLevel string `yaml:"log_level"`
+	// PublicURL is the address people reach this service at (for the
+	// links the bot posts); the default is http:// plus listen.
+	PublicURL    string             `yaml:"public_url"`
+	Runbooks     runbooksConfig     `yaml:"runbooks"`
+	Redis        redisConfig        `yaml:"redis"`
+	PagerDuty    pagerdutyConfig    `yaml:"pagerduty"`
+	Alertmanager alertmanagerConfig `yaml:"alertmanager"`
+	Breadcrumbs  breadcrumbs.Config `yaml:"breadcrumbs"`
 
 	// path is the file the configuration was read from, "" for defaults.
 	path string
@@ -37,6 +44,25 @@ type redisConfig struct {
 	// Prefix is put before every key, so that several deployments can
 	// share one Redis.
 	Prefix string `yaml:"prefix"`
+}
+
+// pagerdutyConfig tunes PagerDuty; its secrets (PAGERDUTY_API_TOKEN,
+// PAGERDUTY_WEBHOOK_SECRETS) come from the environment.
+type pagerdutyConfig struct {
+	// FromEmail is the PagerDuty user that changes made in Slack are made
+	// as when their author has no mapped email.
+	FromEmail string `yaml:"from_email"`
+	// UserEmails maps chat user IDs to PagerDuty users' emails.
+	UserEmails map[string]string `yaml:"user_emails"`
+}
+
+// alertmanagerConfig tunes the Alertmanager webhook; its token
+// (ALERTMANAGER_WEBHOOK_TOKEN) comes from the environment.
+type alertmanagerConfig struct {
+	// AutoResolve resolves an incident when its last alert resolves.
+	AutoResolve bool `yaml:"auto_resolve"`
+	// MaxPending is the inbox depth at which the webhook answers 503.
+	MaxPending int `yaml:"max_pending"`
 }
 
 type runbooksConfig struct {
@@ -99,6 +125,10 @@ const (
 	defaultConfigFile   = "breadcrumb.yaml"
 	defaultRunbooksDir  = "./runbooks"
 	defaultSyncInterval = 5 * time.Minute
+	// defaultMaxPending is the inbox depth at which webhooks are asked to
+	// come back later: far above a storm of thousands of alerts, far below
+	// what fills a disk.
+	defaultMaxPending = 50000
 )
 
 // loadConfig reads the configuration: the file named by --config (which
@@ -144,6 +174,9 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 	if cfg.Redis.Prefix == "" {
 		cfg.Redis.Prefix = "breadcrumb:"
 	}
+	if cfg.Alertmanager.MaxPending == 0 {
+		cfg.Alertmanager.MaxPending = defaultMaxPending
+	}
 	if cfg.Runbooks.SyncInterval <= 0 {
 		cfg.Runbooks.SyncInterval = duration(defaultSyncInterval)
 	}
@@ -161,6 +194,22 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	set("BREADCRUMB_DATA_DIR", &c.DataDir)
 	set("BREADCRUMB_LOG_LEVEL", &c.LogLevel)
 	set("BREADCRUMB_REDIS_PREFIX", &c.Redis.Prefix)
+	set("BREADCRUMB_PUBLIC_URL", &c.PublicURL)
+	set("BREADCRUMB_PAGERDUTY_FROM_EMAIL", &c.PagerDuty.FromEmail)
+	if v := getenv("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE: %q is not true or false", v)
+		}
+		c.Alertmanager.AutoResolve = b
+	}
+	if v := getenv("BREADCRUMB_ALERTMANAGER_MAX_PENDING"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("BREADCRUMB_ALERTMANAGER_MAX_PENDING: %q is not a number", v)
+		}
+		c.Alertmanager.MaxPending = n
+	}
 	if v := getenv("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL"); v != "" {
 		d, err := parseDuration(v)
 		if err != nil {
@@ -198,6 +247,12 @@ func (c *config) validate() error {
 		if err := (runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude}).Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", where, s.Name, err))
 		}
+	}
+	if _, err := breadcrumbs.New(c.Breadcrumbs); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		errs = append(errs, fmt.Errorf("public_url %q: want an http:// or https:// address", c.PublicURL))
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
@@ -81,8 +82,21 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	defer store.Close()
 	logger.Info("incident store opened", "store", where)
-	srv := &server{lib: lib, logger: logger, ix: ix, matcher: search.NewMatcher(lib, ix), alerts: reader,
-		incidents: incidents.NewService(store, incidents.Options{Logger: logger})}
+	matcher := search.NewMatcher(lib, ix)
+	svc, err := newService(cfg, store, lib, matcher, logger)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	in, err := newIntake(cfg, e.getenv, store, svc, logger)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
+		base: publicURL(cfg, ln.Addr().String()), loaded: make(chan struct{})}
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -91,7 +105,8 @@ func runServe(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
-	srv.console, err = console.New(console.Config{Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger})
+	srv.console, err = console.New(console.Config{Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) }})
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
@@ -116,6 +131,11 @@ type server struct {
 	incidents *incidents.Service
 	console   *console.Console
 	metrics   *metrics
+	intake    *intake
+	// base is the public address, for links.
+	base string
+	// loaded is closed once the runbooks are first loaded.
+	loaded chan struct{}
 	ready     atomic.Bool
 }
 
@@ -127,6 +147,27 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 	// The sync loop is stopped and waited for before serve returns, so
 	// that no refresh (a git clone into the data directory, a log line)
 	// outlives the command.
+	// The inbox is processed once the runbooks are loaded, so that the
+	// deliveries waiting since the last run find their runbooks; webhooks
+	// are taken (stored) from the start.
+	workCtx, stopWork := context.WithCancel(context.Background())
+	workDone := make(chan func(), 1)
+	go func() {
+		select {
+		case <-s.loaded:
+			workDone <- s.intake.run(workCtx, s.logger)
+		case <-workCtx.Done():
+			workDone <- func() {}
+		}
+	}()
+	waitWork := func() { (<-workDone)() }
+	defer func() {
+		// The HTTP server has stopped taking webhooks by now; the worker
+		// finishes the deliveries in flight (the others stay in the inbox
+		// for the next start).
+		stopWork()
+		waitWork()
+	}()
 	syncCtx, stopSync := context.WithCancel(ctx)
 	synced := make(chan struct{})
 	go func() {
@@ -174,6 +215,7 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 		}
 		if !s.ready.Load() {
 			s.ready.Store(true)
+			close(s.loaded)
 			s.logger.Info("runbooks ready", "pages", len(s.lib.Pages()))
 		}
 		select {
@@ -202,6 +244,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/search", s.metrics.timed("search", s.apiSearch))
 	mux.HandleFunc("POST /api/match", s.metrics.timed("match", s.apiMatch))
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("POST /webhooks/pagerduty", s.metrics.webhook("pagerduty", s.intake.pagerduty))
+	mux.Handle("POST /webhooks/alertmanager", s.metrics.webhook("alertmanager", s.intake.alertmgr))
+	mux.Handle(breadcrumbs.RedirectPath, s.intake.redirect)
 	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
 	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
 	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search"
+)
+
+// intake is the way alerts come in: the webhook handlers, which store
+// each delivery in the inbox before they answer, and the worker that
+// processes the inbox. It also holds the PagerDuty syncer, which sends
+// back what responders do.
+type intake struct {
+	inbox     incidents.Inbox
+	worker    *incidents.Worker
+	pagerduty http.Handler
+	alertmgr  http.Handler
+	syncer    *pagerduty.Syncer
+	redirect  http.Handler
+	amToken   bool
+}
+
+// newService builds the incident service with its enricher: the runbook
+// matcher and the breadcrumb providers.
+func newService(cfg *config, store incidents.Store, lib *runbooks.Library, matcher *search.Matcher, logger *slog.Logger) (*incidents.Service, error) {
+	set, err := breadcrumbs.New(cfg.Breadcrumbs)
+	if err != nil {
+		return nil, err
+	}
+	en := &enricher{matcher: matcher, lib: lib, now: time.Now, logger: logger,
+		links: func(id string, alerts []runbooks.Alert, rb *runbooks.Runbook, now time.Time) []incidents.Link {
+			return set.Links(breadcrumbs.Input{IncidentID: id, Alerts: alerts, Runbook: rb, Now: now})
+		}}
+	return incidents.NewService(store, incidents.Options{Logger: logger, Enricher: en}), nil
+}
+
+// newIntake wires the webhooks, the inbox worker and PagerDuty's two-way
+// sync over svc.
+func newIntake(cfg *config, getenv func(string) string, store incidents.Store, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
+	inbox, ok := store.(incidents.Inbox)
+	if !ok {
+		return nil, errors.New("the incident store keeps no inbox")
+	}
+	in := &intake{inbox: inbox}
+	var client *pagerduty.Client
+	token, err := readSecret(getenv, "PAGERDUTY_API_TOKEN")
+	if err != nil {
+		return nil, err
+	}
+	if !token.IsZero() {
+		client, err = pagerduty.NewClient(pagerduty.Config{Token: token, APIURL: getenv("PAGERDUTY_API_URL"),
+			HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	hooks, err := readSecret(getenv, "PAGERDUTY_WEBHOOK_SECRETS")
+	if err != nil {
+		return nil, err
+	}
+	amToken, err := readSecret(getenv, "ALERTMANAGER_WEBHOOK_TOKEN")
+	if err != nil {
+		return nil, err
+	}
+	in.amToken = !amToken.IsZero()
+	handlers := map[string]incidents.DeliveryHandler{
+		pagerduty.Source:    pagerduty.NewProcessor(pagerduty.ProcessorConfig{Incidents: svc, Client: client, Logger: logger.With("integration", "pagerduty")}),
+		alertmanager.Source: alertmanager.NewProcessor(alertmanager.ProcessorConfig{Service: svc, AutoResolve: cfg.Alertmanager.AutoResolve, Logger: logger.With("integration", "alertmanager")}),
+	}
+	in.worker = incidents.NewWorker(inbox, handlers, incidents.WorkerOptions{Logger: logger.With("part", "inbox")})
+	var pdSecrets = pagerduty.ParseSecrets("")
+	if !hooks.IsZero() {
+		pdSecrets = pagerduty.ParseSecrets(hooks.Reveal())
+	}
+	in.pagerduty = pagerduty.NewWebhookHandler(pagerduty.WebhookConfig{Secrets: pdSecrets, Inbox: inbox, Kick: in.worker.Kick,
+		Logger: logger.With("integration", "pagerduty")})
+	in.alertmgr = alertmanager.NewWebhookHandler(alertmanager.WebhookConfig{Token: amToken, Inbox: inbox, Kick: in.worker.Kick,
+		MaxPending: cfg.Alertmanager.MaxPending, Logger: logger.With("integration", "alertmanager")})
+	if client != nil {
+		emails := map[string]string{}
+		for k, v := range cfg.PagerDuty.UserEmails {
+			emails[k] = v
+		}
+		in.syncer = pagerduty.NewSyncer(pagerduty.SyncConfig{Client: client, Incidents: svc, DefaultFrom: cfg.PagerDuty.FromEmail,
+			FromEmail: func(actor string) string { return emails[actor] }, Logger: logger.With("integration", "pagerduty")})
+		svc.Subscribe(in.syncer)
+	}
+	in.redirect = breadcrumbs.NewRedirect(svc, logger)
+	return in, nil
+}
+
+// run processes the inbox and PagerDuty's sync queue until ctx ends, then
+// waits for the work in flight.
+func (in *intake) run(ctx context.Context, logger *slog.Logger) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := in.worker.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("the inbox worker stopped", "err", err)
+		}
+	}()
+	if in.syncer != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := in.syncer.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error("the PagerDuty sync stopped", "err", err)
+			}
+		}()
+	}
+	return func() {
+		wg.Wait()
+		if in.syncer != nil {
+			if err := in.syncer.Close(); err != nil {
+				logger.Warn("PagerDuty sync", "err", err)
+			}
+		}
+	}
+}
+
+// publicURL is the address links point at.
+func publicURL(cfg *config, addr string) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimRight(cfg.PublicURL, "/")
+	}
+	return fmt.Sprintf("http://%s", addr)
+}

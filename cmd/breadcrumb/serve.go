@@ -136,7 +136,7 @@ type server struct {
 	base string
 	// loaded is closed once the runbooks are first loaded.
 	loaded chan struct{}
-	ready     atomic.Bool
+	ready  atomic.Bool
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {

@@ -239,6 +239,11 @@ func testStorm(t *testing.T, p *pipeline) {
 	firing, n1 := s.firing(t)
 	p.send(t, twiceShuffled(firing, 1), 32)
 	p.settle(t, uint64(n1))
+	// Each distinct notification is processed once: the copies stop at
+	// the inbox.
+	if got := p.worker.Stats().Processed; got != uint64(n1) {
+		t.Errorf("got %d deliveries processed for %d distinct notifications sent twice, want %d", got, n1, n1)
+	}
 
 	list := p.incidents(t)
 	if len(list) != s.groups {
@@ -266,6 +271,9 @@ func testStorm(t *testing.T, p *pipeline) {
 	resolved, n2 := s.resolved(t)
 	p.send(t, twiceShuffled(resolved, 2), 32)
 	p.settle(t, uint64(n1+n2))
+	if got := p.worker.Stats().Processed; got != uint64(n1+n2) {
+		t.Errorf("got %d deliveries processed, want %d", got, n1+n2)
+	}
 	list = p.incidents(t)
 	if len(list) != s.groups {
 		t.Fatalf("got %d incidents after the resolutions, want %d", len(list), s.groups)

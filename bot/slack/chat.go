@@ -102,6 +102,9 @@ func NewChat(api *slackgo.Client, cfg ChatConfig) *Chat {
 // Stats returns the outbox's counters.
 func (c *Chat) Stats() Stats { return c.out.Stats() }
 
+// Flush waits until the writes queued so far are sent, or until ctx ends.
+func (c *Chat) Flush(ctx context.Context) error { return c.out.Flush(ctx) }
+
 // Close sends what is queued, until ctx ends.
 func (c *Chat) Close(ctx context.Context) error { return c.out.Close(ctx) }
 

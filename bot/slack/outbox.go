@@ -335,6 +335,32 @@ func (o *Outbox) run(q *queue, j *job) (string, error) {
 	}
 }
 
+// Flush waits until every write queued so far is sent (or has failed),
+// or until ctx ends.
+func (o *Outbox) Flush(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		o.mu.Lock()
+		busy := false
+		for _, q := range o.queues {
+			if q.running || len(q.jobs) > 0 {
+				busy = true
+				break
+			}
+		}
+		o.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("slack: outbox flush: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // Close stops taking writes and waits for the queued ones to be sent,
 // until ctx ends; then it abandons the rest and says how many.
 func (o *Outbox) Close(ctx context.Context) error {

@@ -137,7 +137,7 @@ type responses struct {
 	got chan map[string]any
 }
 
-func newResponses(t *testing.T) *responses {
+func newResponses(t testing.TB) *responses {
 	rs := &responses{got: make(chan map[string]any, 10)}
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var v map[string]any
@@ -151,7 +151,7 @@ func newResponses(t *testing.T) *responses {
 	return rs
 }
 
-func (rs *responses) next(t *testing.T) map[string]any {
+func (rs *responses) next(t testing.TB) map[string]any {
 	t.Helper()
 	select {
 	case v := <-rs.got:

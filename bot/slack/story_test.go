@@ -93,7 +93,7 @@ func newStack(t testing.TB) *stack {
 		mux.Handle("POST "+p, h)
 	}
 	s.http = httptest.NewServer(mux)
-	s.resp = newResponses(t.(*testing.T))
+	s.resp = newResponses(t)
 	t.Cleanup(func() {
 		s.http.Close()
 		_ = h.Wait(context.Background())
@@ -154,7 +154,7 @@ func (s *stack) command(u bot.User, channel, text string) string {
 	}.Encode()
 	out := s.send(CommandsPath, []byte(body))
 	if out == "" {
-		v, _ := json.Marshal(s.resp.next(s.t.(*testing.T)))
+		v, _ := json.Marshal(s.resp.next(s.t))
 		out = string(v)
 	}
 	s.settle()

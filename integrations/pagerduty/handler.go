@@ -137,7 +137,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// One incident's events are processed in the order they came.
-		meta["order_key"] = "pagerduty:" + clip(inc.ID, 100)
+		meta[incidents.OrderKey] = "pagerduty:" + clip(inc.ID, 100)
 	}
 	d := incidents.Delivery{
 		ID:         deliveryID(ev, r.Header.Get(headerWebhookID), body),

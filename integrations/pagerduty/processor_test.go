@@ -52,16 +52,16 @@ func lifecycle(t *testing.T) map[string][]byte {
 	t.Helper()
 	status := func(s string) func(map[string]any) { return func(d map[string]any) { d["status"] = s } }
 	return map[string][]byte{
-		"triggered":      readTestdata(t, "v3_incident.triggered.json"),                                                                                  // 03:12:09
-		"acknowledged":   readTestdata(t, "v3_incident.acknowledged.json"),                                                                               // 03:14:51
-		"priority":       pdEvent(t, "v3_incident.acknowledged.json", EventPriorityUpdated, "01EVPRIO", "2024-05-14T03:15:30Z", priority("P1")),          //
-		"escalated":      pdEvent(t, "v3_incident.acknowledged.json", EventEscalated, "01EVESC", "2024-05-14T03:16:00Z", assignee("Sam Lee")),            //
-		"unacknowledged": pdEvent(t, "v3_incident.acknowledged.json", EventUnacknowledged, "01EVUNACK", "2024-05-14T03:17:00Z", status("triggered")),     //
+		"triggered":      readTestdata(t, "v3_incident.triggered.json"),                                                                                // 03:12:09
+		"acknowledged":   readTestdata(t, "v3_incident.acknowledged.json"),                                                                             // 03:14:51
+		"priority":       pdEvent(t, "v3_incident.acknowledged.json", EventPriorityUpdated, "01EVPRIO", "2024-05-14T03:15:30Z", priority("P1")),        //
+		"escalated":      pdEvent(t, "v3_incident.acknowledged.json", EventEscalated, "01EVESC", "2024-05-14T03:16:00Z", assignee("Sam Lee")),          //
+		"unacknowledged": pdEvent(t, "v3_incident.acknowledged.json", EventUnacknowledged, "01EVUNACK", "2024-05-14T03:17:00Z", status("triggered")),   //
 		"reassigned":     pdEvent(t, "v3_incident.acknowledged.json", EventReassigned, "01EVREASSIGN", "2024-05-14T03:18:00Z", assignee("Ravi Patel")), //
-		"reacknowledged": pdEvent(t, "v3_incident.acknowledged.json", EventAcknowledged, "01EVREACK", "2024-05-14T03:19:00Z", nil),                       //
-		"annotated":      readTestdata(t, "v3_incident.annotated.json"),                                                                                  // 03:22:17
-		"resolved":       readTestdata(t, "v3_incident.resolved.json"),                                                                                   // 03:40:02
-		"reopened":       pdEvent(t, "v3_incident.resolved.json", EventReopened, "01EVREOPEN", "2024-05-14T04:00:00Z", status("triggered")),              //
+		"reacknowledged": pdEvent(t, "v3_incident.acknowledged.json", EventAcknowledged, "01EVREACK", "2024-05-14T03:19:00Z", nil),                     //
+		"annotated":      readTestdata(t, "v3_incident.annotated.json"),                                                                                // 03:22:17
+		"resolved":       readTestdata(t, "v3_incident.resolved.json"),                                                                                 // 03:40:02
+		"reopened":       pdEvent(t, "v3_incident.resolved.json", EventReopened, "01EVREOPEN", "2024-05-14T04:00:00Z", status("triggered")),            //
 	}
 }
 

@@ -22,6 +22,22 @@
 // incident ID and say, through IsRetryable, whether trying again can help.
 // The API token is a secret.String and never appears in an error.
 //
-// Signature checks and the HTTP handler belong to the edge that receives
-// the webhook; this package only decodes and fetches.
+// Webhooks come in through NewWebhookHandler, a thin edge: it checks the
+// X-PagerDuty-Signature against every configured secret (VerifySignature;
+// several during a rotation), decodes, and puts the raw body in the
+// incidents.Inbox before answering, so that nothing acknowledged is lost
+// and a redelivery (same event ID) is stored once. The Processor, an
+// incidents.DeliveryHandler that the inbox worker calls, applies the
+// stored events to incidents: a trigger opens the incident through
+// Service.ReportAlerts (with the alerts fetched over the REST API when a
+// token is set), and acknowledgements, resolutions, notes and the rest
+// follow, in whatever order they arrive.
+//
+// The Syncer goes the other way: an incidents.Observer that sends the
+// acknowledgements, resolutions and notes made in Breadcrumb to PagerDuty
+// (Client.SetStatus, Client.AddNote), retries what a retry may fix, and
+// records every outcome on the incident's timeline. When PagerDuty's
+// webhook brings such a change back, the Processor recognises it and
+// changes nothing: the incident already has that status, or the note is
+// already there (by the note ID the Syncer recorded, or by its text).
 package pagerduty

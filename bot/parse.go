@@ -125,9 +125,16 @@ func parseDeclare(text string) (declaration, error) {
 	return d, nil
 }
 
-// indexFold is strings.Index ignoring ASCII case.
+// indexFold is strings.Index ignoring ASCII case; it keeps byte
+// offsets, which lowering the whole string (invalid UTF-8 included) would
+// not.
 func indexFold(s, sub string) int {
-	return strings.Index(strings.ToLower(s), strings.ToLower(sub))
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 // role names the users may type, to the incidents' roles.
@@ -214,11 +221,10 @@ func channelName(tmpl, id, title, service string, sev int, created time.Time) st
 		}
 		return ""
 	})
-	name = slug(name)
-	if name == "" {
-		name = slug("inc-" + id)
+	if name = clipName(slug(name), maxChannelName); name == "" {
+		name = clipName(slug("inc-"+id), maxChannelName)
 	}
-	return clipName(name, maxChannelName)
+	return name
 }
 
 // slug lowers s and keeps letters and digits, joining the words with

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -415,6 +416,8 @@ func stepText(body, title string) string {
 		if len(out) == 0 && sameTitle(t, title) {
 			continue
 		}
+		line = mdLink.ReplaceAllString(line, "$1")
+		t = strings.TrimSpace(line)
 		if blank {
 			out = append(out, "")
 			blank = false
@@ -428,6 +431,10 @@ func stepText(body, title string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// mdLink is a markdown link or image: the card shows its text, and the
+// full page its target.
+var mdLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)\s]*(?:\s+"[^"]*")?\)`)
 
 // sameTitle reports whether a line says the title, give or take its
 // final punctuation.
@@ -637,7 +644,7 @@ func eventLine(e incidents.Event) Text {
 		t = Text{P(string(e.Type) + " " + clip(e.Text, 200))}
 	}
 	if e.Actor != "" {
-		t = append(t, P(" · "), person(e.Actor))
+		t = append(t, P(" · by "), person(e.Actor))
 	}
 	return t
 }

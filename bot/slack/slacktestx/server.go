@@ -124,7 +124,6 @@ type Server struct {
 	reactions []url.Values
 	faults    map[string][]Fault
 	lastTS    time.Time
-	seq       int
 
 	ws      *websocket.Conn
 	wsMu    sync.Mutex

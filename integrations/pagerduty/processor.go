@@ -349,8 +349,7 @@ func (p *Processor) note(ctx context.Context, log *slog.Logger, ev *Event, id st
 		if e.Key == act.Key {
 			return nil
 		}
-		if e.Type == incidents.EventNote && e.Source != Source &&
-			(strings.TrimSpace(e.Text) == content || NoteContent(e.Actor, e.Text, false) == content) {
+		if e.Type == incidents.EventNote && e.Source != Source && isSentNote(content, e.Text) {
 			log.Debug("pagerduty note is one sent from here; not added again", "note_id", n.ID)
 			return nil
 		}
@@ -382,6 +381,17 @@ func NoteContent(actor, text string, mapped bool) string {
 		return text
 	}
 	return text + "\n\n(" + actor + ", via Breadcrumb)"
+}
+
+// isSentNote reports whether content, a PagerDuty note, is what
+// NoteContent makes of text, whoever it names.
+func isSentNote(content, text string) bool {
+	text = strings.TrimSpace(text)
+	if content == text {
+		return true
+	}
+	rest, ok := strings.CutPrefix(content, text+"\n\n(")
+	return ok && strings.HasSuffix(rest, ", via Breadcrumb)")
 }
 
 // Severity is the incident severity (1, the worst, to 5) for a PagerDuty

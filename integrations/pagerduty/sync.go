@@ -25,6 +25,10 @@ type SyncConfig struct {
 	// Slack user) to the email of their PagerDuty user; "" means not
 	// mapped. nil maps no one.
 	FromEmail func(actor string) string
+	// Name returns the name to show for an actor in a note sent as
+	// DefaultFrom (a Slack user's display name); nil or "" shows the actor
+	// as it is.
+	Name func(actor string) string
 	// DefaultFrom is the email of the PagerDuty user that changes of
 	// unmapped actors are made as; "" refuses them (and says so on the
 	// timeline).
@@ -59,6 +63,7 @@ type Syncer struct {
 	client      *Client
 	svc         *incidents.Service
 	fromEmail   func(string) string
+	name        func(string) string
 	defaultFrom string
 	log         *slog.Logger
 	maxAttempts int
@@ -94,7 +99,7 @@ func NewSyncer(cfg SyncConfig) *Syncer {
 		panic("pagerduty: NewSyncer needs a Client and an incidents.Service")
 	}
 	s := &Syncer{
-		client: cfg.Client, svc: cfg.Incidents, fromEmail: cfg.FromEmail, defaultFrom: strings.TrimSpace(cfg.DefaultFrom),
+		client: cfg.Client, svc: cfg.Incidents, fromEmail: cfg.FromEmail, name: cfg.Name, defaultFrom: strings.TrimSpace(cfg.DefaultFrom),
 		log: cfg.Logger, maxAttempts: cfg.MaxAttempts, backoff: cfg.Backoff, maxWait: cfg.MaxWait, timeout: cfg.CallTimeout,
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -251,7 +256,7 @@ func (s *Syncer) send(ctx context.Context, j syncJob) {
 		if j.status != "" {
 			err = s.client.SetStatus(cctx, j.pdID, j.status, from)
 		} else {
-			noteID, err = s.client.AddNote(cctx, j.pdID, from, NoteContent(j.actor, j.note, mapped))
+			noteID, err = s.client.AddNote(cctx, j.pdID, from, NoteContent(s.display(j.actor), j.note, mapped))
 		}
 		cancel()
 		if err == nil {
@@ -304,6 +309,16 @@ func (s *Syncer) send(ctx context.Context, j syncJob) {
 	default:
 		s.record(ctx, j, "pagerduty-sync:"+j.key, "Note added in PagerDuty"+as)
 	}
+}
+
+// display is the name an unmapped actor signs a note with.
+func (s *Syncer) display(actor string) string {
+	if s.name != nil {
+		if n := strings.TrimSpace(s.name(actor)); n != "" {
+			return n
+		}
+	}
+	return actor
 }
 
 // from returns the email a change of actor is made as, and whether it is

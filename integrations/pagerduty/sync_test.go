@@ -120,7 +120,8 @@ func TestAnAcknowledgementInSlackIsSentToPagerDutyAsTheUser(t *testing.T) {
 }
 
 func TestANoteInSlackIsSentOnceAndItsEchoIsNotAddedAgain(t *testing.T) {
-	fx := newSyncFixture(t, SyncConfig{DefaultFrom: "breadcrumb@acme.example"})
+	fx := newSyncFixture(t, SyncConfig{DefaultFrom: "breadcrumb@acme.example",
+		Name: func(actor string) string { return map[string]string{"U0SAM": "Sam Lee"}[actor] }})
 	note := "Rolled back checkout to v2.41.3; pods are starting."
 	if err := fx.svc.Note(t.Context(), fx.inc.ID, incidents.Action{Key: "slack:note:1", Actor: "U0DANA", Source: "slack", Text: note}); err != nil {
 		t.Fatal(err)
@@ -130,13 +131,13 @@ func TestANoteInSlackIsSentOnceAndItsEchoIsNotAddedAgain(t *testing.T) {
 	}
 	fx.syncTexts(t, 2)
 	want := "POST /incidents/Q2K4FZ5M0ZP1AB/notes from=dana@acme.example: " + note +
-		"|POST /incidents/Q2K4FZ5M0ZP1AB/notes from=breadcrumb@acme.example: Scaled up\n\n(U0SAM, via Breadcrumb)"
+		"|POST /incidents/Q2K4FZ5M0ZP1AB/notes from=breadcrumb@acme.example: Scaled up\n\n(Sam Lee, via Breadcrumb)"
 	if got := strings.Join(fx.f.recorded(), "|"); got != want {
 		t.Errorf("got calls %q, want %q", got, want)
 	}
 	_, before := local(t, fx.svc)
 	// PagerDuty's webhooks for both notes, with the IDs it gave them.
-	for i, content := range []string{note, NoteContent("U0SAM", "Scaled up", false)} {
+	for i, content := range []string{note, NoteContent("Sam Lee", "Scaled up", false)} {
 		handle(t, fx.p, pdEvent(t, "v3_incident.annotated.json", EventAnnotated, fmt.Sprintf("01EVECHO%d", i), "2024-05-14T03:30:00Z", func(d map[string]any) {
 			d["id"], d["content"] = fmt.Sprintf("PNOTE%03d", i+1), content
 		}))

@@ -15,6 +15,10 @@
 //
 // A Store keeps incidents and timelines; the embedded one (boltstore) and
 // the Redis one (redisstore) pass the same conformance suite, storetest.
+// An Inbox keeps webhook deliveries durable from their acknowledgement
+// until they are processed; a Worker takes them, in order per order key,
+// and hands each to the DeliveryHandler of its source, with retries.
+//
 // The post-incident report is rendered from an incident and its timeline
 // in Markdown, HTML or JSON.
 package incidents

@@ -335,6 +335,13 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 	case <-stop:
 		return
 	}
+	if !time.Now().Before(t.deadline) {
+		// Its lease ran out while it waited: it may be another
+		// consumer's now.
+		<-slots
+		log.Debug("inbox: delivery's lease ran out before its turn")
+		return
+	}
 	err := w.handle(ctx, t)
 	<-slots
 	switch {

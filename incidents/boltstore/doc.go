@@ -29,6 +29,13 @@
 //	created       created time (12 bytes, ordered) + id → status "\x00" service: List's index
 //	claims        key → expiry (unix nanoseconds, 8 bytes)
 //	claimexpiry   expiry + key → nothing: expired claims, oldest first
+//	inbox         seq (8 bytes) → a pending delivery, JSON
+//	inboxleases   seq → lease end (unix nanoseconds, 8 bytes; 0 when never taken) + attempts (4 bytes)
+//	inboxids      delivery ID → seq, while the delivery is pending
+//	inboxseen     delivery ID → when it was put (unix nanoseconds)
+//	inboxseenorder  put time + delivery ID → nothing: the seen IDs, oldest first
+//
+// and "inbox_pending" in meta counts the pending deliveries.
 //
 // Seqs come from the per-incident events bucket's own sequence, so they
 // run 1, 2, 3 with no gaps: a rolled-back transaction gives its numbers
@@ -39,6 +46,15 @@
 // decodes only the incidents that match. Its cost grows with the
 // incidents it steps over: listing the open ones among ten thousand takes
 // a few milliseconds (BenchmarkList), so there is no index by status.
+//
+// The Store is also the embedded incidents.Inbox. Put, Take and Done are
+// each one synced transaction, so a delivery acknowledged to its sender,
+// and the attempts counted by Take, survive a crash. A delivery's seq
+// comes from the inbox bucket's sequence, so Take walks inboxleases in
+// the order deliveries were put, skipping the 12-byte leases still
+// running without decoding their deliveries. An ID is refused while it
+// is pending or was put within Options.InboxRetention; each Put forgets
+// up to 64 IDs older than that.
 //
 // Claims are kept until they expire; each claim that is written also
 // deletes up to 64 expired ones, so the bucket stays about as large as

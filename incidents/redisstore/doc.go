@@ -14,6 +14,11 @@
 //	{prefix}idx:created          sorted set: incident IDs scored by creation time (unix ms)
 //	{prefix}claim:{key}          string with a TTL: a Claim
 //	{prefix}op:{token}           string with a TTL: the result of one write, for replays
+//	{prefix}inbox:stream         stream: the pending deliveries (fields id, src, body, meta, at),
+//	                             read through the consumer group "workers"
+//	{prefix}inbox:ids            hash: delivery ID → its stream entry, while pending
+//	{prefix}inbox:leases         hash: stream entry → the lease (ms) it was last taken for
+//	{prefix}inbox:seen:{id}      string with the retention as its TTL: a delivery ID put
 //
 // A ':' or '%' in a reference kind is percent-encoded, so that kind and
 // value cannot be told apart wrongly.
@@ -37,6 +42,18 @@
 // replay returns that result instead of running again, so that a retried
 // Update does not fail with ErrConflict against its own first run, and a
 // retried Append still returns the events it stored.
+//
+// The Store is also an incidents.Inbox. Put is one script: the refusal
+// of an ID pending or seen, the refusal of a full inbox, the XADD, the
+// hash of pending IDs and the SET of the seen key with its expiry happen
+// at once, so that no crash keeps one without the others. Take is one
+// script too: from the group's pending entries (XPENDING, in order), it
+// claims again (XCLAIM) those idle for at least the lease they were last
+// taken for, then reads new ones (XREADGROUP); Redis runs it alone, so
+// two replicas never lease one entry together. A delivery's Attempts is
+// the group's delivery count. Done is XACK and XDEL of the entry, with
+// its ID removed from the pending hash; the seen key stays until it
+// expires.
 //
 // Get, HasEvent, FindByRef and Claim are single commands. Events checks
 // that the incident exists and reads the stream in one pipeline; since a

@@ -41,6 +41,13 @@
 // through the interface: each store proves it in its own tests (boltstore
 // kills a writer with SIGKILL and reopens the file).
 //
+// RunInboxTests is the suite of incidents.Inbox, in the same manner: its
+// open function gets the maximum of pending deliveries to configure.
+// It waits out short leases by polling, never by assuming the machine's
+// speed. It runs against an in-memory inbox too, and against inboxes
+// that each break one rule, to prove that it catches them.
+// BenchmarkInboxPut measures a Put of a 2 KiB body.
+//
 // BenchmarkAppend measures the latency of one Append, the store's most
 // frequent write, for stores to call from their own benchmarks.
 package storetest

@@ -29,6 +29,10 @@ type ProcessorConfig struct {
 	Logger *slog.Logger
 	// CallTimeout bounds one REST call; 0 means 10 s.
 	CallTimeout time.Duration
+	// FetchAttempts is how many attempts of a delivery may fail to fetch
+	// the alerts for a reason that may pass (a 429, a 5xx, the network)
+	// before the incident is opened from the webhook alone; 0 means 3.
+	FetchAttempts int
 }
 
 // Processor applies the PagerDuty webhooks that the HTTP handler stored in
@@ -36,10 +40,11 @@ type ProcessorConfig struct {
 // concurrent use, and idempotent: a delivery processed twice changes
 // nothing the second time.
 type Processor struct {
-	svc     *incidents.Service
-	client  *Client
-	log     *slog.Logger
-	timeout time.Duration
+	svc      *incidents.Service
+	client   *Client
+	log      *slog.Logger
+	timeout  time.Duration
+	attempts int
 }
 
 var _ incidents.DeliveryHandler = (*Processor)(nil)
@@ -50,12 +55,15 @@ func NewProcessor(cfg ProcessorConfig) *Processor {
 	if cfg.Incidents == nil {
 		panic("pagerduty: NewProcessor without an incidents.Service")
 	}
-	p := &Processor{svc: cfg.Incidents, client: cfg.Client, log: cfg.Logger, timeout: cfg.CallTimeout}
+	p := &Processor{svc: cfg.Incidents, client: cfg.Client, log: cfg.Logger, timeout: cfg.CallTimeout, attempts: cfg.FetchAttempts}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	if p.timeout <= 0 {
 		p.timeout = 10 * time.Second
+	}
+	if p.attempts <= 0 {
+		p.attempts = 3
 	}
 	return p
 }
@@ -119,7 +127,7 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 		// A triggered event opens the incident (or adds the alerts it
 		// fetched to one that another event opened first); any other event
 		// that comes before its triggered opens it as well, then applies.
-		local, err = p.open(ctx, log, pdInc, act)
+		local, err = p.open(ctx, log, pdInc, act, d.Attempts < p.attempts)
 		if err != nil || local == nil {
 			return err
 		}
@@ -158,8 +166,8 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 // open opens the incident of a PagerDuty incident, or adds to it the
 // alerts it did not have, through ReportAlerts, which attaches the
 // Enricher's runbook and links.
-func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident, act incidents.Action) (*incidents.Incident, error) {
-	alerts, err := p.alerts(ctx, log, pdInc)
+func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident, act incidents.Action, mayRetry bool) (*incidents.Incident, error) {
+	alerts, err := p.alerts(ctx, log, pdInc, mayRetry)
 	if err != nil {
 		return nil, err
 	}
@@ -197,9 +205,10 @@ func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident,
 
 // alerts returns the PagerDuty incident's alerts: fetched when a client is
 // set and the API answers, else the one alert the webhook's incident
-// makes. A failure that a retry may fix is returned; any other is logged
-// and the webhook's incident used, rather than losing the incident.
-func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Incident) ([]runbooks.Alert, error) {
+// makes. A failure that a retry may fix is returned while mayRetry; any
+// other is logged and the webhook's incident used, rather than losing or
+// delaying the incident.
+func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Incident, mayRetry bool) ([]runbooks.Alert, error) {
 	if p.client != nil {
 		cctx, cancel := context.WithTimeout(ctx, p.timeout)
 		alerts, err := p.client.IncidentAlerts(cctx, pdInc.ID)
@@ -207,7 +216,7 @@ func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Inciden
 		switch {
 		case err == nil && len(alerts) > 0:
 			return alerts, nil
-		case err != nil && IsRetryable(err):
+		case err != nil && IsRetryable(err) && mayRetry:
 			return nil, err
 		case err != nil:
 			log.Warn("pagerduty alerts not fetched; using the webhook's incident", "err", err)

@@ -200,6 +200,24 @@ func TestTriggeredWhilePagerDutysAPIFailsIsRetriedLater(t *testing.T) {
 	}
 }
 
+func TestTriggeredStillOpensTheIncidentWhenPagerDutysAPIKeepsFailing(t *testing.T) {
+	f, srv := newFakePagerDuty(t, 100)
+	svc := newService(t)
+	p := NewProcessor(ProcessorConfig{Incidents: svc, Client: newTestClient(t, srv.URL), FetchAttempts: 2})
+	d := delivery(t, readTestdata(t, "v3_incident.triggered.json"))
+	f.failNext(serverError, serverError)
+	if err := p.HandleDelivery(t.Context(), d); err == nil {
+		t.Fatal("first attempt: got no error, want one worth a retry")
+	}
+	d.Attempts = 2
+	if err := p.HandleDelivery(t.Context(), d); err != nil {
+		t.Fatalf("second attempt: got %v, want the incident opened from the webhook", err)
+	}
+	if inc, _ := local(t, svc); len(inc.Alerts) != 1 || inc.Alerts[0].Fingerprint != "pagerduty:"+pdIncidentID {
+		t.Errorf("got alerts %+v, want the webhook's one", inc.Alerts)
+	}
+}
+
 func TestTheWholeLifecycle(t *testing.T) {
 	svc := newService(t)
 	p := NewProcessor(ProcessorConfig{Incidents: svc})

@@ -48,6 +48,8 @@ type Index struct {
 	idx      bleve.Index
 	manifest map[string]string // runbook ID → content hash
 	rebuilt  bool
+
+	stats termStats // document frequencies of query terms
 }
 
 type manifestFile struct {
@@ -271,6 +273,7 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 		st.Took = time.Since(start)
 		return st, nil
 	}
+	defer ix.stats.clear()
 	batch := ix.idx.NewBatch()
 	pending := map[string]string{}
 	flush := func() error {

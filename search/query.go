@@ -135,20 +135,23 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 const candidatePool = 64
 
 // candidates returns the IDs of the pages whose short fields best match
-// text.
+// text, leaving out the terms that are common in a field.
 func (ix *Index) candidates(ctx context.Context, text string, filters []query.Query, n int) ([]string, error) {
-	var qs []query.Query
+	words, syn := ix.tokens(text), ix.tokens(synonymsOf(text))
+	var groups []fieldSearch
 	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta} {
-		mq := bleve.NewMatchQuery(text)
-		mq.SetField(f)
-		qs = append(qs, mq)
+		groups = append(groups, fieldSearch{f, words})
 	}
-	if syn := synonymsOf(text); syn != "" {
-		for _, f := range []string{fTitle, fName, fHeadings} {
-			mq := bleve.NewMatchQuery(syn)
-			mq.SetField(f)
-			qs = append(qs, mq)
-		}
+	for _, f := range []string{fTitle, fName, fHeadings} {
+		groups = append(groups, fieldSearch{f, syn})
+	}
+	groups, err := ix.withoutCommon(ctx, groups)
+	if err != nil || len(groups) == 0 {
+		return nil, err
+	}
+	var qs []query.Query
+	for _, g := range groups {
+		qs = append(qs, termsQuery(g.field, g.terms, 1))
 	}
 	var q query.Query = bleve.NewDisjunctionQuery(qs...)
 	if len(filters) > 0 {

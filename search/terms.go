@@ -1,0 +1,192 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// termStats caches how many pages hold a term in a field. It holds for
+// the index's contents at the time: Update clears it.
+type termStats struct {
+	mu sync.Mutex
+	df map[fieldTerm]uint64
+}
+
+type fieldTerm struct{ field, term string }
+
+// maxTermStats bounds the cache; it is emptied when full.
+const maxTermStats = 1 << 16
+
+func (s *termStats) get(k fieldTerm) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.df[k]
+	return n, ok
+}
+
+func (s *termStats) put(k fieldTerm, n uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.df == nil || len(s.df) >= maxTermStats {
+		s.df = map[fieldTerm]uint64{}
+	}
+	s.df[k] = n
+}
+
+func (s *termStats) clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.df = nil
+}
+
+// docFreqs returns how many pages hold each of the terms in its field:
+// one look-up in the term dictionary per pair, cached until the next
+// Update.
+func (ix *Index) docFreqs(ctx context.Context, pairs []fieldTerm) ([]uint64, error) {
+	out := make([]uint64, len(pairs))
+	var missing []int
+	for i, p := range pairs {
+		if n, ok := ix.stats.get(p); ok {
+			out[i] = n
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, fmt.Errorf("search: index is closed")
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: term statistics: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: term statistics: %w", err)
+	}
+	defer r.Close()
+	for _, i := range missing {
+		n, err := docFreq(ctx, r, pairs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+		ix.stats.put(pairs[i], n)
+	}
+	return out, nil
+}
+
+func docFreq(ctx context.Context, r index.IndexReader, p fieldTerm) (uint64, error) {
+	tfr, err := r.TermFieldReader(ctx, []byte(p.term), p.field, false, false, false)
+	if err != nil {
+		return 0, fmt.Errorf("search: term statistics of %q in %s: %w", p.term, p.field, err)
+	}
+	n := tfr.Count()
+	if err := tfr.Close(); err != nil {
+		return 0, fmt.Errorf("search: term statistics of %q in %s: %w", p.term, p.field, err)
+	}
+	return n, nil
+}
+
+// tokens returns the terms the text analyzer makes of text, in order,
+// repeats included, as a match query would search them.
+func (ix *Index) tokens(text string) []string {
+	if text == "" {
+		return nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil
+	}
+	a := ix.idx.Mapping().AnalyzerNamed(textAnalyzer)
+	if a == nil {
+		return nil
+	}
+	toks := a.Analyze([]byte(text))
+	out := make([]string, len(toks))
+	for i, t := range toks {
+		out[i] = string(t.Term)
+	}
+	return out
+}
+
+// fieldSearch is the terms searched in one field.
+type fieldSearch struct {
+	field string
+	terms []string
+}
+
+// Common terms are left out of the first phase of a search: a term that
+// a twentieth of the pages have in a field makes bleve score all of them,
+// and tells little about which page is meant. Under commonFloor pages, a
+// term is never common: its postings are short whatever the corpus.
+const (
+	commonShare = 20
+	commonFloor = 256
+)
+
+// withoutCommon leaves out of each field the terms that are common in it
+// and the terms that no page has there. When that would leave nothing,
+// the common terms stay: a query of common words only must find pages.
+func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fieldSearch, error) {
+	var pairs []fieldTerm
+	for _, g := range groups {
+		for _, t := range g.terms {
+			pairs = append(pairs, fieldTerm{g.field, t})
+		}
+	}
+	df, err := ix.docFreqs(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	limit := max(uint64(commonFloor), uint64(ix.Len()/commonShare))
+	keep := func(common bool) ([]fieldSearch, int) {
+		var out []fieldSearch
+		n, i := 0, 0
+		for _, g := range groups {
+			kept := fieldSearch{field: g.field}
+			for _, t := range g.terms {
+				if d := df[i]; d > 0 && (common || d <= limit) {
+					kept.terms = append(kept.terms, t)
+					n++
+				}
+				i++
+			}
+			if len(kept.terms) > 0 {
+				out = append(out, kept)
+			}
+		}
+		return out, n
+	}
+	if out, n := keep(false); n > 0 {
+		return out, nil
+	}
+	out, _ := keep(true)
+	return out, nil
+}
+
+// termsQuery matches any of the terms in a field, as a match query of
+// their words would.
+func termsQuery(field string, terms []string, boost float64) query.Query {
+	qs := make([]query.Query, len(terms))
+	for i, t := range terms {
+		tq := bleve.NewTermQuery(t)
+		tq.SetField(field)
+		tq.SetBoost(boost)
+		qs[i] = tq
+	}
+	dq := bleve.NewDisjunctionQuery(qs...)
+	dq.SetMin(1)
+	dq.SetBoost(boost)
+	return dq
+}

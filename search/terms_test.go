@@ -1,0 +1,101 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+)
+
+// commonPages returns n pages whose titles all say "service", and of
+// which only the first says "zookeeper".
+func commonPages(n int) []*runbooks.Runbook {
+	var pages []*runbooks.Runbook
+	for i := range n {
+		word := fmt.Sprintf("widget%d", i)
+		if i == 0 {
+			word = "zookeeper"
+		}
+		md := fmt.Sprintf("# Service %s failing\n\nRestart the %s service.\n", word, word)
+		pages = append(pages, runbooks.Parse(fmt.Sprintf("p%03d.md", i), []byte(md), runbooks.ParseOptions{Source: "t"}))
+	}
+	return pages
+}
+
+// commonCorpus indexes commonPages(n).
+func commonCorpus(t *testing.T, n int) *Index {
+	t.Helper()
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(commonPages(n), nil); err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func TestTheFirstPhaseLeavesOutTermsThatMostPagesHave(t *testing.T) {
+	ix := commonCorpus(t, commonFloor+50)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		terms []string
+		want  []string
+	}{
+		{"a common term beside a rare one goes", []string{"servic", "zookeep"}, []string{"zookeep"}},
+		{"common terms alone stay", []string{"servic", "fail"}, []string{"servic", "fail"}},
+		{"a term no page has goes", []string{"zookeep", "nowher"}, []string{"zookeep"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			groups, err := ix.withoutCommon(ctx, []fieldSearch{{fTitle, tt.terms}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, g := range groups {
+				got = append(got, g.terms...)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestASearchOfCommonWordsStillFindsPages(t *testing.T) {
+	ix := commonCorpus(t, commonFloor+50)
+	for _, q := range []string{"service failing", "zookeeper service failing"} {
+		hits, err := ix.Search(context.Background(), Query{Text: q, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 3 {
+			t.Errorf("%q: got %d hits, want 3", q, len(hits))
+		}
+	}
+	hits, err := ix.Search(context.Background(), Query{Text: "zookeeper service failing", Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) == 0 || hits[0].Path != "p000.md" {
+		t.Errorf("got %v first, want p000.md", hits)
+	}
+}
+
+func TestTermStatisticsFollowUpdates(t *testing.T) {
+	ix := commonCorpus(t, 3)
+	ctx := context.Background()
+	pair := []fieldTerm{{fTitle, "zookeep"}}
+	if df, err := ix.docFreqs(ctx, pair); err != nil || df[0] != 1 {
+		t.Fatalf("before the update: got %v (%v), want [1]", df, err)
+	}
+	// The same pages, and one more about zookeeper.
+	pages := append(commonPages(3), runbooks.Parse("extra.md", []byte("# Zookeeper sessions expire\n"), runbooks.ParseOptions{Source: "t"}))
+	if _, err := ix.Update(pages, nil); err != nil {
+		t.Fatal(err)
+	}
+	if df, err := ix.docFreqs(ctx, pair); err != nil || df[0] != 2 {
+		t.Errorf("after the update: got %v (%v), want [2]", df, err)
+	}
+}

@@ -73,7 +73,7 @@ func checkCall(op, incidentID, from string) error {
 		return &Error{Op: op, IncidentID: incidentID, Err: ErrNoFrom}
 	}
 	if _, err := mail.ParseAddress(from); err != nil || strings.ContainsAny(from, "\r\n") {
-		return &Error{Op: op, IncidentID: incidentID, Err: fmt.Errorf("From %q is not an email address", short(from))}
+		return &Error{Op: op, IncidentID: incidentID, Err: fmt.Errorf("the From address %q is not an email address", short(from))}
 	}
 	return nil
 }

@@ -87,10 +87,12 @@ var handled = map[string]bool{
 }
 
 // HandleDelivery applies one stored webhook. A body that does not decode,
-// or an incident event without an incident, is a permanent error; so is a
-// change the incident rules refuse for a reason other than its order. A
-// failure of the store, or of PagerDuty's API that a retry may fix, is
-// returned as it is, for the inbox to hand the delivery out again.
+// or an incident event without a valid incident, is a permanent error. A
+// change that would change nothing, that is older than the last status
+// change PagerDuty reported, or that the incident rules refuse, is
+// skipped with a log line and nil. A failure of the store, or of
+// PagerDuty's API that a retry may fix, is returned, for the inbox to hand
+// the delivery out again.
 func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) error {
 	ev, err := DecodeWebhook(bytes.NewReader(d.Body), max(int64(len(d.Body)), DefaultLimit))
 	if err != nil {

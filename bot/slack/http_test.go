@@ -534,3 +534,18 @@ func FuzzParseInbound(f *testing.F) {
 		}
 	})
 }
+
+func TestABotThatPanicsCostsOnlyItsDelivery(t *testing.T) {
+	rec := newRecorder()
+	rec.reply = func(bot.Command) bot.Message { panic("boom") }
+	rec.submit = func(bot.Submission) error { panic("boom") }
+	s := newHTTP(t, rec, HTTPConfig{})
+	if w := serve(s, signed(t, CommandsPath, command("status", "", "1.1.p"), time.Now())); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Errorf("command: got %d %q, want an empty 200", w.Code, w.Body)
+	}
+	w := serve(s, signed(t, InteractionsPath, interaction(payload(t, "view_submission.bolt-python.json")), time.Now()))
+	var got formErrors
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || got.Errors["hspI"] == "" {
+		t.Errorf("form: got %d %q, want the user sent back to the form", w.Code, w.Body)
+	}
+}

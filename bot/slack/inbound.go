@@ -111,10 +111,16 @@ func (in *inbound) first(ctx context.Context, key string) bool {
 }
 
 // background runs f detached from the request, bounded by HandlerTimeout.
+// A panic in the bot is logged and ends only that delivery.
 func (in *inbound) background(ctx context.Context, f func(ctx context.Context)) {
 	in.wg.Add(1)
 	go func() {
 		defer in.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				in.cfg.Logger.Error("slack: the bot failed on a delivery", "panic", fmt.Sprint(p))
+			}
+		}()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.HandlerTimeout)
 		defer cancel()
 		f(ctx)
@@ -163,6 +169,9 @@ func (in *inbound) command(ctx context.Context, sc slackgo.SlashCommand) *bot.Me
 	at := in.cfg.Now()
 	res := make(chan bot.Message, 1)
 	in.background(ctx, func(ctx context.Context) {
+		// Closed however the bot ends, so that nobody waits for an
+		// answer that will not come.
+		defer close(res)
 		c := bot.Command{
 			Name:    strings.TrimPrefix(sc.Command, "/"),
 			Text:    strings.TrimSpace(sc.Text),
@@ -172,12 +181,7 @@ func (in *inbound) command(ctx context.Context, sc slackgo.SlashCommand) *bot.Me
 			Key:     key,
 			At:      at,
 		}
-		m := in.h.Command(ctx, c)
-		select {
-		case res <- m:
-		default:
-		}
-		close(res)
+		res <- in.h.Command(ctx, c)
 	})
 	return in.waitOrLater(ctx, res, sc.ResponseURL, false)
 }
@@ -328,6 +332,9 @@ func (in *inbound) click(ctx context.Context, cb *slackgo.InteractionCallback) {
 	}
 }
 
+// errBotFailed stands for the answer of a bot that panicked.
+var errBotFailed = errors.New("slack: the bot failed")
+
 // formErrors is the answer that sends the user back to the form.
 type formErrors struct {
 	ResponseAction string            `json:"response_action"`
@@ -345,6 +352,7 @@ func (in *inbound) submit(ctx context.Context, cb *slackgo.InteractionCallback) 
 	at := in.cfg.Now()
 	res := make(chan error, 1)
 	in.background(ctx, func(ctx context.Context) {
+		defer close(res)
 		s := bot.Submission{
 			Form:   cb.View.CallbackID,
 			State:  cb.View.PrivateMetadata,
@@ -358,14 +366,20 @@ func (in *inbound) submit(ctx context.Context, cb *slackgo.InteractionCallback) 
 	t := time.NewTimer(in.cfg.AckWithin)
 	defer t.Stop()
 	select {
-	case err := <-res:
+	case err, ok := <-res:
+		if !ok {
+			err = errBotFailed
+		}
 		return in.formAnswer(cb, err)
 	case <-t.C:
 	case <-ctx.Done():
 	}
 	in.background(ctx, func(ctx context.Context) {
 		select {
-		case err := <-res:
+		case err, ok := <-res:
+			if !ok {
+				err = errBotFailed
+			}
 			if err != nil {
 				in.cfg.Logger.Error("slack: a form submission failed after its modal closed", "form", cb.View.CallbackID, "err", err)
 			}

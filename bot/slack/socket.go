@@ -72,6 +72,19 @@ func RunSocketMode(ctx context.Context, cfg SocketConfig, h bot.Handler) error {
 			case socketmode.EventTypeConnected:
 				log.Info("slack: socket mode connected")
 				continue
+			case socketmode.EventTypeErrorBadMessage:
+				// An envelope slack-go cannot read is still acknowledged,
+				// or Slack would deliver it again and again.
+				if bad, ok := evt.Data.(*socketmode.ErrorBadMessage); ok {
+					var env struct {
+						EnvelopeID string `json:"envelope_id"`
+					}
+					if json.Unmarshal(bad.Message, &env) == nil && env.EnvelopeID != "" {
+						ack(client, log, socketmode.Request{EnvelopeID: env.EnvelopeID}, nil)
+					}
+					log.Warn("slack: socket mode: an envelope could not be read", "err", bad.Cause)
+				}
+				continue
 			}
 			if evt.Request == nil || evt.Request.EnvelopeID == "" {
 				continue

@@ -117,3 +117,20 @@ func TestSocketModeSendsAFormBackWithItsErrors(t *testing.T) {
 		t.Errorf("got %s, want the field's error", a.Payload)
 	}
 }
+
+func TestSocketModeAcknowledgesASlowCommandAtOnceAndAnswersLater(t *testing.T) {
+	rs := newResponses(t)
+	rec := newRecorder()
+	rec.delay = 300 * time.Millisecond
+	srv := startSocket(t, rec, InboundConfig{AckWithin: 20 * time.Millisecond})
+	cmd := map[string]any{"command": "/incident", "text": "timeline", "user_id": "U0ALICE", "channel_id": "C0INC", "trigger_id": "9.9.s", "response_url": rs.URL}
+	if err := srv.SendEnvelope(map[string]any{"type": "slash_commands", "envelope_id": "env-5", "payload": cmd, "accepts_response_payload": true}); err != nil {
+		t.Fatal(err)
+	}
+	if a := nextAck(t, srv); a.EnvelopeID != "env-5" || len(a.Payload) != 0 {
+		t.Errorf("got %+v, want a bare acknowledgement", a)
+	}
+	if got := rs.next(t); got["text"] != "you said timeline" {
+		t.Errorf("got %v at the response_url, want the answer", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -120,7 +121,10 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 	}
 	existing, err := s.findAnyRef(ctx, g.Refs)
 	switch {
-	case err == nil && (!firing || !s.recurs(existing, g.Refs)):
+	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts)):
+		// A late copy of a report the resolved incident already holds
+		// (from a second Alertmanager, or a delivery taken again) does not
+		// open another incident.
 		res.Incident = existing
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return res, fmt.Errorf("incidents: report alerts: %w", err)
@@ -144,8 +148,9 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 	}
 	id := res.Incident.ID
 	inc, err := s.change(ctx, "report alerts", id, Action{}, func(inc *Incident, now time.Time) ([]Event, error) {
-		res.Fired, res.Resolved = 0, 0
+		res.Fired, res.Resolved, res.AllResolved = 0, 0, false
 		var events []Event
+		var dropped []string
 		wasFiring := false
 		for _, st := range inc.Alerts {
 			wasFiring = wasFiring || st.Status != "resolved"
@@ -167,23 +172,36 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 				continue // an alert we never saw fire; nothing to undo
 			case i < 0:
 				if len(inc.Alerts) >= MaxAlerts {
+					dropped = append(dropped, fp)
 					continue
 				}
 				inc.Alerts = append(inc.Alerts, alertState(al, fp))
 				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
 				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
 				res.Fired++
+			case al.StartsAt.Before(inc.Alerts[i].StartsAt):
+				continue // a late report of an earlier occurrence
 			case resolved && inc.Alerts[i].Status != "resolved":
 				inc.Alerts[i].Status, inc.Alerts[i].EndsAt = "resolved", al.EndsAt.UTC()
 				act.Key, act.At = "alert:"+fp+":resolved:"+start, al.EndsAt
 				events = append(events, s.event(id, act, "", EventAlertResolved, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
 				res.Resolved++
-			case !resolved && inc.Alerts[i].Status == "resolved":
+			case !resolved && refires(al, inc.Alerts[i]) && (inc.Alerts[i].Status == "resolved" || al.StartsAt.After(inc.Alerts[i].StartsAt)):
 				inc.Alerts[i] = alertState(al, fp)
 				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
 				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
 				res.Fired++
 			}
+		}
+		if len(dropped) > 0 {
+			sort.Strings(dropped)
+			h := fnv.New64a()
+			for _, fp := range dropped {
+				_, _ = h.Write([]byte(fp + "\x00"))
+			}
+			text := fmt.Sprintf("%d more alerts fired; over the %d an incident keeps, they are counted here only", len(dropped), MaxAlerts)
+			act := Action{Key: fmt.Sprintf("alerts-over-cap:%016x", h.Sum64()), Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source)}
+			events = append(events, s.event(id, act, "", EventAlertFired, now, text, map[string]string{"dropped": strconv.Itoa(len(dropped))}))
 		}
 		if len(events) == 0 {
 			return nil, errNoChange
@@ -200,6 +218,41 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 	}
 	res.Incident = inc
 	return res, nil
+}
+
+// firesAnew reports whether a report holds an alert that fires anew for
+// the incident inc: one it does not know, or one that started after the
+// occurrence it holds.
+func firesAnew(inc *Incident, alerts []runbooks.Alert) bool {
+	for _, al := range alerts {
+		if al.Status == "resolved" {
+			continue
+		}
+		fp := alertKey(al)
+		known := false
+		for _, st := range inc.Alerts {
+			if st.Fingerprint == fp {
+				known = true
+				if refires(al, st) && (st.Status == "resolved" || al.StartsAt.After(st.StartsAt)) {
+					return true
+				}
+			}
+		}
+		if !known {
+			return true
+		}
+	}
+	return false
+}
+
+// refires reports whether a firing report of an alert the incident holds as
+// resolved is a new occurrence: it started after the one held. Without
+// start times (a sender that gives none), a firing report is taken as new.
+func refires(al runbooks.Alert, st AlertState) bool {
+	if al.StartsAt.IsZero() && st.StartsAt.IsZero() {
+		return true
+	}
+	return al.StartsAt.After(st.StartsAt)
 }
 
 // errNoChange tells change that there is nothing to store.

@@ -353,13 +353,13 @@ func ignorableInvite(err error) bool {
 	return slackErrorIs(err, "already_in_channel") || slackErrorIs(err, "cant_invite_self")
 }
 
-// findChannel looks for a channel by name, among public and, when the bot
-// is in them, private channels.
+// findChannel looks for a public channel by name (a private one would
+// need the groups:read scope; it is named by its ID instead).
 func (c *Chat) findChannel(ctx context.Context, name string, excludeArchived bool) (*slackgo.Channel, error) {
 	cursor := ""
 	for page := 0; page < 50; page++ {
 		chans, next, err := c.api.GetConversationsContext(ctx, &slackgo.GetConversationsParameters{
-			Cursor: cursor, Limit: 1000, ExcludeArchived: excludeArchived, Types: []string{"public_channel", "private_channel"},
+			Cursor: cursor, Limit: 1000, ExcludeArchived: excludeArchived, Types: []string{"public_channel"},
 		})
 		if err != nil {
 			return nil, apiError("conversations.list", name, err)

@@ -169,7 +169,7 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 // alerts it did not have, through ReportAlerts, which attaches the
 // Enricher's runbook and links.
 func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident, act incidents.Action, mayRetry bool) (*incidents.Incident, error) {
-	alerts, err := p.alerts(ctx, log, pdInc, mayRetry)
+	alerts, err := p.alerts(ctx, log, pdInc, act.At, mayRetry)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident,
 // makes. A failure that a retry may fix is returned while mayRetry; any
 // other is logged and the webhook's incident used, rather than losing or
 // delaying the incident.
-func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Incident, mayRetry bool) ([]runbooks.Alert, error) {
+func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Incident, at time.Time, mayRetry bool) ([]runbooks.Alert, error) {
 	if p.client != nil {
 		cctx, cancel := context.WithTimeout(ctx, p.timeout)
 		alerts, err := p.client.IncidentAlerts(cctx, pdInc.ID)
@@ -231,6 +231,12 @@ func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Inciden
 	// Every event of the incident makes this alert, some from a mere
 	// reference to the incident: only its ID identifies it in all.
 	a.Fingerprint = "pagerduty:" + pdInc.ID
+	if a.StartsAt.IsZero() {
+		// A mere reference has no creation time: the event's time is the
+		// earliest known, and a later trigger that brings the real one,
+		// earlier still, is then not taken for the alert firing again.
+		a.StartsAt = at
+	}
 	return []runbooks.Alert{a}, nil
 }
 

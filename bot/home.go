@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -248,32 +249,49 @@ func (b *Bot) idle(ctx context.Context, key string) {
 	if len(cards) > 0 {
 		m := b.card(inc)
 		for _, ref := range cards {
-			b.keep(ctx, inc, ref, m)
+			if !b.keep(ctx, inc, ref, m) {
+				b.forget(inc.ID, ref)
+			}
 		}
 	}
-	if checklist.TS != "" {
-		b.keep(ctx, inc, checklist, b.checklist(inc))
+	if checklist.TS != "" && !b.keep(ctx, inc, checklist, b.checklist(inc)) {
+		b.forget(inc.ID, checklist)
 	}
 }
 
+// forget stops keeping a card or a checklist current (it was deleted,
+// or the chat refuses to update it).
+func (b *Bot) forget(id string, ref MessageRef) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := b.stateOf(id)
+	st.cards = slices.DeleteFunc(st.cards, func(r MessageRef) bool { return r == ref })
+	if st.checklist == ref {
+		st.checklist = MessageRef{}
+	}
+	delete(st.rendered, ref)
+}
+
 // keep updates a message the bot keeps current, unless it shows m
-// already.
-func (b *Bot) keep(ctx context.Context, inc *incidents.Incident, ref MessageRef, m Message) {
+// already. It reports false when the chat refused the update for good.
+func (b *Bot) keep(ctx context.Context, inc *incidents.Incident, ref MessageRef, m Message) bool {
 	fp := fingerprint(m)
 	b.mu.Lock()
 	st := b.stateOf(inc.ID)
 	same := st.rendered[ref] == fp
 	b.mu.Unlock()
 	if same {
-		return
+		return true
 	}
 	if err := retry(ctx, func() error { return b.chat.Update(ctx, ref, m) }); err != nil {
 		b.log.Error("bot: update a message", "incident_id", inc.ID, "channel", ref.Channel, "ts", ref.TS, "err", err)
-		return
+		var r Retryable
+		return errors.As(err, &r) && r.Retryable()
 	}
 	b.mu.Lock()
 	st.rendered[ref] = fp
 	b.mu.Unlock()
+	return true
 }
 
 // startGuided posts the guided card of the incident's current step and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -288,5 +289,34 @@ func TestAFailedCallSaysWhetherToRetry(t *testing.T) {
 	_, err = c.Post(context.Background(), bot.Place{Channel: "C0NOPE"}, hello("x"))
 	if !errors.As(err, &r) || !r.Retryable() {
 		t.Errorf("got %v, want an error worth a retry", err)
+	}
+}
+
+func TestRepeatedUpdatesOfOneMessageReachSlackMerged(t *testing.T) {
+	c, srv, _ := newChat(t, ChatConfig{Outbox: OutboxConfig{CallTimeout: 5 * time.Second}})
+	ch := srv.AddChannel("inc-7", false)
+	ctx := context.Background()
+	ref, err := c.Post(ctx, bot.Place{Channel: ch}, hello("v0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first update is slow to answer, so the others wait behind it.
+	srv.Fail("chat.update", slacktestx.Fault{Delay: time.Second})
+	for i := 1; i <= 5; i++ {
+		if err := c.Update(ctx, ref, hello(fmt.Sprintf("v%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Messages(ch)[0].Text; got != "v5" {
+		t.Errorf("got %q, want the last update, v5", got)
+	}
+	if n := len(srv.Calls("chat.update")); n > 2 {
+		t.Errorf("got %d calls of chat.update for 5 updates, want at most 2", n)
+	}
+	if m := c.Stats().Merged; m < 3 {
+		t.Errorf("got %d updates merged, want at least 3", m)
 	}
 }

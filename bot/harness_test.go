@@ -211,21 +211,6 @@ func (w *world) timeline(id string) []incidents.Event {
 	return evs
 }
 
-func (w *world) only(id string) *incidents.Incident {
-	w.t.Helper()
-	list, err := w.svc.List(ctx, incidents.Filter{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, inc := range list {
-		if inc.ID == id {
-			return inc
-		}
-	}
-	w.t.Fatalf("no incident %s among %d", id, len(list))
-	return nil
-}
-
 // text renders a message for assertions.
 func text(m bot.Message) string { return localchat.Text(m) }
 

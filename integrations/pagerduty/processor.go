@@ -320,7 +320,9 @@ func (p *Processor) resolveAlerts(ctx context.Context, id string, act incidents.
 }
 
 func (p *Processor) priority(ctx context.Context, log *slog.Logger, id string, pdInc *Incident, act incidents.Action) error {
-	sev := Severity(pdInc)
+	// Only a priority says the severity here: an incident whose priority
+	// was removed, or is not P1 to P5, keeps the severity it has.
+	sev := prioritySeverity(pdInc.Priority)
 	name := "none"
 	if pdInc.Priority != nil && pdInc.Priority.Summary != "" {
 		name = pdInc.Priority.Summary
@@ -419,21 +421,31 @@ func Severity(inc *Incident) int {
 	if inc == nil {
 		return 0
 	}
-	if inc.Priority != nil {
-		name := strings.ToUpper(strings.TrimSpace(inc.Priority.Summary))
-		for _, prefix := range []string{"SEV", "P"} {
-			if rest, ok := strings.CutPrefix(name, prefix); ok {
-				if n, err := strconv.Atoi(strings.TrimSpace(rest)); err == nil && n >= 1 && n <= 5 {
-					return n
-				}
-			}
-		}
+	if n := prioritySeverity(inc.Priority); n > 0 {
+		return n
 	}
 	switch inc.Urgency {
 	case "high":
 		return 2
 	case "low":
 		return 4
+	}
+	return 0
+}
+
+// prioritySeverity reads a priority named P1 to P5 or SEV1 to SEV5; 0 for
+// any other.
+func prioritySeverity(p *Reference) int {
+	if p == nil {
+		return 0
+	}
+	name := strings.ToUpper(strings.TrimSpace(p.Summary))
+	for _, prefix := range []string{"SEV", "P"} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(rest)); err == nil && n >= 1 && n <= 5 {
+				return n
+			}
+		}
 	}
 	return 0
 }

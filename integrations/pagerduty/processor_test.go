@@ -432,6 +432,34 @@ func TestDeliveriesThatCannotBeApplied(t *testing.T) {
 	}
 }
 
+func TestPriorityUpdates(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(map[string]any)
+		severity int
+		text     string
+	}{
+		{"P1 sets severity 1", priority("P1"), 1, ""},
+		{"a priority removed keeps the severity", func(d map[string]any) { d["priority"] = nil }, 2, "Priority set to none in PagerDuty"},
+		{"a priority of another name keeps the severity", priority("Critical"), 2, "Priority set to Critical in PagerDuty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newService(t)
+			p := NewProcessor(ProcessorConfig{Incidents: svc})
+			handle(t, p, readTestdata(t, "v3_incident.triggered.json"))
+			handle(t, p, pdEvent(t, "v3_incident.triggered.json", EventPriorityUpdated, "01EVPRIO", "2024-05-14T03:15:00Z", tt.edit))
+			inc, events := local(t, svc)
+			if inc.Severity != tt.severity {
+				t.Errorf("got severity %d, want %d", inc.Severity, tt.severity)
+			}
+			if last := events[len(events)-1]; tt.text != "" && last.Text != tt.text {
+				t.Errorf("got last event %s %q, want %q", last.Type, last.Text, tt.text)
+			}
+		})
+	}
+}
+
 func TestSeverity(t *testing.T) {
 	tests := []struct {
 		name string

@@ -26,7 +26,11 @@ func alertmanagerBinary(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("no prometheus-alertmanager or alertmanager on PATH (apt-get install prometheus-alertmanager)")
+	const msg = "no prometheus-alertmanager or alertmanager on PATH (apt-get install prometheus-alertmanager)"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + ": CI must run this test")
+	}
+	t.Skip(msg)
 	return ""
 }
 

@@ -54,8 +54,10 @@ func latencies(b *testing.B, d []time.Duration) {
 // incidents.
 func BenchmarkCommand(b *testing.B) {
 	w, open := benchWorld(b)
+	general, _ := w.chat.Channel("general")
 	for _, tt := range []struct{ name, command, text string }{
 		{"status", "incident", "status"},
+		{"ack-outside-any-home", "incident", "ack"},
 		{"note", "incident", "note checked the dashboards"},
 		{"timeline", "incident", "timeline"},
 		{"runbook", "runbook", "payments 500 errors"},
@@ -64,10 +66,12 @@ func BenchmarkCommand(b *testing.B) {
 			d := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				inc := open[i%len(open)]
+				place := bot.Place{Channel: open[i%len(open)].Slack.Channel}
+				if tt.name == "ack-outside-any-home" {
+					place.Channel = general.ID
+				}
 				start := time.Now()
-				m := w.bot.Command(ctx, bot.Command{Name: tt.command, Text: tt.text, User: alice,
-					Place: bot.Place{Channel: inc.Slack.Channel}, Key: w.key()})
+				m := w.bot.Command(ctx, bot.Command{Name: tt.command, Text: tt.text, User: alice, Place: place, Key: w.key()})
 				d = append(d, time.Since(start))
 				if len(m.Blocks) == 0 {
 					b.Fatalf("no answer to %s", tt.text)

@@ -186,6 +186,8 @@ type Bot struct {
 	// homes maps an incident's home to its ID: {Channel} for a channel,
 	// {Channel, Thread} for a thread.
 	homes map[Place]string
+	// channels counts the homes in each channel, for reactions.
+	channels map[string]int
 	// state holds, by incident ID, what the bot posted for it.
 	state map[string]*incState
 }
@@ -217,7 +219,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, inc: deps.Incidents, search: deps.Search, books: deps.Runbooks, chat: deps.Chat,
 		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL,
-		homes: map[Place]string{}, state: map[string]*incState{}}
+		homes: map[Place]string{}, channels: map[string]int{}, state: map[string]*incState{}}
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -255,7 +257,11 @@ func (b *Bot) remember(inc *incidents.Incident) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.homes[homeKey(inc.Slack)] = inc.ID
+	k := homeKey(inc.Slack)
+	if _, ok := b.homes[k]; !ok {
+		b.channels[k.Channel]++
+	}
+	b.homes[k] = inc.ID
 }
 
 func homeKey(h incidents.SlackHome) Place {

@@ -260,12 +260,7 @@ func (b *Bot) React(_ context.Context, r Reaction) {
 func (b *Bot) knowsChannel(ch string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for p := range b.homes {
-		if p.Channel == ch {
-			return true
-		}
-	}
-	return false
+	return b.channels[ch] > 0
 }
 
 func (b *Bot) pin(ctx context.Context, r Reaction) {

@@ -98,6 +98,7 @@ func (c Changes) Empty() bool { return len(c.Added)+len(c.Changed)+len(c.Removed
 type Library struct {
 	logger  *slog.Logger
 	opts    ParseOptions
+	cache   *pageCache // nil without LibraryOptions.CacheDir
 	now     func() time.Time
 	mu      sync.RWMutex
 	sources []*sourceState
@@ -109,6 +110,9 @@ type sourceState struct {
 	cfg    SourceConfig
 	pages  map[string]*Runbook // by path
 	status SourceStatus
+	// cacheRead is set once the source's pages have been loaded, with
+	// what the parse cache held: later refreshes compare with s.pages.
+	cacheRead bool
 }
 
 // LibraryOptions configure a Library.
@@ -118,6 +122,13 @@ type LibraryOptions struct {
 	MaxPageSize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheDir, when set, keeps each source's parsed pages in a file
+	// there (created when missing), so that the first load after a
+	// restart parses only the pages whose content changed. The file of a
+	// source is rewritten after each refresh that changed its pages. A
+	// cache of another ParserVersion, another build of the program or
+	// another MaxPageSize is ignored.
+	CacheDir string
 }
 
 // NewLibrary returns an empty library.
@@ -128,6 +139,9 @@ func NewLibrary(opts LibraryOptions) *Library {
 	}
 	if l.now == nil {
 		l.now = time.Now
+	}
+	if opts.CacheDir != "" {
+		l.cache = newPageCache(opts.CacheDir)
 	}
 	return l
 }
@@ -190,10 +204,54 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, e
 		}
 		return fail(err)
 	}
-	pages, err := l.load(ctx, name, snap, s.cfg, s.current())
+	prev := s.current()
+	if l.cache != nil && !s.cacheRead {
+		prev = l.readCache(name)
+	}
+	pages, err := l.load(ctx, name, snap, s.cfg, prev)
 	if err != nil {
 		return fail(err)
 	}
+	ch := l.install(s, snap, pages, syncErr)
+	// prev is what the cache holds: written at the last change, or read
+	// at the first load.
+	if l.cache != nil && changedFrom(prev, pages) {
+		if err := l.cache.write(name, l.opts, pages); err != nil {
+			l.logger.Warn("parsed pages not cached; the next start will parse them again", "source", name, "err", err)
+		}
+	}
+	return ch, syncErr
+}
+
+// readCache returns the parsed pages cached for a source, or nil.
+func (l *Library) readCache(source string) map[string]*Runbook {
+	pages, err := l.cache.read(source, l.opts)
+	switch {
+	case errors.Is(err, errStale):
+		l.logger.Info("cached pages are of another version; parsing every page", "source", source)
+	case err != nil:
+		l.logger.Warn("cached pages unreadable; parsing every page", "source", source, "err", err)
+	}
+	return pages
+}
+
+// changedFrom reports whether pages differ from prev: a page added,
+// removed or of other content.
+func changedFrom(prev, pages map[string]*Runbook) bool {
+	if len(prev) != len(pages) {
+		return true
+	}
+	for p, rb := range pages {
+		if old := prev[p]; old == nil || old.Hash != rb.Hash {
+			return true
+		}
+	}
+	return false
+}
+
+// install makes pages the source's pages, and returns what changed.
+func (l *Library) install(s *sourceState, snap Snapshot, pages map[string]*Runbook, syncErr error) Changes {
+	name := s.src.Name()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var ch Changes
@@ -215,6 +273,7 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, e
 	sort.Strings(ch.Changed)
 	sort.Strings(ch.Removed)
 	s.pages = pages
+	s.cacheRead = true
 	if !ch.Empty() {
 		l.version++
 	}
@@ -227,7 +286,7 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, e
 		l.logger.Info("runbooks loaded", "source", name, "revision", snap.Revision, "pages", len(pages),
 			"added", len(ch.Added), "changed", len(ch.Changed), "removed", len(ch.Removed))
 	}
-	return ch, syncErr
+	return ch
 }
 
 func (s *sourceState) current() map[string]*Runbook { return s.pages }

@@ -113,7 +113,15 @@ func indexed(tb testing.TB, n int) *benchCorpus {
 // does for a directory source.
 func loadLibrary(tb testing.TB, dir string) *runbooks.Library {
 	tb.Helper()
-	lib := runbooks.NewLibrary(runbooks.LibraryOptions{})
+	return loadCachedLibrary(tb, dir, "")
+}
+
+// loadCachedLibrary reads the pages of dir, taking the parsed pages of
+// unchanged files from cacheDir and writing them there; with no
+// cacheDir, it parses every page.
+func loadCachedLibrary(tb testing.TB, dir, cacheDir string) *runbooks.Library {
+	tb.Helper()
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{CacheDir: cacheDir})
 	if err := lib.Add(runbooks.NewDirSource(benchSource, dir), runbooks.SourceConfig{}); err != nil {
 		tb.Fatal(err)
 	}

@@ -216,7 +216,10 @@ func BenchmarkMatch(b *testing.B) {
 // ready when its index on disk is up to date. open+update opens the index
 // and checks every page against the manifest, with the pages already
 // parsed; load+open+update first reads and parses the pages from disk
-// into a new Library, which is what a restart does.
+// into a new Library, which is what a restart without a parse cache does;
+// cached-load+open+update reads the files and takes their parsed pages
+// from the Library's cache (runbooks.LibraryOptions.CacheDir), which a
+// first load wrote.
 func BenchmarkRestart(b *testing.B) {
 	b.Run(pagesName(10_000), func(b *testing.B) {
 		c := indexed(b, 10_000)
@@ -244,6 +247,13 @@ func BenchmarkRestart(b *testing.B) {
 		b.Run("load+open+update", func(b *testing.B) {
 			for b.Loop() {
 				restart(b, loadLibrary(b, c.Dir).Pages())
+			}
+		})
+		b.Run("cached-load+open+update", func(b *testing.B) {
+			cache := b.TempDir()
+			loadCachedLibrary(b, c.Dir, cache) // the run before the restart
+			for b.Loop() {
+				restart(b, loadCachedLibrary(b, c.Dir, cache).Pages())
 			}
 		})
 	})

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
+
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -97,5 +99,35 @@ func TestTermStatisticsFollowUpdates(t *testing.T) {
 	}
 	if df, err := ix.docFreqs(ctx, pair); err != nil || df[0] != 2 {
 		t.Errorf("after the update: got %v (%v), want [2]", df, err)
+	}
+}
+
+// forceMerges returns how many times the index was merged into one
+// segment, and how many segments it has now.
+func forceMerges(t *testing.T, ix *Index) (merges, segments uint64) {
+	t.Helper()
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := adv.(*scorch.Scorch).StatsMap()
+	return m["TotFileMergeForceOpsCompleted"].(uint64), m["TotFileSegmentsAtRoot"].(uint64) + m["TotMemorySegmentsAtRoot"].(uint64)
+}
+
+func TestABulkUpdateLeavesOneSegmentAndASmallOneNoMerge(t *testing.T) {
+	ix := openIndex(t, t.TempDir())
+	pages := commonPages(mergeFloor + 100)
+	if _, err := ix.Update(pages, nil); err != nil {
+		t.Fatal(err)
+	}
+	if merges, segments := forceMerges(t, ix); merges != 1 || segments != 1 {
+		t.Errorf("after a bulk update: got %d merges and %d segments, want 1 and 1", merges, segments)
+	}
+	pages[1] = runbooks.Parse(pages[1].Path, []byte("# Changed\n"), runbooks.ParseOptions{Source: "t"})
+	if _, err := ix.Update(pages, nil); err != nil {
+		t.Fatal(err)
+	}
+	if merges, _ := forceMerges(t, ix); merges != 1 {
+		t.Errorf("after changing one page: got %d merges, want still 1", merges)
 	}
 }

@@ -34,6 +34,7 @@ type config struct {
 	PagerDuty    pagerdutyConfig    `yaml:"pagerduty"`
 	Alertmanager alertmanagerConfig `yaml:"alertmanager"`
 	Breadcrumbs  breadcrumbs.Config `yaml:"breadcrumbs"`
+	Slack        slackConfig        `yaml:"slack"`
 
 	// path is the file the configuration was read from, "" for defaults.
 	path string
@@ -54,6 +55,24 @@ type pagerdutyConfig struct {
 	FromEmail string `yaml:"from_email"`
 	// UserEmails maps chat user IDs to PagerDuty users' emails.
 	UserEmails map[string]string `yaml:"user_emails"`
+}
+
+// slackConfig is how the bot behaves in Slack (and in the console's local
+// chat); the tokens (SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
+// SLACK_SIGNING_SECRET) come from the environment.
+type slackConfig struct {
+	// Home is "channel" (a channel per incident) or "thread" (a thread in
+	// the service's channel).
+	Home           string            `yaml:"home"`
+	ChannelName    string            `yaml:"channel_name"`
+	Channels       map[string]string `yaml:"channels"`
+	DefaultChannel string            `yaml:"default_channel"`
+	PinEmoji       string            `yaml:"pin_emoji"`
+	Invite         []string          `yaml:"invite"`
+	Commands       struct {
+		Runbook  string `yaml:"runbook"`
+		Incident string `yaml:"incident"`
+	} `yaml:"commands"`
 }
 
 // alertmanagerConfig tunes the Alertmanager webhook; its token
@@ -196,6 +215,10 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	set("BREADCRUMB_REDIS_PREFIX", &c.Redis.Prefix)
 	set("BREADCRUMB_PUBLIC_URL", &c.PublicURL)
 	set("BREADCRUMB_PAGERDUTY_FROM_EMAIL", &c.PagerDuty.FromEmail)
+	set("BREADCRUMB_SLACK_HOME", &c.Slack.Home)
+	set("BREADCRUMB_SLACK_CHANNEL_NAME", &c.Slack.ChannelName)
+	set("BREADCRUMB_SLACK_DEFAULT_CHANNEL", &c.Slack.DefaultChannel)
+	set("BREADCRUMB_SLACK_PIN_EMOJI", &c.Slack.PinEmoji)
 	if v := getenv("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -247,6 +270,15 @@ func (c *config) validate() error {
 		if err := (runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude}).Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", where, s.Name, err))
 		}
+	}
+	switch c.Slack.Home {
+	case "", "channel":
+	case "thread":
+		if c.Slack.DefaultChannel == "" {
+			errs = append(errs, errors.New("slack.home is thread: slack.default_channel is required (the channel of incidents whose service has none in slack.channels)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("slack.home %q: want channel or thread", c.Slack.Home))
 	}
 	if _, err := breadcrumbs.New(c.Breadcrumbs); err != nil {
 		errs = append(errs, err)

@@ -95,8 +95,16 @@ func runServe(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
+	base := publicURL(cfg, ln.Addr().String())
+	chats, err := newChatSide(cfg, e.getenv, store, svc, lib, ix, base, logger)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	logger.Info("chat", "mode", chats.mode)
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
-		base: publicURL(cfg, ln.Addr().String()), loaded: make(chan struct{})}
+		chats: chats, base: base, loaded: make(chan struct{})}
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -132,6 +140,7 @@ type server struct {
 	console   *console.Console
 	metrics   *metrics
 	intake    *intake
+	chats     *chatSide
 	// base is the public address, for links.
 	base string
 	// loaded is closed once the runbooks are first loaded.
@@ -161,6 +170,14 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 		}
 	}()
 	waitWork := func() { (<-workDone)() }
+	chatCtx, stopChat := context.WithCancel(context.Background())
+	waitChat := s.chats.run(chatCtx, s.logger)
+	defer func() {
+		// After the inbox worker (whose changes the bot shows) has
+		// stopped.
+		stopChat()
+		waitChat()
+	}()
 	defer func() {
 		// The HTTP server has stopped taking webhooks by now; the worker
 		// finishes the deliveries in flight (the others stay in the inbox
@@ -247,6 +264,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /webhooks/pagerduty", s.metrics.webhook("pagerduty", s.intake.pagerduty))
 	mux.Handle("POST /webhooks/alertmanager", s.metrics.webhook("alertmanager", s.intake.alertmgr))
 	mux.Handle(breadcrumbs.RedirectPath, s.intake.redirect)
+	s.chats.mount(mux, s.metrics)
 	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
 	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
 	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)

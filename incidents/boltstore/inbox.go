@@ -39,6 +39,29 @@ const seenPrunedPerPut = 64
 // nanoseconds (0 for a delivery never taken), then the attempts so far.
 const leaseLen = 12
 
+// releaseLeases ends every lease, keeping the attempts counted.
+func releaseLeases(tx *bolt.Tx) error {
+	leases := tx.Bucket(bucketInboxLeases)
+	var held [][]byte
+	err := leases.ForEach(func(k, v []byte) error {
+		if len(v) == leaseLen && binary.BigEndian.Uint64(v[:8]) != 0 {
+			held = append(held, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range held {
+		v := bytes.Clone(leases.Get(k))
+		binary.BigEndian.PutUint64(v[:8], 0)
+		if err := leases.Put(k, v); err != nil {
+			return fmt.Errorf("release lease: %w", err)
+		}
+	}
+	return nil
+}
+
 // storedDelivery is a pending delivery as the inbox bucket holds it.
 type storedDelivery struct {
 	ID         string            `json:"id"`

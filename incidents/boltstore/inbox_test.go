@@ -197,3 +197,35 @@ func TestInboxDefaults(t *testing.T) {
 			s.inboxRetention, s.inboxMaxPending, DefaultInboxRetention, DefaultInboxMaxPending)
 	}
 }
+
+func TestAReopenReleasesTheLeasesOfTheProcessThatDied(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "incidents.db")
+	ctx := t.Context()
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"am:1", "am:2"} {
+		if _, err := s.Put(ctx, incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Take(ctx, "dead", 1, time.Hour); err != nil || len(got) != 1 {
+		t.Fatalf("Take = %v, %v", got, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	got, err := s.Take(ctx, "alive", 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != "am:1" || got[0].Attempts != 2 {
+		t.Errorf("Take after a reopen = %+v, want am:1 at once (attempt 2, its hour-long lease released), then am:2", got)
+	}
+}

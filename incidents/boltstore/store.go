@@ -111,6 +111,13 @@ func Open(path string, opts Options) (*Store, error) {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
+		// The file lock makes this process the only one on the file, so
+		// the inbox's leases were held by a process that is gone: they are
+		// released, and what it had taken is handed out again at once
+		// rather than when its leases would have run out.
+		if err := releaseLeases(tx); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		if v := meta.Get(keySchema); v != nil {
 			if got := binary.BigEndian.Uint64(v); got != schema {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -112,6 +115,15 @@ func runServe(ctx context.Context, e env, args []string) int {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
+	}
+	if consoleToken.IsZero() && isLoopback(ln.Addr()) {
+		// On this machine only (the embedded defaults), the console gets a
+		// write token made for this run, so that a newcomer can try the
+		// demo and the chat at once; it is shown on the terminal, never in
+		// the logs.
+		consoleToken = secret.New(randomHex(16))
+		fmt.Fprintf(e.stderr, "\nThe console is at %s/ — to use its chat and demo, sign in at:\n  %s/signin?token=%s\n(a token made for this run; set BREADCRUMB_CONSOLE_TOKEN to choose one)\n\n",
+			base, base, consoleToken.Reveal())
 	}
 	srv.console, err = console.New(console.Config{Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) }})
@@ -310,4 +322,16 @@ func (s *server) summaries() []runbookSummary {
 func (s *server) apiRunbooks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"runbooks": s.summaries(), "sources": s.lib.Status()})
+}
+
+// isLoopback reports whether addr is on this machine only.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

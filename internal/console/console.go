@@ -187,13 +187,17 @@ func (c *Console) RequireToken(next http.Handler) http.Handler {
 }
 
 func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
-	c.render(w, "signin.html", map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "Title": "Sign in"})
+	next := safeNext(r.URL.Query().Get("next"))
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		// The link the service prints on the embedded defaults.
+		c.setToken(w, r, tok, next)
+		return
+	}
+	c.render(w, "signin.html", map[string]any{"Next": next, "Title": "Sign in"})
 }
 
-func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	tok := r.PostFormValue("token")
-	next := safeNext(r.PostFormValue("next"))
+// setToken signs in with tok, or shows the form again.
+func (c *Console) setToken(w http.ResponseWriter, r *http.Request, tok, next string) {
 	if c.cfg.Token.IsZero() || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.Token.Reveal())) != 1 {
 		w.WriteHeader(http.StatusUnauthorized)
 		c.render(w, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true})
@@ -202,6 +206,11 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: 12 * 3600})
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	c.setToken(w, r, r.PostFormValue("token"), safeNext(r.PostFormValue("next")))
 }
 
 // safeNext keeps a redirect target on this site.

@@ -220,3 +220,24 @@ func TestCoverageCountsUnmatchedAlertsUnusedRunbooksAndSkippedSteps(t *testing.T
 		t.Errorf("used: got %+v, want x:a.md ×2", cov.Used)
 	}
 }
+
+func TestTheSignInLinkSetsTheCookieAndABadOneDoesNot(t *testing.T) {
+	f := newFixture(t, "printed-token")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(f.srv.URL + "/signin?token=printed-token&next=/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/chat" || len(resp.Cookies()) != 1 {
+		t.Errorf("good link: got %d to %q with %d cookies, want 303 to /chat with the cookie", resp.StatusCode, resp.Header.Get("Location"), len(resp.Cookies()))
+	}
+	resp, err = noRedirect.Get(f.srv.URL + "/signin?token=guess&next=/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
+		t.Errorf("bad link: got %d with %d cookies, want 401 and none", resp.StatusCode, len(resp.Cookies()))
+	}
+}

@@ -328,7 +328,12 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
-	q := textQuery(capQuery(text), false)
+	capped := capQuery(text)
+	typos, err := m.ix.typos(ctx, capped)
+	if err != nil {
+		return nil, err
+	}
+	q := textQuery(capped, false, typos)
 	var should []query.Query
 	if svc := strings.ToLower(a.Service()); svc != "" {
 		tq := bleve.NewTermQuery(svc)

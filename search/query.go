@@ -104,7 +104,11 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	}
 	text = capQuery(text)
 	terms := ix.queryTerms(text)
-	tq := textQuery(text, false)
+	typos, err := ix.typos(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	tq := textQuery(text, false, typos)
 	if text != "" {
 		// Two phases: the pages whose short fields (title, file name,
 		// alert names, description, headings) have a word are few, and
@@ -124,7 +128,7 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
-	hits, err = ix.run(ctx, textQuery(text, true), filters, limit, terms, false)
+	hits, err = ix.run(ctx, textQuery(text, true, nil), filters, limit, terms, false)
 	for i := range hits {
 		hits[i].Fuzzy = true
 	}
@@ -252,10 +256,11 @@ func fuzzyWords(text string, minLen int) string {
 
 // textQuery searches the weighted fields (title, file name, alert names,
 // description, headings) and the composite of every text field. fuzzy
-// makes it the fallback that tolerates typos everywhere; otherwise the
-// longer words are also tried with one typo, at a low weight, so that one
-// misspelled word among right ones still counts.
-func textQuery(text string, fuzzy bool) query.Query {
+// makes it the fallback that tolerates typos everywhere; otherwise typos,
+// when not nil, is added: the longer words tried with one typo, at a low
+// weight (see typos), so that one misspelled word among right ones still
+// counts.
+func textQuery(text string, fuzzy bool, typos query.Query) query.Query {
 	if text == "" {
 		return bleve.NewMatchAllQuery()
 	}
@@ -299,12 +304,8 @@ func textQuery(text string, fuzzy bool) query.Query {
 			qs = append(qs, mq)
 		}
 	}
-	if words := fuzzyWords(text, 5); words != "" {
-		mq := bleve.NewMatchQuery(words)
-		mq.SetField(fAll)
-		mq.SetBoost(0.3)
-		mq.SetFuzziness(1)
-		qs = append(qs, mq)
+	if typos != nil {
+		qs = append(qs, typos)
 	}
 	// The exact alert name, as pasted from a page.
 	tq := bleve.NewTermQuery(strings.ToLower(strings.TrimSpace(text)))
@@ -312,6 +313,16 @@ func textQuery(text string, fuzzy bool) query.Query {
 	tq.SetBoost(8)
 	qs = append(qs, tq)
 	return bleve.NewDisjunctionQuery(qs...)
+}
+
+// typos matches the words of text of five letters or more with one typo,
+// in every text field, at a low weight; nil when there is none.
+func (ix *Index) typos(ctx context.Context, text string) (query.Query, error) {
+	words := fuzzyWords(text, 5)
+	if words == "" {
+		return nil, nil
+	}
+	return ix.typoQuery(ctx, fAll, words, 0.3)
 }
 
 // fuzzinessFor allows two typos when every word is long, else one: "ntp"

@@ -10,11 +10,19 @@ import (
 	index "github.com/blevesearch/bleve_index_api"
 )
 
-// termStats caches how many pages hold a term in a field. It holds for
-// the index's contents at the time: Update clears it.
+// termStats caches how many pages hold a term in a field, and the terms
+// of a field within one typo of a term. It holds for the index's
+// contents at the time: Update clears it.
 type termStats struct {
-	mu sync.Mutex
-	df map[fieldTerm]uint64
+	mu    sync.Mutex
+	df    map[fieldTerm]uint64
+	typos map[fieldTerm][]nearTerm
+}
+
+// nearTerm is a term of the index and its edit distance from another.
+type nearTerm struct {
+	term     string
+	distance uint8
 }
 
 type fieldTerm struct{ field, term string }
@@ -38,10 +46,110 @@ func (s *termStats) put(k fieldTerm, n uint64) {
 	s.df[k] = n
 }
 
+func (s *termStats) getNear(k fieldTerm) ([]nearTerm, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.typos[k]
+	return n, ok
+}
+
+func (s *termStats) putNear(k fieldTerm, near []nearTerm) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.typos == nil || len(s.typos) >= maxTermStats {
+		s.typos = map[fieldTerm][]nearTerm{}
+	}
+	s.typos[k] = near
+}
+
 func (s *termStats) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.df = nil
+	s.df, s.typos = nil, nil
+}
+
+// nearTerms returns the terms of the field within one typo of term, as
+// bleve's fuzzy query finds them, from a cache kept until the next
+// Update: building the automaton and walking the dictionary was a tenth
+// of a search.
+func (ix *Index) nearTerms(ctx context.Context, field, term string) ([]nearTerm, error) {
+	k := fieldTerm{field, term}
+	if near, ok := ix.stats.getNear(k); ok {
+		return near, nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, fmt.Errorf("search: index is closed")
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: terms near %q: %w", term, err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: terms near %q: %w", term, err)
+	}
+	defer r.Close()
+	fr, ok := r.(index.IndexReaderFuzzy)
+	if !ok {
+		return nil, fmt.Errorf("search: terms near %q: the index cannot look them up", term)
+	}
+	dict, _, err := fr.FieldDictFuzzyAutomaton(field, term, 1, "")
+	if err != nil {
+		return nil, fmt.Errorf("search: terms near %q: %w", term, err)
+	}
+	var near []nearTerm
+	e, err := dict.Next()
+	for err == nil && e != nil {
+		near = append(near, nearTerm{e.Term, e.EditDistance})
+		e, err = dict.Next()
+	}
+	if cerr := dict.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search: terms near %q: %w", term, err)
+	}
+	ix.stats.putNear(k, near)
+	return near, nil
+}
+
+// typoQuery matches the words of text with one typo each in a field, as
+// a match query with a fuzziness of 1 does (a term found at distance d
+// weighs 1/(d+1)), but with the terms near each word taken from the
+// cache.
+func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float64) (query.Query, error) {
+	tokens := ix.tokens(text)
+	if len(tokens) == 0 {
+		return nil, nil
+	}
+	qs := make([]query.Query, 0, len(tokens))
+	for _, t := range tokens {
+		near, err := ix.nearTerms(ctx, field, t)
+		if err != nil {
+			return nil, err
+		}
+		if len(near) == 0 || (len(near) == 1 && near[0].term == t) {
+			tq := bleve.NewTermQuery(t)
+			tq.SetField(field)
+			tq.SetBoost(boost)
+			qs = append(qs, tq)
+			continue
+		}
+		alts := make([]query.Query, len(near))
+		for i, n := range near {
+			tq := bleve.NewTermQuery(n.term)
+			tq.SetField(field)
+			tq.SetBoost(boost / float64(n.distance+1))
+			alts[i] = tq
+		}
+		qs = append(qs, bleve.NewDisjunctionQuery(alts...))
+	}
+	dq := bleve.NewDisjunctionQuery(qs...)
+	dq.SetMin(1)
+	dq.SetBoost(boost)
+	return dq, nil
 }
 
 // docFreqs returns how many pages hold each of the terms in its field:

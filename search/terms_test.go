@@ -3,9 +3,11 @@ package search
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -129,5 +131,46 @@ func TestABulkUpdateLeavesOneSegmentAndASmallOneNoMerge(t *testing.T) {
 	}
 	if merges, _ := forceMerges(t, ix); merges != 1 {
 		t.Errorf("after changing one page: got %d merges, want still 1", merges)
+	}
+}
+
+func TestTheTypoQueryScoresAsBlevesFuzzyMatch(t *testing.T) {
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(examplePages(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, words := range []string{"crashloping", "replicaton primary", "certficate expired", "zzzzzzzz"} {
+		t.Run(words, func(t *testing.T) {
+			mq := bleve.NewMatchQuery(words)
+			mq.SetField(fAll)
+			mq.SetBoost(0.3)
+			mq.SetFuzziness(1)
+			want, err := ix.run(ctx, mq, nil, 20, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 && words != "zzzzzzzz" {
+				t.Fatal("bleve's fuzzy match found nothing: the case tests nothing")
+			}
+			for range 2 { // the second time from the cache
+				q, err := ix.typoQuery(ctx, fAll, words, 0.3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ix.run(ctx, q, nil, 20, nil, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("got %d hits, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if got[i].ID != want[i].ID || math.Abs(got[i].Score-want[i].Score) > 1e-9 {
+						t.Errorf("hit %d: got %s %.6f, want %s %.6f", i, got[i].ID, got[i].Score, want[i].ID, want[i].Score)
+					}
+				}
+			}
+		})
 	}
 }

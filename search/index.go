@@ -38,6 +38,11 @@ type Config struct {
 	Dir string
 	// Logger receives rebuild and update notes; nil discards them.
 	Logger *slog.Logger
+	// ResultCache is how many recent searches have their hits kept, so
+	// that the same search is answered again without the index until the
+	// next Update changes it. 0 means DefaultResultCache; a negative
+	// number keeps none.
+	ResultCache int
 }
 
 // Index is the persistent full-text index of the runbooks. It is safe for
@@ -52,7 +57,8 @@ type Index struct {
 	manifest map[string]string // runbook ID → content hash
 	rebuilt  bool
 
-	stats termStats // document frequencies of query terms
+	stats   termStats    // document frequencies of query terms
+	results *resultCache // nil when Config.ResultCache < 0
 }
 
 type manifestFile struct {
@@ -77,7 +83,7 @@ func Open(cfg Config) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix := &Index{dir: cfg.Dir, logger: logger, lock: lock}
+	ix := &Index{dir: cfg.Dir, logger: logger, lock: lock, results: newResultCache(cfg.ResultCache)}
 	if err := ix.open(); err != nil {
 		ix.unlock()
 		return nil, err
@@ -277,6 +283,7 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 		return st, nil
 	}
 	defer ix.stats.clear()
+	defer ix.results.clear()
 	batch := ix.idx.NewBatch()
 	pending := map[string]string{}
 	flush := func() error {

@@ -77,15 +77,31 @@ func (q Query) parseFilters() (text, service, team string, tags []string) {
 
 // Search returns the runbooks that best match the query, best first. When
 // the words find nothing, they are tried again with typos tolerated, and
-// the hits are marked Fuzzy.
+// the hits are marked Fuzzy. The hits of recent searches are kept (see
+// Config.ResultCache) until the next Update.
 func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
-	text, service, team, tags := q.parseFilters()
-	if text == "" && service == "" && team == "" && len(tags) == 0 {
-		return nil, ErrEmptyQuery
-	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 10
+	}
+	key := q.key(limit)
+	hits, ok, gen := ix.results.get(key)
+	if ok {
+		return hits, nil
+	}
+	hits, err := ix.find(ctx, q, limit)
+	if err == nil {
+		ix.results.put(key, gen, hits)
+	}
+	return hits, err
+}
+
+// find is Search without the cache: the two phases, and the fuzzy
+// fallback.
+func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
+	text, service, team, tags := q.parseFilters()
+	if text == "" && service == "" && team == "" && len(tags) == 0 {
+		return nil, ErrEmptyQuery
 	}
 	var filters []query.Query
 	addFilter := func(field, v string) {

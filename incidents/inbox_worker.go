@@ -110,14 +110,14 @@ type Worker struct {
 	mu       sync.Mutex
 	inflight map[string]bool  // IDs taken and not finished
 	lanes    map[string]*lane // order key → the deliveries waiting for it
-	blocked  map[string]block // order key → a delivery that failed, and its lease's end
+	blocked  map[string]block // order key → a delivery left unfinished, that the later ones wait for
 }
 
 // lane holds the deliveries of one order key waiting for their turn.
 type lane struct{ queue []taken }
 
 // block holds back the deliveries of one order key behind the delivery
-// id, which failed and comes back when its lease ends, until.
+// id, left unfinished, until it is settled or until passes.
 type block struct {
 	id    string
 	until time.Time
@@ -340,6 +340,7 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 		// consumer's now.
 		<-slots
 		log.Debug("inbox: delivery's lease ran out before its turn")
+		w.holdBehind(key, d.ID)
 		return
 	}
 	err := w.handle(ctx, t)
@@ -357,13 +358,22 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 		w.drop(ctx, log, key, d.ID, fmt.Errorf("attempt %d of %d: %w", d.Attempts, w.opts.MaxAttempts, err))
 	default:
 		w.failed.Add(1)
-		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "error", err, "retry_after", time.Until(t.deadline).Round(time.Millisecond))
-		if key != "" {
-			w.mu.Lock()
-			w.blocked[key] = block{id: d.ID, until: t.deadline}
-			w.mu.Unlock()
-		}
+		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "error", err, "retry_after", max(time.Until(t.deadline), 0).Round(time.Millisecond))
+		w.holdBehind(key, d.ID)
 	}
+}
+
+// holdBehind makes the later deliveries of key wait for id, which is left
+// unfinished and comes back when its lease ends, for one lease from now
+// at most: by then id is free to take again (this worker takes it before
+// the later ones, being older), or another consumer has it.
+func (w *Worker) holdBehind(key, id string) {
+	if key == "" {
+		return
+	}
+	w.mu.Lock()
+	w.blocked[key] = block{id: id, until: time.Now().Add(w.opts.Lease)}
+	w.mu.Unlock()
 }
 
 // handle calls the delivery's handler with a context that ends with its

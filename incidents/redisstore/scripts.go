@@ -232,3 +232,32 @@ redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('HDEL', KEYS[3], entry)
 return 1
 `)
+
+// leadScript takes a lease that is free (its key expired or was never
+// set) with SET NX PX, or renews it with PEXPIRE when the holder holds
+// it, and returns 1 when the holder holds it then, else 0. Running it
+// again (a retry) gives the same answer.
+//
+//	KEYS: lease
+//	ARGV: holder, ttl (ms)
+var leadScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+	return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+	return 1
+end
+return 0
+`)
+
+// resignScript deletes a lease's key when the holder holds it.
+//
+//	KEYS: lease
+//	ARGV: holder
+var resignScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('DEL', KEYS[1])
+end
+return 0
+`)

@@ -494,3 +494,59 @@ func TestWorkerRunsOnceAtATime(t *testing.T) {
 		t.Errorf("Run after the first returned = %v, want nil", err)
 	}
 }
+
+// flakyInbox wraps a real inbox and fails the first takeFailures Takes
+// and doneFailures Dones: a fake that injects failures.
+type flakyInbox struct {
+	incidents.Inbox
+	takeFailures, doneFailures atomic.Int64
+}
+
+func (f *flakyInbox) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+	if f.takeFailures.Add(-1) >= 0 {
+		return nil, errors.New("injected take failure")
+	}
+	return f.Inbox.Take(ctx, consumer, n, lease)
+}
+
+func (f *flakyInbox) Done(ctx context.Context, id string) error {
+	if f.doneFailures.Add(-1) >= 0 {
+		return errors.New("injected done failure")
+	}
+	return f.Inbox.Done(ctx, id)
+}
+
+func TestWorkerOutlastsInboxFailures(t *testing.T) {
+	bolt := openBoltInbox(t)
+	in := &flakyInbox{Inbox: bolt}
+	in.takeFailures.Store(2)
+	in.doneFailures.Store(1)
+	var logs syncLogBuffer
+	rec := &deliveryRecorder{}
+	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": rec},
+		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
+	putDelivery(t, bolt, newDelivery("am:1", "alertmanager", ""))
+	runWorker(t, w)
+	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
+
+	// The first Done failed: the delivery came back and was handled again.
+	if got := rec.attemptsOf("am:1"); len(got) != 2 || got[0] != 1 || got[1] < 2 {
+		t.Errorf("the handler saw am:1 on attempts %v, want twice, the second after the failed Done", got)
+	}
+	if n := pendingOf(t, bolt); n != 0 {
+		t.Errorf("Pending() = %d, want 0", n)
+	}
+	var takes, dones int
+	for _, rec := range logs.records(t, "ERROR") {
+		msg, _ := rec["msg"].(string)
+		switch {
+		case strings.Contains(msg, "take failed"):
+			takes++
+		case strings.Contains(msg, "done failed"):
+			dones++
+		}
+	}
+	if takes != 2 || dones != 1 {
+		t.Errorf("the log has %d take failures and %d done failures, want 2 and 1:\n%s", takes, dones, logs.String())
+	}
+}

@@ -1,0 +1,890 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/bot"
+	"github.com/breadcrumb-oncall/breadcrumb/bot/localchat"
+)
+
+// ChatConfig is what the console's local chat needs. Bot and Chat are
+// required: Chat is the chat the bot speaks in.
+type ChatConfig struct {
+	Bot  bot.Handler
+	Chat *localchat.Chat
+	// PinEmoji is the reaction the pin control sends; empty means
+	// "pushpin", the bot's default.
+	PinEmoji string
+	// Logger receives what goes wrong; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// GeneralChannel is the channel the chat makes when it starts, for
+// commands typed outside any incident.
+const GeneralChannel = "general"
+
+// Paths of the chat, under /chat.
+const (
+	chatRoot   = "/chat"
+	chatPrefix = "/chat/"
+)
+
+// Cookies of the chat: the name its user goes by, and the form token
+// that every POST must carry back (double submit), beside the
+// same-origin check.
+const (
+	nameCookie = "breadcrumb_chat_name"
+	csrfCookie = "breadcrumb_chat_csrf"
+	csrfField  = "csrf"
+	// defaultUser is the name of a user who gave none.
+	defaultUser = "console"
+	// maxBody bounds a POST's form.
+	maxBody = 64 << 10
+	// pollWait is how long a poll waits for a change before it answers.
+	pollWait = 25 * time.Second
+	// shownEphemerals is how many of a user's private replies a channel
+	// shows, newest last.
+	shownEphemerals = 20
+)
+
+// chat is the console's local chat: it shows a localchat.Chat and turns
+// what its user types and presses into calls on the bot.
+type chat struct {
+	bot   bot.Handler
+	lc    *localchat.Chat
+	pin   string
+	log   *slog.Logger
+	now   func() time.Time
+	pages *template.Template
+
+	mu sync.Mutex
+	// triggers maps the trigger of each command and click to its user,
+	// so that the forms the bot opens reach that user only.
+	triggers map[string]string
+	// closed holds the triggers whose form was submitted or dismissed.
+	closed map[string]bool
+	// pinned holds the messages pinned through the console.
+	pinned map[bot.MessageRef]bool
+}
+
+// NewChat returns the local chat's handler, to be mounted at /chat and
+// /chat/ behind the console's token (Config.Chat). It makes the
+// "general" channel. Its pages: GET /chat (the general channel), GET
+// /chat/c/{channel} (a channel; ?thread=TS opens a thread), GET
+// /chat/poll?v=N (waits for a change, for the page's script), GET
+// /chat/files/{n} (a shared file, as a download); and the POSTs /chat/say
+// (a command or a message), /chat/click, /chat/pin, /chat/submit,
+// /chat/dismiss and /chat/name.
+func NewChat(cfg ChatConfig) http.Handler {
+	if cfg.Bot == nil || cfg.Chat == nil {
+		panic("console: NewChat needs a bot and its chat")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PinEmoji == "" {
+		cfg.PinEmoji = "pushpin"
+	}
+	c := &chat{bot: cfg.Bot, lc: cfg.Chat, pin: strings.Trim(cfg.PinEmoji, ": "), log: cfg.Logger, now: cfg.Now,
+		triggers: map[string]string{}, closed: map[string]bool{}, pinned: map[bot.MessageRef]bool{}}
+	c.pages = template.Must(template.New("").Funcs(template.FuncMap{
+		"when":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
+		"esc":   url.PathEscape,
+		"query": url.QueryEscape,
+	}).ParseFS(templateFS, "templates/layout.html", "templates/chat*.html"))
+	c.lc.CreateChannel(GeneralChannel, "Anything that is not an incident's")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+chatRoot, c.index)
+	mux.HandleFunc("GET "+chatPrefix+"{$}", c.index)
+	mux.HandleFunc("GET "+chatPrefix+"c/{channel}", c.channel)
+	mux.HandleFunc("GET "+chatPrefix+"poll", c.poll)
+	mux.HandleFunc("GET "+chatPrefix+"files/{n}", c.file)
+	mux.HandleFunc("POST "+chatPrefix+"say", c.guard(c.say))
+	mux.HandleFunc("POST "+chatPrefix+"click", c.guard(c.click))
+	mux.HandleFunc("POST "+chatPrefix+"pin", c.guard(c.pinMessage))
+	mux.HandleFunc("POST "+chatPrefix+"submit", c.guard(c.submit))
+	mux.HandleFunc("POST "+chatPrefix+"dismiss", c.guard(c.dismiss))
+	mux.HandleFunc("POST "+chatPrefix+"name", c.guard(c.setName))
+	return mux
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// csrf returns the request's form token, setting a new one in a cookie
+// when it carries none.
+func (c *chat) csrf(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 32 {
+		return ck.Value
+	}
+	tok := randomHex(16)
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: chatRoot, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	return tok
+}
+
+// guard refuses a POST that may come from another site: its Origin (or,
+// without one, its Referer) must be this host, and its form must carry
+// the token of its cookie. A request authorized by an Authorization
+// header (a script) needs neither, since no browser adds that header on
+// another site's behalf.
+func (c *chat) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, "the form could not be read", http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("Authorization") != "" {
+			next(w, r)
+			return
+		}
+		if !sameOrigin(r) {
+			http.Error(w, "this form was sent from another site", http.StatusForbidden)
+			return
+		}
+		ck, err := r.Cookie(csrfCookie)
+		if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue(csrfField))) != 1 {
+			http.Error(w, "this form has expired: reload the page and try again", http.StatusForbidden)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// sameOrigin reports whether a request's Origin, else its Referer, names
+// the host it was sent to. A request with neither (an old browser, a
+// privacy setting) passes on the form token alone.
+func sameOrigin(r *http.Request) bool {
+	from := r.Header.Get("Origin")
+	if from == "" || from == "null" {
+		from = r.Header.Get("Referer")
+	}
+	if from == "" {
+		return r.Header.Get("Origin") != "null"
+	}
+	u, err := url.Parse(from)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// user is the console user the request speaks for: the name in its
+// cookie, else "console".
+func user(r *http.Request) bot.User {
+	name := defaultUser
+	if ck, err := r.Cookie(nameCookie); err == nil {
+		if n, err := url.QueryUnescape(ck.Value); err == nil && validName(n) {
+			name = n
+		}
+	}
+	return bot.User{ID: name, Name: name}
+}
+
+// validName accepts a short name of letters, digits, ".", "-" and "_".
+func validName(n string) bool {
+	if n == "" || len(n) > 40 {
+		return false
+	}
+	for _, r := range n {
+		ok := r == '.' || r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// newTrigger returns a trigger for an action of u, so that a form the
+// bot opens for it reaches u.
+func (c *chat) newTrigger(u bot.User) string {
+	t := randomHex(12)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.triggers[t] = u.ID
+	return t
+}
+
+func (c *chat) index(w http.ResponseWriter, r *http.Request) {
+	info, _ := c.lc.Channel(GeneralChannel)
+	http.Redirect(w, r, chatPrefix+"c/"+url.PathEscape(info.ID), http.StatusSeeOther)
+}
+
+// back sends the browser to the channel (and thread) it acted in.
+func back(w http.ResponseWriter, r *http.Request, place bot.Place) {
+	u := chatPrefix + "c/" + url.PathEscape(place.Channel)
+	if place.Thread != "" {
+		u += "?thread=" + url.QueryEscape(place.Thread)
+	}
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// place reads the channel and thread a POST acts in; the channel must
+// exist.
+func (c *chat) place(r *http.Request) (bot.Place, bool) {
+	info, ok := c.lc.Channel(r.PostFormValue("channel"))
+	if !ok || strings.HasPrefix(r.PostFormValue("channel"), "#") {
+		return bot.Place{}, false
+	}
+	return bot.Place{Channel: info.ID, Thread: r.PostFormValue("thread")}, true
+}
+
+func (c *chat) say(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	u := user(r)
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	if text == "" {
+		back(w, r, place)
+		return
+	}
+	if name, rest, ok := slashCommand(text); ok {
+		cmd := bot.Command{Name: name, Text: rest, User: u, Place: place, Trigger: c.newTrigger(u), Key: "web-" + randomHex(12), At: c.now()}
+		answer := c.bot.Command(r.Context(), cmd)
+		if len(answer.Blocks) > 0 || answer.Text != "" {
+			// The command is shown above its answer, for its user only,
+			// as a chat shows nothing of a slash command to the others.
+			shown := bot.Message{Text: answer.Text, Blocks: append([]bot.Block{&bot.Context{Text: bot.Text{
+				{Text: "/" + name + " " + rest, Style: bot.Monospace}}}}, answer.Blocks...)}
+			if len(answer.Blocks) == 0 {
+				shown.Blocks = append(shown.Blocks, &bot.Section{Text: bot.Text{bot.P(answer.Text)}})
+			}
+			c.whisper(r.Context(), place, u, shown)
+		}
+		back(w, r, place)
+		return
+	}
+	if _, err := c.lc.Say(place, u, text); err != nil {
+		c.log.Error("chat: say", "channel", place.Channel, "err", err)
+		http.Error(w, "the message could not be posted", http.StatusNotFound)
+		return
+	}
+	back(w, r, place)
+}
+
+// slashCommand splits "/runbook disk full" into "runbook" and "disk
+// full".
+func slashCommand(text string) (name, rest string, ok bool) {
+	if !strings.HasPrefix(text, "/") || strings.HasPrefix(text, "//") {
+		return "", "", false
+	}
+	name, rest, _ = strings.Cut(text[1:], " ")
+	if name == "" {
+		return "", "", false
+	}
+	return name, strings.TrimSpace(rest), true
+}
+
+// whisper keeps a reply for its user; the chat holds it (and wakes the
+// pages that wait), so it survives a reload.
+func (c *chat) whisper(ctx context.Context, to bot.Place, u bot.User, m bot.Message) {
+	if err := c.lc.Whisper(ctx, to, u, m); err != nil {
+		c.log.Error("chat: keep a reply", "channel", to.Channel, "err", err)
+	}
+}
+
+// click presses a button of a message in the chat, or of one of the
+// user's private replies. The button is found where it was shown, so
+// that a form can press only buttons the bot made.
+func (c *chat) click(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	u := user(r)
+	blockN, err1 := strconv.Atoi(r.PostFormValue("block"))
+	buttonN, err2 := strconv.Atoi(r.PostFormValue("button"))
+	if err1 != nil || err2 != nil {
+		http.Error(w, "which button?", http.StatusBadRequest)
+		return
+	}
+	var msg bot.Message
+	var ref bot.MessageRef
+	if ts := r.PostFormValue("ts"); ts != "" {
+		p, found := c.lc.Get(bot.MessageRef{Channel: place.Channel, TS: ts})
+		if !found {
+			http.Error(w, "that message is gone", http.StatusNotFound)
+			return
+		}
+		msg, ref = p.Message, p.Ref
+		if p.Thread != "" {
+			place.Thread = p.Thread
+		}
+	} else {
+		n, err := strconv.Atoi(r.PostFormValue("ephemeral"))
+		mine := c.lc.Ephemerals(u.ID)
+		if err != nil || n < 0 || n >= len(mine) || mine[n].To.Channel != place.Channel {
+			http.Error(w, "that reply is gone", http.StatusNotFound)
+			return
+		}
+		msg, ref = mine[n].Message, bot.MessageRef{Channel: place.Channel}
+		place.Thread = mine[n].To.Thread
+	}
+	btn, found := buttonAt(msg, blockN, buttonN)
+	if !found {
+		http.Error(w, "that button is gone", http.StatusNotFound)
+		return
+	}
+	answer := c.bot.Click(r.Context(), bot.Click{Action: btn.Action, Value: btn.Value, User: u, Place: place, Message: ref,
+		Trigger: c.newTrigger(u), Key: "web-" + randomHex(12), At: c.now()})
+	if answer != nil {
+		c.whisper(r.Context(), place, u, *answer)
+	}
+	back(w, r, bot.Place{Channel: place.Channel, Thread: r.PostFormValue("thread")})
+}
+
+func buttonAt(m bot.Message, block, button int) (bot.Button, bool) {
+	if block < 0 || block >= len(m.Blocks) {
+		return bot.Button{}, false
+	}
+	a, ok := m.Blocks[block].(*bot.Actions)
+	if !ok || button < 0 || button >= len(a.Buttons) {
+		return bot.Button{}, false
+	}
+	return a.Buttons[button], true
+}
+
+// pinMessage adds the pin reaction to a message, or removes it.
+func (c *chat) pinMessage(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	ref := bot.MessageRef{Channel: place.Channel, TS: r.PostFormValue("ts")}
+	if _, found := c.lc.Get(ref); !found {
+		http.Error(w, "that message is gone", http.StatusNotFound)
+		return
+	}
+	add := r.PostFormValue("pin") != "off"
+	c.mu.Lock()
+	if add {
+		c.pinned[ref] = true
+	} else {
+		delete(c.pinned, ref)
+	}
+	c.mu.Unlock()
+	c.bot.React(r.Context(), bot.Reaction{Emoji: c.pin, Added: add, User: user(r), Message: ref, Key: "web-" + randomHex(12), At: c.now()})
+	back(w, r, place)
+}
+
+// openForm is a form the bot opened for a user.
+type openForm struct {
+	Trigger string
+	Form    bot.Form
+}
+
+// formsFor returns the forms still open for a user, oldest first.
+func (c *chat) formsFor(u bot.User) []openForm {
+	all := c.lc.Forms()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []openForm
+	for _, f := range all {
+		if c.triggers[f.Trigger] == u.ID && !c.closed[f.Trigger] {
+			out = append(out, openForm{Trigger: f.Trigger, Form: f.Form})
+		}
+	}
+	return out
+}
+
+func (c *chat) findForm(u bot.User, trigger string) (openForm, bool) {
+	for _, f := range c.formsFor(u) {
+		if f.Trigger == trigger {
+			return f, true
+		}
+	}
+	return openForm{}, false
+}
+
+func (c *chat) closeForm(trigger string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed[trigger] = true
+}
+
+// submit sends a filled form to the bot; a *bot.FormError shows the form
+// again with its messages.
+func (c *chat) submit(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	u := user(r)
+	f, ok := c.findForm(u, r.PostFormValue("trigger"))
+	if !ok {
+		back(w, r, place) // submitted already, or someone else's
+		return
+	}
+	values := map[string]string{}
+	for _, fld := range f.Form.Fields {
+		values[fld.ID] = strings.TrimSpace(r.PostFormValue("f_" + fld.ID))
+	}
+	err := c.bot.Submit(r.Context(), bot.Submission{Form: f.Form.ID, State: f.Form.State, Values: values, User: u,
+		Key: "web-" + f.Trigger, At: c.now()})
+	var fe *bot.FormError
+	switch {
+	case errors.As(err, &fe):
+		c.render(w, r, place, http.StatusUnprocessableEntity, &formRetry{Trigger: f.Trigger, Values: values, Problems: fe.Fields})
+		return
+	case err != nil:
+		c.log.Error("chat: submit a form", "form", f.Form.ID, "err", err)
+		c.render(w, r, place, http.StatusInternalServerError, &formRetry{Trigger: f.Trigger, Values: values,
+			Problems: map[string]string{"": "The form could not be taken; the log says why. Try again in a moment."}})
+		return
+	}
+	c.closeForm(f.Trigger)
+	back(w, r, place)
+}
+
+func (c *chat) dismiss(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	if f, ok := c.findForm(user(r), r.PostFormValue("trigger")); ok {
+		c.closeForm(f.Trigger)
+	}
+	back(w, r, place)
+}
+
+func (c *chat) setName(w http.ResponseWriter, r *http.Request) {
+	place, ok := c.place(r)
+	if !ok {
+		place = bot.Place{}
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if !validName(name) {
+		http.Error(w, "a name is 1 to 40 letters, digits, '.', '-' or '_'", http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: nameCookie, Value: url.QueryEscape(name), Path: chatRoot, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 365 * 24 * 3600})
+	if place.Channel == "" {
+		http.Redirect(w, r, chatRoot, http.StatusSeeOther)
+		return
+	}
+	back(w, r, place)
+}
+
+// poll answers once the chat has changed past version v, or after a
+// while; the page's script then fetches the page again.
+func (c *chat) poll(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64)
+	ctx, cancel := context.WithTimeout(r.Context(), pollWait)
+	defer cancel()
+	v := c.lc.Wait(ctx, after)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]uint64{"version": v})
+}
+
+// fileTypes maps a bot.File's type to the content type it is served
+// with.
+var fileTypes = map[string]string{
+	"markdown": "text/markdown; charset=utf-8",
+	"html":     "text/html; charset=utf-8",
+	"json":     "application/json",
+}
+
+// file serves a shared file as a download.
+func (c *chat) file(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	ups := c.lc.Uploads()
+	if err != nil || n < 0 || n >= len(ups) {
+		http.Error(w, "there is no such file", http.StatusNotFound)
+		return
+	}
+	f := ups[n].File
+	typ := fileTypes[f.Type]
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	name := f.Name
+	if name == "" {
+		name = "file"
+	}
+	w.Header().Set("Content-Type", typ)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// A report in HTML is the incident's text: should a browser show it,
+	// it runs nothing.
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'")
+	_, _ = w.Write(f.Content)
+}
+
+// formRetry is a form sent back with its problems.
+type formRetry struct {
+	Trigger  string
+	Values   map[string]string
+	Problems map[string]string
+}
+
+// channelView is what the chat page shows.
+type channelView struct {
+	Title     string
+	Chat      bool
+	Channels  []localchat.ChannelInfo
+	Current   localchat.ChannelInfo
+	Thread    string
+	Parent    template.HTML
+	Messages  []template.HTML
+	Replies   []template.HTML
+	Mine      []template.HTML
+	Files     []fileView
+	Forms     []template.HTML
+	User      string
+	CSRF      string
+	Version   uint64
+	Live      bool
+	FormError string
+}
+
+type fileView struct {
+	N     int
+	Name  string
+	Title string
+	At    time.Time
+}
+
+func (c *chat) channel(w http.ResponseWriter, r *http.Request) {
+	info, ok := c.lc.Channel(r.PathValue("channel"))
+	if !ok || info.ID != r.PathValue("channel") {
+		http.Error(w, "there is no such channel", http.StatusNotFound)
+		return
+	}
+	c.render(w, r, bot.Place{Channel: info.ID, Thread: r.URL.Query().Get("thread")}, http.StatusOK, nil)
+}
+
+// render shows a channel: with ?part=live, only the part the script
+// replaces as the chat changes.
+func (c *chat) render(w http.ResponseWriter, r *http.Request, place bot.Place, status int, retry *formRetry) {
+	info, _ := c.lc.Channel(place.Channel)
+	u := user(r)
+	tok := c.csrf(w, r)
+	v := c.lc.Version() // read first: a change after it shows at the next poll
+	rd := renderer{csrf: tok, channel: info.ID, thread: place.Thread}
+	c.mu.Lock()
+	pinned := make(map[bot.MessageRef]bool, len(c.pinned))
+	for k := range c.pinned {
+		pinned[k] = true
+	}
+	c.mu.Unlock()
+	view := channelView{Title: "#" + info.Name, Chat: true, Channels: c.lc.Channels(), Current: info, Thread: place.Thread,
+		User: u.ID, CSRF: tok, Version: v}
+	all := c.lc.All(info.ID)
+	replies := map[string]int{}
+	for _, p := range all {
+		if p.Thread != "" {
+			replies[p.Thread]++
+		}
+	}
+	for _, p := range all {
+		if p.Thread != "" {
+			continue
+		}
+		view.Messages = append(view.Messages, rd.posted(p, replies[p.Ref.TS], pinned[p.Ref], true))
+		if p.Ref.TS == place.Thread {
+			view.Parent = rd.posted(p, 0, pinned[p.Ref], false)
+		}
+	}
+	if place.Thread != "" {
+		for _, p := range all {
+			if p.Thread == place.Thread {
+				view.Replies = append(view.Replies, rd.posted(p, 0, pinned[p.Ref], false))
+			}
+		}
+		if view.Parent == "" {
+			view.Thread = ""
+		}
+	}
+	mine := c.lc.Ephemerals(u.ID)
+	first := max(0, len(mine)-shownEphemerals)
+	for i := len(mine) - 1; i >= 0 && i >= first; i-- {
+		e := mine[i]
+		if e.To.Channel == info.ID {
+			view.Mine = append([]template.HTML{rd.ephemeral(i, e)}, view.Mine...)
+		}
+	}
+	for i, up := range c.lc.Uploads() {
+		if up.To.Channel == info.ID {
+			view.Files = append(view.Files, fileView{N: i, Name: up.File.Name, Title: up.File.Title, At: up.At})
+		}
+	}
+	for _, f := range c.formsFor(u) {
+		var fr *formRetry
+		if retry != nil && retry.Trigger == f.Trigger {
+			fr = retry
+			view.FormError = retry.Problems[""]
+		}
+		view.Forms = append(view.Forms, rd.form(f, fr))
+	}
+	name := "chat.html"
+	if r.URL.Query().Get("part") == "live" {
+		name = "chatlive"
+	}
+	var buf bytes.Buffer
+	if err := c.pages.ExecuteTemplate(&buf, name, view); err != nil {
+		c.log.Error("chat page failed", "channel", info.ID, "err", err)
+		http.Error(w, "this page could not be rendered; the log says why", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderer writes the bot's messages as HTML. Every text is escaped:
+// what the bot marks Plain is shown as typed, a link is live only when it
+// goes to http(s), and a button presses only through a form of this
+// chat.
+type renderer struct {
+	csrf, channel, thread string
+}
+
+// safeURL reports whether u may be followed: http(s) only, or a path on
+// this site.
+func safeURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(p.Scheme) {
+	case "http", "https":
+		return p.Host != ""
+	case "":
+		return strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") && !strings.HasPrefix(u, "/\\")
+	}
+	return false
+}
+
+var esc = template.HTMLEscapeString
+
+// hidden writes the fields every form of the chat carries.
+func (rd renderer) hidden(b *strings.Builder, extra ...string) {
+	fmt.Fprintf(b, `<input type="hidden" name="csrf" value="%s"><input type="hidden" name="channel" value="%s"><input type="hidden" name="thread" value="%s">`,
+		esc(rd.csrf), esc(rd.channel), esc(rd.thread))
+	for i := 0; i+1 < len(extra); i += 2 {
+		fmt.Fprintf(b, `<input type="hidden" name="%s" value="%s">`, esc(extra[i]), esc(extra[i+1]))
+	}
+}
+
+// posted renders a message of the channel, with its pin control and, in
+// the channel's list, the way to its thread.
+func (rd renderer) posted(p localchat.Posted, replies int, pinned, inList bool) template.HTML {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<div class="msg" id="m%s"><div class="meta"><b>%s</b> <small>%s</small>`,
+		esc(strings.ReplaceAll(p.Ref.TS, ".", "-")), esc(authorName(p.Author)), esc(p.At.UTC().Format("15:04:05")))
+	if p.Edits > 0 {
+		b.WriteString(` <small class="muted">(updated)</small>`)
+	}
+	b.WriteString(`</div>`)
+	rd.blocks(&b, p.Message, "ts", p.Ref.TS)
+	b.WriteString(`<div class="tools">`)
+	label, value := "📌 Pin", "on"
+	if pinned {
+		label, value = "Unpin", "off"
+	}
+	b.WriteString(`<form method="post" action="/chat/pin" class="inline">`)
+	rd.hidden(&b, "ts", p.Ref.TS, "pin", value)
+	fmt.Fprintf(&b, `<button type="submit" class="small" title="Pin to the incident's timeline">%s</button></form>`, label)
+	if inList {
+		text := "Reply in thread"
+		if replies == 1 {
+			text = "1 reply"
+		} else if replies > 1 {
+			text = strconv.Itoa(replies) + " replies"
+		}
+		fmt.Fprintf(&b, ` <a href="/chat/c/%s?thread=%s">%s</a>`, esc(url.PathEscape(rd.channel)), esc(url.QueryEscape(p.Ref.TS)), text)
+	}
+	b.WriteString(`</div></div>`)
+	return template.HTML(b.String()) //nolint:gosec // every piece escaped above
+}
+
+// ephemeral renders a reply only its user sees.
+func (rd renderer) ephemeral(n int, e localchat.Ephemeral) template.HTML {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<div class="msg mine"><div class="meta"><b>breadcrumb</b> <small>%s · only you see this</small></div>`, esc(e.At.UTC().Format("15:04:05")))
+	rd.blocks(&b, e.Message, "ephemeral", strconv.Itoa(n))
+	b.WriteString(`</div>`)
+	return template.HTML(b.String()) //nolint:gosec // every piece escaped above
+}
+
+func authorName(u bot.User) string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.ID
+}
+
+// blocks renders a message's blocks; its buttons name the message by
+// key ("ts" or "ephemeral") and id.
+func (rd renderer) blocks(b *strings.Builder, m bot.Message, key, id string) {
+	if len(m.Blocks) == 0 {
+		fmt.Fprintf(b, `<p>%s</p>`, esc(m.Text))
+		return
+	}
+	for i, blk := range m.Blocks {
+		switch blk := blk.(type) {
+		case *bot.Header:
+			fmt.Fprintf(b, `<h3>%s</h3>`, esc(blk.Text))
+		case *bot.Section:
+			b.WriteString(`<p>`)
+			spans(b, blk.Text)
+			b.WriteString(`</p>`)
+			if len(blk.Fields) > 0 {
+				b.WriteString(`<div class="fields">`)
+				for _, f := range blk.Fields {
+					b.WriteString(`<div>`)
+					spans(b, f)
+					b.WriteString(`</div>`)
+				}
+				b.WriteString(`</div>`)
+			}
+		case *bot.Code:
+			fmt.Fprintf(b, `<pre><code>%s</code></pre>`, esc(blk.Text))
+		case *bot.Context:
+			b.WriteString(`<p class="context"><small>`)
+			spans(b, blk.Text)
+			b.WriteString(`</small></p>`)
+		case *bot.Divider:
+			b.WriteString(`<hr>`)
+		case *bot.Actions:
+			b.WriteString(`<div class="actions">`)
+			for k, btn := range blk.Buttons {
+				class := "button"
+				if btn.Style == "primary" || btn.Style == "danger" {
+					class += " " + btn.Style
+				}
+				if btn.URL != "" {
+					if safeURL(btn.URL) {
+						fmt.Fprintf(b, `<a class="%s" href="%s" target="_blank" rel="noopener noreferrer">%s</a> `, class, esc(btn.URL), esc(btn.Label))
+					} else {
+						fmt.Fprintf(b, `<span class="%s muted">%s</span> `, class, esc(btn.Label))
+					}
+					continue
+				}
+				b.WriteString(`<form method="post" action="/chat/click" class="inline">`)
+				rd.hidden(b, key, id, "block", strconv.Itoa(i), "button", strconv.Itoa(k))
+				fmt.Fprintf(b, `<button type="submit" class="%s" data-action="%s">%s</button></form> `, class, esc(btn.Action), esc(btn.Label))
+			}
+			b.WriteString(`</div>`)
+		}
+	}
+}
+
+// spans renders formatted text.
+func spans(b *strings.Builder, t bot.Text) {
+	for _, s := range t {
+		switch s.Style {
+		case bot.Bold:
+			fmt.Fprintf(b, `<b>%s</b>`, esc(s.Text))
+		case bot.Italic:
+			fmt.Fprintf(b, `<i>%s</i>`, esc(s.Text))
+		case bot.Monospace:
+			fmt.Fprintf(b, `<code>%s</code>`, esc(s.Text))
+		case bot.Link:
+			text := s.Text
+			if text == "" {
+				text = s.URL
+			}
+			if safeURL(s.URL) {
+				fmt.Fprintf(b, `<a href="%s" target="_blank" rel="noopener noreferrer">%s</a>`, esc(s.URL), esc(text))
+			} else {
+				b.WriteString(esc(text))
+			}
+		case bot.Mention:
+			fmt.Fprintf(b, `<span class="mention">@%s</span>`, esc(s.User))
+		case bot.Newline:
+			b.WriteString(`<br>`)
+		default:
+			b.WriteString(strings.ReplaceAll(esc(s.Text), "\n", "<br>"))
+		}
+	}
+}
+
+// form renders a form the bot opened, with the values and problems of a
+// refused submission.
+func (rd renderer) form(f openForm, retry *formRetry) template.HTML {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<div class="card form" data-form="%s"><h3>%s</h3><form method="post" action="/chat/submit">`, esc(f.Form.ID), esc(f.Form.Title))
+	rd.hidden(&b, "trigger", f.Trigger)
+	for _, fld := range f.Form.Fields {
+		val := fld.Initial
+		problem := ""
+		if retry != nil {
+			val, problem = retry.Values[fld.ID], retry.Problems[fld.ID]
+		}
+		name := "f_" + fld.ID
+		fmt.Fprintf(&b, `<p><label>%s`, esc(fld.Label))
+		if fld.Optional {
+			b.WriteString(` <small class="muted">(optional)</small>`)
+		}
+		b.WriteString(`<br>`)
+		switch {
+		case len(fld.Options) > 0:
+			fmt.Fprintf(&b, `<select name="%s"><option value=""></option>`, esc(name))
+			for _, o := range fld.Options {
+				sel := ""
+				if o.Value == val {
+					sel = " selected"
+				}
+				fmt.Fprintf(&b, `<option value="%s"%s>%s</option>`, esc(o.Value), sel, esc(o.Label))
+			}
+			b.WriteString(`</select>`)
+		case fld.Multiline:
+			fmt.Fprintf(&b, `<textarea name="%s" rows="4" cols="60">%s</textarea>`, esc(name), esc(val))
+		default:
+			fmt.Fprintf(&b, `<input type="text" name="%s" value="%s" size="60">`, esc(name), esc(val))
+		}
+		b.WriteString(`</label>`)
+		if fld.Hint != "" {
+			fmt.Fprintf(&b, `<br><small class="muted">%s</small>`, esc(fld.Hint))
+		}
+		if problem != "" {
+			fmt.Fprintf(&b, `<br><span class="err">%s</span>`, esc(problem))
+		}
+		b.WriteString(`</p>`)
+	}
+	submit := f.Form.Submit
+	if submit == "" {
+		submit = "Submit"
+	}
+	fmt.Fprintf(&b, `<p><button type="submit" class="primary">%s</button></p></form>`, esc(submit))
+	b.WriteString(`<form method="post" action="/chat/dismiss">`)
+	rd.hidden(&b, "trigger", f.Trigger)
+	b.WriteString(`<button type="submit" class="small">Cancel</button></form></div>`)
+	return template.HTML(b.String()) //nolint:gosec // every piece escaped above
+}

@@ -16,8 +16,10 @@ COPY --from=build /out/breadcrumb /usr/local/bin/breadcrumb
 # distroless's nonroot user is 65532; it must own the data directory.
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
-# Listen on every interface inside the container; data (git checkouts,
-# later the index and the incident store) lives in the /data volume.
+# Listen on every interface inside the container; the data (git
+# checkouts, the search index, the embedded incident store and its inbox)
+# lives in the /data volume. With BREADCRUMB_REDIS_URL set, incidents and
+# the inbox live in Redis instead, and replicas can share it.
 ENV BREADCRUMB_LISTEN=0.0.0.0:8080 \
     BREADCRUMB_DATA_DIR=/data/breadcrumb-data
 VOLUME /data

@@ -278,6 +278,20 @@ func BenchmarkInboxPut(b *testing.B) {
 	opts, prefix := redistest.Server(b)
 	c := redis.NewClient(opts)
 	b.Cleanup(func() { c.Close() })
+	benchmarkInboxPut(b, c, prefix)
+}
+
+// BenchmarkInboxPutFsyncAlways is BenchmarkInboxPut on a redis-server of
+// its own that fsyncs its append-only file before every reply, as a
+// deployment that relies on the inbox must run it.
+func BenchmarkInboxPutFsyncAlways(b *testing.B) {
+	addr, _, _ := redistest.StartServer(b)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	b.Cleanup(func() { c.Close() })
+	benchmarkInboxPut(b, c, "bench:")
+}
+
+func benchmarkInboxPut(b *testing.B, c *redis.Client, prefix string) {
 	var n atomic.Int64
 
 	b.Run("store", func(b *testing.B) {

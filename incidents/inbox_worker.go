@@ -85,13 +85,15 @@ var errWorkerRunning = errors.New("incidents: the inbox worker is already runnin
 // its source, up to Concurrency at a time. Deliveries with the same
 // order key (Meta[OrderKey]) are processed one after another, in the
 // order they were put; after a retryable failure, the later deliveries
-// of that key wait for the failed one's retry, so they are not processed
-// ahead of it.
+// of that key wait for the failed one's retry (for one lease at most),
+// so they are not processed ahead of it. That order holds within one
+// worker; across replicas it holds as far as leases allow.
 //
 // A handler returning nil marks its delivery done. A Permanent error, an
-// unknown source, or a failure on the last of MaxAttempts attempts drops
-// the delivery (it is marked done) with an error log naming its ID and
-// source, never its body. Any other error, or a panic, leaves the
+// unknown source, a failure on the last of MaxAttempts attempts, or a
+// delivery taken more than MaxAttempts times without finishing (its
+// handler may bring the process down) drops the delivery (it is marked
+// done) with an error log naming its ID and source, never its body. Any other error, or a panic, leaves the
 // delivery in the inbox: it comes back when its lease runs out.
 // Handlers must be idempotent: a delivery may be processed again when a
 // worker dies before marking it done, or when its lease runs out before

@@ -120,7 +120,7 @@ func DueReminders(inc *Incident, lastUpdate, now time.Time, p ReminderPolicy) []
 		quiet := now.Sub(lastUpdate)
 		if n := int64(quiet / p.UpdateAfter); n >= 1 {
 			out = append(out, Reminder{Kind: ReminderNoUpdate,
-				Key: reminderKey(inc.ID, ReminderNoUpdate) + ":" + strconv.FormatInt(lastUpdate.UnixMilli(), 10) + ":" + strconv.FormatInt(n, 10),
+				Key:  reminderKey(inc.ID, ReminderNoUpdate) + ":" + strconv.FormatInt(lastUpdate.UnixMilli(), 10) + ":" + strconv.FormatInt(n, 10),
 				Text: fmt.Sprintf("Nothing has been recorded on %s for %s. Post an update (a note), or resolve it if it is over.", inc.ID, roughly(quiet))})
 		}
 	}

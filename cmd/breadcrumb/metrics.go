@@ -127,6 +127,32 @@ func (s *server) registerMetrics() {
 		}
 		return float64(n)
 	})
+	if in := s.intake; in != nil {
+		m.gauge("breadcrumb_inbox_pending", "Deliveries stored and not yet processed.", func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := in.inbox.Pending(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		})
+		m.counter("breadcrumb_inbox_processed_total", "Deliveries processed.", func() float64 { return float64(in.worker.Stats().Processed) })
+		m.counter("breadcrumb_inbox_failures_total", "Attempts that failed and were left for a retry.", func() float64 { return float64(in.worker.Stats().Failed) })
+		m.counter("breadcrumb_inbox_dropped_total", "Deliveries given up on (undecodable, or failing on every attempt).", func() float64 { return float64(in.worker.Stats().Dropped) })
+	}
+	if c := s.chats; c != nil && c.slack != nil {
+		m.counter("breadcrumb_slack_api_calls_total", "Slack Web API calls made.", func() float64 { return float64(c.slack.Stats().Calls) })
+		m.counter("breadcrumb_slack_api_errors_total", "Slack Web API calls that failed.", func() float64 { return float64(c.slack.Stats().Errors) })
+		m.counter("breadcrumb_slack_rate_limited_total", "Slack Web API calls answered 429.", func() float64 { return float64(c.slack.Stats().RateLimited) })
+		m.gauge("breadcrumb_slack_outbox_depth", "Slack writes waiting in the outbox, all channels.", func() float64 {
+			n := 0
+			for _, q := range c.slack.Stats().Queued {
+				n += q
+			}
+			return float64(n)
+		})
+	}
 	m.gauge("breadcrumb_incidents_open", "Incidents not resolved.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

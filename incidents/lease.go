@@ -119,7 +119,7 @@ func (e *Elector) Leading() bool { return e.leading.Load() }
 // ends, Run stops the work OnElected started, waits for it, gives the
 // lease up so that another replica leads at once, and returns nil.
 func (e *Elector) Run(ctx context.Context) error {
-	t := time.NewTicker(e.ttl / 3)
+	t := time.NewTicker(max(e.ttl/3, time.Millisecond))
 	defer t.Stop()
 	var (
 		validUntil time.Time // when the lease held runs out, at the latest

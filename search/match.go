@@ -333,7 +333,11 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	if err != nil {
 		return nil, err
 	}
-	q := textQuery(capped, false, typos)
+	known, err := m.ix.knownTerms(ctx, capped)
+	if err != nil {
+		return nil, err
+	}
+	q := textQuery(capped, false, typos, known)
 	var should []query.Query
 	if svc := strings.ToLower(a.Service()); svc != "" {
 		tq := bleve.NewTermQuery(svc)

@@ -124,7 +124,11 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	if err != nil {
 		return nil, err
 	}
-	tq := textQuery(text, false, typos)
+	known, err := ix.knownTerms(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	tq := textQuery(text, false, typos, known)
 	if text != "" {
 		// Two phases: the pages whose short fields (title, file name,
 		// alert names, description, headings) have a word are few, and
@@ -144,7 +148,7 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
-	hits, err = ix.run(ctx, textQuery(text, true, nil), filters, limit, terms, false)
+	hits, err = ix.run(ctx, textQuery(text, true, nil, nil), filters, limit, terms, false)
 	for i := range hits {
 		hits[i].Fuzzy = true
 	}
@@ -276,7 +280,14 @@ func fuzzyWords(text string, minLen int) string {
 // when not nil, is added: the longer words tried with one typo, at a low
 // weight (see typos), so that one misspelled word among right ones still
 // counts.
-func textQuery(text string, fuzzy bool, typos query.Query) query.Query {
+//
+// With known, the words are looked up as the terms the analyzer makes of
+// them, and a term that known says no page has in a field is searched
+// with a query that matches nothing, without a look-up in the term
+// dictionary. The ranking is the same (a disjunction's coordination still
+// counts the term); scores differ by one factor for the whole query, as
+// the absent term no longer counts in its normalisation.
+func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) query.Query {
 	if text == "" {
 		return bleve.NewMatchAllQuery()
 	}
@@ -302,10 +313,7 @@ func textQuery(text string, fuzzy bool, typos query.Query) query.Query {
 		return bleve.NewDisjunctionQuery(qs...)
 	}
 	for _, f := range fields {
-		mq := bleve.NewMatchQuery(text)
-		mq.SetField(f.name)
-		mq.SetBoost(f.boost)
-		qs = append(qs, mq)
+		qs = append(qs, known.match(f.name, text, known.words(), f.boost))
 	}
 	if syn := synonymsOf(text); syn != "" {
 		// The words responders use for the same thing, weighed less than
@@ -314,10 +322,7 @@ func textQuery(text string, fuzzy bool, typos query.Query) query.Query {
 			name  string
 			boost float64
 		}{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}} {
-			mq := bleve.NewMatchQuery(syn)
-			mq.SetField(f.name)
-			mq.SetBoost(f.boost)
-			qs = append(qs, mq)
+			qs = append(qs, known.match(f.name, syn, known.synonyms(), f.boost))
 		}
 	}
 	if typos != nil {

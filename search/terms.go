@@ -283,6 +283,87 @@ func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fie
 	return out, nil
 }
 
+// knownTerms holds the terms of a query's words and of their synonyms,
+// and which fields of the index have each.
+type knownTerms struct {
+	wordTerms, synTerms []string
+	present             map[fieldTerm]bool
+}
+
+// The fields the second phase searches the words in, and their synonyms.
+var (
+	wordFields    = []string{fTitle, fName, fAlertText, fDescription, fHeadings, fAll}
+	synonymFields = []string{fTitle, fName, fAll}
+)
+
+// knownTerms looks up, from the cache of document frequencies, which of
+// the terms of text and of its synonyms the fields of the second phase
+// have.
+func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, error) {
+	k := &knownTerms{wordTerms: ix.tokens(text), synTerms: ix.tokens(synonymsOf(text)), present: map[fieldTerm]bool{}}
+	var pairs []fieldTerm
+	for _, f := range wordFields {
+		for _, t := range k.wordTerms {
+			pairs = append(pairs, fieldTerm{f, t})
+		}
+	}
+	for _, f := range synonymFields {
+		for _, t := range k.synTerms {
+			pairs = append(pairs, fieldTerm{f, t})
+		}
+	}
+	df, err := ix.docFreqs(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range pairs {
+		k.present[p] = df[i] > 0
+	}
+	return k, nil
+}
+
+func (k *knownTerms) words() []string {
+	if k == nil {
+		return nil
+	}
+	return k.wordTerms
+}
+
+func (k *knownTerms) synonyms() []string {
+	if k == nil {
+		return nil
+	}
+	return k.synTerms
+}
+
+// match is a match query of text in a field, made of terms when k knows
+// them: a term the field lacks becomes a query that matches nothing,
+// which keeps its place in the disjunction's coordination.
+func (k *knownTerms) match(field, text string, terms []string, boost float64) query.Query {
+	if k == nil {
+		mq := bleve.NewMatchQuery(text)
+		mq.SetField(field)
+		mq.SetBoost(boost)
+		return mq
+	}
+	qs := make([]query.Query, len(terms))
+	for i, t := range terms {
+		present, ok := k.present[fieldTerm{field, t}]
+		if ok && !present {
+			qs[i] = bleve.NewMatchNoneQuery()
+			continue
+		}
+		tq := bleve.NewTermQuery(t)
+		tq.SetField(field)
+		tq.SetBoost(boost)
+		qs[i] = tq
+	}
+	dq := bleve.NewDisjunctionQuery(qs...)
+	dq.SetMin(1)
+	dq.SetBoost(boost)
+	return dq
+}
+
 // termsQuery matches any of the terms in a field, as a match query of
 // their words would.
 func termsQuery(field string, terms []string, boost float64) query.Query {

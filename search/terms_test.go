@@ -174,3 +174,35 @@ func TestTheTypoQueryScoresAsBlevesFuzzyMatch(t *testing.T) {
 		})
 	}
 }
+
+func TestKnownTermsRankAsMatchQueries(t *testing.T) {
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(examplePages(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, q := range exampleQuestions {
+		t.Run(q.query, func(t *testing.T) {
+			known, err := ix.knownTerms(ctx, q.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ix.run(ctx, textQuery(q.query, false, nil, nil), nil, 20, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ix.run(ctx, textQuery(q.query, false, nil, known), nil, 20, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d hits, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i].ID != want[i].ID {
+					t.Errorf("hit %d: got %s, want %s", i, got[i].ID, want[i].ID)
+				}
+			}
+		})
+	}
+}

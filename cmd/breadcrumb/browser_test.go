@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -237,6 +238,25 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	b.do("opening the chat", chromedp.Navigate(s.url+"/chat"))
 	b.press(`nav.channels a[href="/chat/c/` + channel + `"]`)
 	b.waitText(id)
+
+	// What another responder writes shows up without a reload: the mark
+	// set on this page survives.
+	if _, err := eval[bool](b, `window.breadcrumbMark = true`); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := http.NewRequest(http.MethodPost, s.url+"/chat/say", strings.NewReader(url.Values{"channel": {channel},
+		"text": {"a word from another responder"}}.Encode()))
+	other.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	other.Header.Set("Authorization", "Bearer "+vars["BREADCRUMB_CONSOLE_TOKEN"])
+	if resp, err := s.client.Do(other); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	b.waitText("a word from another responder")
+	if marked, err := eval[bool](b, `window.breadcrumbMark === true`); err != nil || !marked {
+		t.Errorf("the page was reloaded to show a new message (mark %v, %v), want it updated in place", marked, err)
+	}
 
 	// Guided mode: Done on the first two steps.
 	b.press(`button[data-action="guided_start"]`)

@@ -130,7 +130,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	// newIntake has read and checked).
 	var localChat http.Handler
 	if chats.local != nil {
-		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji, Logger: logger.With("part", "console_chat")})
+		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
 	amToken, _ := readSecret(e.getenv, "ALERTMANAGER_WEBHOOK_TOKEN")
 	self := "http://" + ln.Addr().String()

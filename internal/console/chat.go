@@ -35,6 +35,9 @@ type ChatConfig struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Stop, once done, answers the pending polls at once, so that a page
+	// left open does not hold up a graceful shutdown; nil means never.
+	Stop context.Context
 }
 
 // GeneralChannel is the channel the chat makes when it starts, for
@@ -73,6 +76,7 @@ type chat struct {
 	pin   string
 	log   *slog.Logger
 	now   func() time.Time
+	stop  context.Context
 	pages *template.Template
 
 	mu sync.Mutex
@@ -106,7 +110,10 @@ func NewChat(cfg ChatConfig) http.Handler {
 	if cfg.PinEmoji == "" {
 		cfg.PinEmoji = "pushpin"
 	}
-	c := &chat{bot: cfg.Bot, lc: cfg.Chat, pin: strings.Trim(cfg.PinEmoji, ": "), log: cfg.Logger, now: cfg.Now,
+	if cfg.Stop == nil {
+		cfg.Stop = context.Background()
+	}
+	c := &chat{bot: cfg.Bot, lc: cfg.Chat, pin: strings.Trim(cfg.PinEmoji, ": "), log: cfg.Logger, now: cfg.Now, stop: cfg.Stop,
 		triggers: map[string]string{}, closed: map[string]bool{}, pinned: map[bot.MessageRef]bool{}}
 	c.pages = template.Must(template.New("").Funcs(template.FuncMap{
 		"when":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
@@ -502,6 +509,8 @@ func (c *chat) poll(w http.ResponseWriter, r *http.Request) {
 	after, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64)
 	ctx, cancel := context.WithTimeout(r.Context(), pollWait)
 	defer cancel()
+	unhook := context.AfterFunc(c.stop, cancel)
+	defer unhook()
 	v := c.lc.Wait(ctx, after)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

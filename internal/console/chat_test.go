@@ -89,6 +89,8 @@ type chatWorld struct {
 	svc    *incidents.Service
 	lc     *localchat.Chat
 	client *http.Client
+	// stop stops the chat's polls, as a shutdown does.
+	stop context.CancelFunc
 }
 
 const chatToken = "chat-s3cret"
@@ -112,8 +114,10 @@ func newChatWorld(t testing.TB) *chatWorld {
 		_ = b.Close()
 		_ = st.Close()
 	})
+	stop, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	c, err := console.New(console.Config{Incidents: svc, Library: lib, Search: ix, Token: secret.New(chatToken),
-		Chat: console.NewChat(console.ChatConfig{Bot: b, Chat: lc})})
+		Chat: console.NewChat(console.ChatConfig{Bot: b, Chat: lc, Stop: stop})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +126,7 @@ func newChatWorld(t testing.TB) *chatWorld {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	w := &chatWorld{t: t, srv: srv, svc: svc, lc: lc, client: &http.Client{Jar: jar, Timeout: wait}}
+	w := &chatWorld{t: t, srv: srv, svc: svc, lc: lc, client: &http.Client{Jar: jar, Timeout: 2 * wait}, stop: cancel}
 	resp, err := w.client.PostForm(srv.URL+"/signin", url.Values{"token": {chatToken}, "next": {"/chat"}})
 	if err != nil {
 		t.Fatal(err)
@@ -566,6 +570,30 @@ func TestThePollAnswersOnAChange(t *testing.T) {
 	live := w.get("/chat/c/C0001?part=live").body
 	if !strings.Contains(live, "anyone there?") || strings.Contains(live, "<html") {
 		t.Errorf("the live part: got\n%s\nwant the new message without the page around it", live)
+	}
+}
+
+func TestAPollEndsWhenTheServerStops(t *testing.T) {
+	w := newChatWorld(t)
+	v := w.lc.Version()
+	done := make(chan int, 1)
+	go func() {
+		resp, err := w.client.Get(fmt.Sprintf("%s/chat/poll?v=%d", w.srv.URL, v))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	w.stop()
+	select {
+	case code := <-done:
+		if code != http.StatusOK {
+			t.Errorf("the poll answered %d, want 200", code)
+		}
+	case <-time.After(wait): // shorter than a poll's own wait
+		t.Fatalf("a poll went on for %v after the stop", wait)
 	}
 }
 

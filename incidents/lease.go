@@ -112,14 +112,16 @@ func NewHolderID() string {
 // Holder returns the identity under which this elector leads.
 func (e *Elector) Holder() string { return e.holder }
 
-// Leading reports whether this replica held the lease at its last try.
+// Leading reports whether this replica leads: it held the lease at its
+// last successful try, and the lease does not run out before the next.
 func (e *Elector) Leading() bool { return e.leading.Load() }
 
 // Run tries to lead at once and then every TTL/3 until ctx ends. When it
 // ends, Run stops the work OnElected started, waits for it, gives the
 // lease up so that another replica leads at once, and returns nil.
 func (e *Elector) Run(ctx context.Context) error {
-	t := time.NewTicker(max(e.ttl/3, time.Millisecond))
+	every := max(e.ttl/3, time.Millisecond)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	var (
 		validUntil time.Time // when the lease held runs out, at the latest
@@ -144,10 +146,12 @@ loop:
 		case ctx.Err() != nil:
 		case err != nil:
 			// The lease may still be held: it runs out at the latest one
-			// ttl after the last successful try began.
+			// ttl after the last successful try began. The work stops
+			// at the last try before then, so that it is over before
+			// another replica can take the lease.
 			e.log.Warn("lease: try to lead", "err", err)
-			if stopWork != nil && !time.Now().Before(validUntil) {
-				demote("the lease could not be renewed before it ran out")
+			if stopWork != nil && !time.Now().Add(every).Before(validUntil) {
+				demote("the lease could not be renewed before it runs out")
 			}
 		case held:
 			validUntil = start.Add(e.ttl)

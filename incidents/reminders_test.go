@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
@@ -369,6 +371,44 @@ func TestTwoReplicasOnOneRedisNudgeOnce(t *testing.T) {
 		slices.Sort(got)
 		if d := slices.Compact(slices.Clone(got)); len(d) != len(got) {
 			t.Errorf("round %d: posted %q: some twice", round, got)
+		}
+	}
+}
+
+// BenchmarkRemindersTick times a tick over 200 open incidents in the
+// embedded store, each with 20 notes, once the first tick has read their
+// timelines and sent their reminders: the leader's cost every minute.
+func BenchmarkRemindersTick(b *testing.B) {
+	st, err := boltstore.Open(filepath.Join(b.TempDir(), "incidents.db"), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	clock := newClock()
+	svc := incidents.NewService(st, incidents.Options{Now: clock.Now})
+	for i := range 200 {
+		inc, _, err := svc.Declare(ctx, incidents.Declaration{Title: fmt.Sprint("incident ", i), Severity: 1 + i%4}, incidents.Action{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for n := range 20 {
+			if err := svc.Note(ctx, inc.ID, incidents.Action{Actor: "U1", Text: fmt.Sprint("note ", n)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	p := &posts{}
+	r := incidents.NewReminders(svc, incidents.ReminderPolicy{}, p.post, incidents.RemindersOptions{Now: clock.Now})
+	clock.Advance(31 * time.Minute)
+	if err := r.Tick(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if got := len(p.take()); got < 200 {
+		b.Fatalf("the first tick posted %d reminders, want at least 200", got)
+	}
+	for b.Loop() {
+		if err := r.Tick(ctx); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

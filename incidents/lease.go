@@ -141,7 +141,10 @@ func (e *Elector) Run(ctx context.Context) error {
 loop:
 	for {
 		start := time.Now()
-		held, err := e.leaser.Lead(ctx, e.name, e.holder, e.ttl)
+		// A try that hangs past the next one counts as failed.
+		tryCtx, cancelTry := context.WithTimeout(ctx, every)
+		held, err := e.leaser.Lead(tryCtx, e.name, e.holder, e.ttl)
+		cancelTry()
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:

@@ -358,7 +358,10 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 		bq.AddShould(should...)
 		q = bq
 	}
-	hits, err := m.ix.run(ctx, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)), true)
+	// The candidates are picked by the alert's words, its service and
+	// its namespace, as the pages are then scored.
+	pick := strings.Join([]string{capped, a.Service(), a.Labels["namespace"]}, " ")
+	hits, err := m.ix.ranked(ctx, pick, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)), true)
 	if err != nil {
 		return nil, err
 	}

@@ -129,22 +129,12 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 		return nil, err
 	}
 	tq := textQuery(text, false, typos, known)
+	var hits []Hit
 	if text != "" {
-		// Two phases: the pages whose short fields (title, file name,
-		// alert names, description, headings) have a word are few, and
-		// cheap to find; the full query then scores only them, skipping
-		// through the long postings of the bodies. Only when they are too
-		// few does the full query run over every page.
-		if ids, err := ix.candidates(ctx, text, filters, candidatePool); err != nil {
-			return nil, err
-		} else if len(ids) >= limit {
-			hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), tq), filters, limit, terms, false)
-			if err != nil || len(hits) >= limit {
-				return hits, err
-			}
-		}
+		hits, err = ix.ranked(ctx, text, tq, filters, limit, terms, false)
+	} else {
+		hits, err = ix.run(ctx, tq, filters, limit, terms, false)
 	}
-	hits, err := ix.run(ctx, tq, filters, limit, terms, false)
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err
 	}
@@ -153,6 +143,26 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 		hits[i].Fuzzy = true
 	}
 	return hits, err
+}
+
+// ranked runs q in two phases: the pages whose short fields (title, file
+// name, alert names, description, headings, service and team) have a
+// word of text are few, and cheap to find; q then scores only the best
+// candidatePool of them, skipping through the long postings of the
+// bodies. Only when they give fewer than limit hits does q run over every
+// page.
+func (ix *Index) ranked(ctx context.Context, text string, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
+	ids, err := ix.candidates(ctx, text, filters, candidatePool)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) >= limit {
+		hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), filters, limit, terms, coverage)
+		if err != nil || len(hits) >= limit {
+			return hits, err
+		}
+	}
+	return ix.run(ctx, q, filters, limit, terms, coverage)
 }
 
 // candidatePool is how many pages the first phase of a search keeps.

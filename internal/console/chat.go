@@ -235,6 +235,20 @@ func (c *chat) newTrigger(u bot.User) string {
 	return t
 }
 
+// forgetUnused drops a trigger that opened no form, so that only the
+// triggers of forms are kept.
+func (c *chat) forgetUnused(trigger string) {
+	forms := c.lc.Forms()
+	for i := len(forms) - 1; i >= 0; i-- {
+		if forms[i].Trigger == trigger {
+			return
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.triggers, trigger)
+}
+
 func (c *chat) index(w http.ResponseWriter, r *http.Request) {
 	info, _ := c.lc.Channel(GeneralChannel)
 	http.Redirect(w, r, chatPrefix+"c/"+url.PathEscape(info.ID), http.StatusSeeOther)
@@ -253,7 +267,7 @@ func back(w http.ResponseWriter, r *http.Request, place bot.Place) {
 // exist.
 func (c *chat) place(r *http.Request) (bot.Place, bool) {
 	info, ok := c.lc.Channel(r.PostFormValue("channel"))
-	if !ok || strings.HasPrefix(r.PostFormValue("channel"), "#") {
+	if !ok || info.ID != r.PostFormValue("channel") {
 		return bot.Place{}, false
 	}
 	return bot.Place{Channel: info.ID, Thread: r.PostFormValue("thread")}, true
@@ -274,6 +288,7 @@ func (c *chat) say(w http.ResponseWriter, r *http.Request) {
 	if name, rest, ok := slashCommand(text); ok {
 		cmd := bot.Command{Name: name, Text: rest, User: u, Place: place, Trigger: c.newTrigger(u), Key: "web-" + randomHex(12), At: c.now()}
 		answer := c.bot.Command(r.Context(), cmd)
+		c.forgetUnused(cmd.Trigger)
 		if len(answer.Blocks) > 0 || answer.Text != "" {
 			// The command is shown above its answer, for its user only,
 			// as a chat shows nothing of a slash command to the others.
@@ -359,8 +374,10 @@ func (c *chat) click(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "that button is gone", http.StatusNotFound)
 		return
 	}
+	trigger := c.newTrigger(u)
 	answer := c.bot.Click(r.Context(), bot.Click{Action: btn.Action, Value: btn.Value, User: u, Place: place, Message: ref,
-		Trigger: c.newTrigger(u), Key: "web-" + randomHex(12), At: c.now()})
+		Trigger: trigger, Key: "web-" + randomHex(12), At: c.now()})
+	c.forgetUnused(trigger)
 	if answer != nil {
 		c.whisper(r.Context(), place, u, *answer)
 	}

@@ -291,10 +291,12 @@ type apiIncident struct {
 		} `json:"alerts"`
 	} `json:"incident"`
 	Timeline []struct {
-		Type  string            `json:"type"`
-		Actor string            `json:"actor"`
-		Text  string            `json:"text"`
-		Data  map[string]string `json:"data"`
+		Type string `json:"type"`
+		// RecordedAt is shared by the events of one change.
+		RecordedAt string            `json:"recorded_at"`
+		Actor      string            `json:"actor"`
+		Text       string            `json:"text"`
+		Data       map[string]string `json:"data"`
 	} `json:"timeline"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -115,6 +116,12 @@ func (ix *Index) nearTerms(ctx context.Context, field, term string) ([]nearTerm,
 	return near, nil
 }
 
+// minTypoTerm is the length of the shortest term matched with a typo. A
+// long word can hold short terms ("eu-west-1" holds "eu" and "1"), and one
+// typo away from "1" is every term of one or two characters: hundreds of
+// postings lists to skip through, for a match that means nothing.
+const minTypoTerm = 4
+
 // typoQuery matches the words of text with one typo each in a field, as
 // a match query with a fuzziness of 1 does (a term found at distance d
 // weighs 1/(d+1)), but with the terms near each word taken from the
@@ -126,6 +133,9 @@ func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float6
 	}
 	qs := make([]query.Query, 0, len(tokens))
 	for _, t := range tokens {
+		if utf8.RuneCountInString(t) < minTypoTerm {
+			continue
+		}
 		near, err := ix.nearTerms(ctx, field, t)
 		if err != nil {
 			return nil, err
@@ -145,6 +155,9 @@ func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float6
 			alts[i] = tq
 		}
 		qs = append(qs, bleve.NewDisjunctionQuery(alts...))
+	}
+	if len(qs) == 0 {
+		return nil, nil
 	}
 	dq := bleve.NewDisjunctionQuery(qs...)
 	dq.SetMin(1)

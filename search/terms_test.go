@@ -206,3 +206,17 @@ func TestKnownTermsRankAsMatchQueries(t *testing.T) {
 		})
 	}
 }
+
+func TestShortTermsOfALongWordAreNotMatchedWithATypo(t *testing.T) {
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(examplePages(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := ix.typoQuery(context.Background(), fAll, "eu-1-v2", 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q != nil {
+		t.Errorf("got %#v, want no typo query for terms under %d characters", q, minTypoTerm)
+	}
+}

@@ -64,7 +64,7 @@ const (
 	// pollWait is how long a poll waits for a change before it answers.
 	pollWait = 25 * time.Second
 	// shownEphemerals is how many of a user's private replies a channel
-	// shows, newest last.
+	// shows.
 	shownEphemerals = 20
 )
 
@@ -653,12 +653,11 @@ func (c *chat) render(w http.ResponseWriter, r *http.Request, place bot.Place, s
 			view.Thread = ""
 		}
 	}
+	// The user's answers sit under the input, newest first.
 	mine := c.lc.Ephemerals(u.ID)
-	first := max(0, len(mine)-shownEphemerals)
-	for i := len(mine) - 1; i >= 0 && i >= first; i-- {
-		e := mine[i]
-		if e.To.Channel == info.ID {
-			view.Mine = append([]template.HTML{rd.ephemeral(i, e)}, view.Mine...)
+	for i := len(mine) - 1; i >= 0 && len(view.Mine) < shownEphemerals; i-- {
+		if mine[i].To.Channel == info.ID {
+			view.Mine = append(view.Mine, rd.ephemeral(i, mine[i]))
 		}
 	}
 	for i, up := range c.lc.Uploads() {

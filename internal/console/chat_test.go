@@ -573,6 +573,50 @@ func TestThePollAnswersOnAChange(t *testing.T) {
 	}
 }
 
+func TestRepliesInAThreadShowInItsThread(t *testing.T) {
+	w := newChatWorld(t)
+	p := w.say(w.get("/chat"), "who owns the payments dashboard?")
+	m := regexp.MustCompile(`<a href="(/chat/c/C0001\?thread=[0-9.]+)">Reply in thread</a>`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("the message has no way to its thread; body:\n%s", p.body)
+	}
+	thread := w.get(html.UnescapeString(m[1]))
+	p = w.say(thread, "the platform team")
+	if !strings.Contains(p.body, `<div class="thread">`) || !strings.Contains(p.body, "the platform team") {
+		t.Errorf("the thread does not show its reply; body:\n%s", p.body)
+	}
+	main := w.get("/chat/c/C0001")
+	if !strings.Contains(main.body, ">1 reply</a>") {
+		t.Errorf("the channel does not count the reply; body:\n%s", main.body)
+	}
+	if talk := main.body[:strings.Index(main.body, `id="say"`)]; strings.Contains(talk, "the platform team") {
+		t.Errorf("the reply shows in the channel, want it only in its thread")
+	}
+}
+
+// BenchmarkABusyChannelPage renders a channel of 300 messages, the
+// bot's and its users', as the page and its script fetch it.
+func BenchmarkABusyChannelPage(b *testing.B) {
+	w := newChatWorld(b)
+	inc, path := w.declare("Payments API fails runbook:" + payments5xx)
+	w.until(path, inc.ID)
+	ch := strings.TrimPrefix(path, "/chat/c/")
+	for i := 0; i < 300; i++ {
+		if _, err := w.lc.Say(bot.Place{Channel: ch}, bot.User{ID: "alice"}, fmt.Sprintf("message %d with <markup> & a link https://x.example/%d", i, i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := w.client.Get(w.srv.URL + path + "?part=live")
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
 func TestAPollEndsWhenTheServerStops(t *testing.T) {
 	w := newChatWorld(t)
 	v := w.lc.Version()

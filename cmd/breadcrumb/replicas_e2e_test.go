@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/bot/slack/slacktestx"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
+)
+
+// headersStaleAcrossReplicas says that the header of an incident two
+// replicas change at nearly the same time can be left showing an earlier
+// state: each replica's outbox sends its own chat.update of the header,
+// rendered when it was queued, and whichever reaches Slack last stays,
+// however old; neither replica looks again. While it holds,
+// TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident, which shows it
+// every time, is skipped, and the storm over two replicas logs the stale
+// headers instead of failing. Set it to false once the bot keeps headers
+// current across replicas.
+const headersStaleAcrossReplicas = true
+
+// replicaEnv is slackEnv for one of several services sharing a Redis
+// from redistest, each with a data directory of its own.
+func replicaEnv(t *testing.T, srv *slacktestx.Server, redisURL, prefix string) map[string]string {
+	vars := slackEnv(t, srv)
+	vars["BREADCRUMB_REDIS_URL"] = redisURL
+	vars["BREADCRUMB_REDIS_PREFIX"] = prefix
+	return vars
+}
+
+// redisForServe returns the URL of a redis-server for the service and a
+// key prefix of the test's own; it skips the test without one (fails
+// under CI).
+func redisForServe(t *testing.T) (string, string) {
+	t.Helper()
+	opts, prefix := redistest.Server(t)
+	u := &url.URL{Scheme: "redis", Host: opts.Addr, Path: fmt.Sprintf("/%d", opts.DB)}
+	if opts.Password != "" {
+		u.User = url.UserPassword(opts.Username, opts.Password)
+	}
+	return u.String(), prefix
+}
+
+// waitSlackQuiet waits until the Slack server has had no call for quiet
+// and cond holds, and fails with what cond last said.
+func waitSlackQuiet(t *testing.T, srv *slacktestx.Server, quiet time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	stop := time.Now().Add(deadline + quiet)
+	calls, since, last := -1, time.Now(), ""
+	for time.Now().Before(stop) {
+		if n := len(srv.Calls("")); n != calls {
+			calls, since = n, time.Now()
+		}
+		ok, msg := cond()
+		if ok && time.Since(since) >= quiet {
+			return
+		}
+		last = msg
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v once Slack was quiet; last: %s", what, deadline+quiet, last)
+}
+
+// TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident runs two
+// services on one Redis. One of them changes the incident's severity,
+// and its update of the header is slow to reach Slack; meanwhile the
+// other changes the severity again and updates the header at once. Once
+// all is said, the header must show the incident as it is.
+func TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident(t *testing.T) {
+	if headersStaleAcrossReplicas {
+		t.Skip("known bug: a slow update from one replica overwrites a newer one from another (headersStaleAcrossReplicas)")
+	}
+	redisURL, prefix := redisForServe(t)
+	srv := slacktestx.New()
+	t.Cleanup(srv.Close)
+	resp := newResponseURL(t)
+	a := &slackWorld{t: t, slack: srv, resp: resp, svc: startServe(t, replicaEnv(t, srv, redisURL, prefix))}
+	b := &slackWorld{t: t, slack: srv, resp: resp, svc: startServe(t, replicaEnv(t, srv, redisURL, prefix))}
+	general := srv.AddChannel("general", false)
+
+	if out := a.command(alice, general, "/incident declare Checkout latency sev2"); !strings.Contains(out, "Declared INC-") {
+		t.Fatalf("declare: got %s", out)
+	}
+	id := a.svc.waitIncidents(1).Incidents[0].ID
+	var inc apiIncident
+	eventually(t, "the incident's home", func() (bool, string) {
+		inc = b.svc.incident(id)
+		return inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+	})
+	home, header := inc.Incident.Slack.Channel, inc.Incident.Slack.Header
+	shows := func(sev string) func() (bool, string) {
+		return func() (bool, string) {
+			m, ok := a.message(home, header)
+			return ok && strings.Contains(string(m.Blocks), sev), string(m.Blocks)
+		}
+	}
+	waitSlackQuiet(t, srv, time.Second, "the header at SEV2", shows("SEV2"))
+
+	// Replica a's next update of the header takes 3 seconds to apply.
+	srv.Fail("chat.update", slacktestx.Fault{Delay: 3 * time.Second})
+	updates := len(srv.Calls("chat.update"))
+	a.command(alice, home, "/incident severity 3")
+	eventually(t, "replica a's update of the header sent", func() (bool, string) {
+		n := len(srv.Calls("chat.update"))
+		return n > updates, fmt.Sprintf("%d updates", n)
+	})
+	b.command(bob, home, "/incident severity 4")
+	eventually(t, "the incident at SEV4", func() (bool, string) {
+		inc = a.svc.incident(id)
+		return inc.Incident.Severity == 4, fmt.Sprintf("severity %d", inc.Incident.Severity)
+	})
+	// Quiet for longer than the slow update takes, so that it has landed.
+	waitSlackQuiet(t, srv, 4*time.Second, "the header showing SEV4, as the incident is", shows("SEV4"))
+}

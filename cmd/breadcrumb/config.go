@@ -35,6 +35,7 @@ type config struct {
 	Alertmanager alertmanagerConfig `yaml:"alertmanager"`
 	Breadcrumbs  breadcrumbs.Config `yaml:"breadcrumbs"`
 	Slack        slackConfig        `yaml:"slack"`
+	Reminders    remindersConfig    `yaml:"reminders"`
 
 	// path is the file the configuration was read from, "" for defaults.
 	path string
@@ -74,6 +75,25 @@ type slackConfig struct {
 		Incident string `yaml:"incident"`
 	} `yaml:"commands"`
 }
+
+// remindersConfig says when the bot nudges an incident's home. Each
+// duration may be "off".
+type remindersConfig struct {
+	// Enabled turns reminders on (the default) or off.
+	Enabled *bool `yaml:"enabled"`
+	// AckAfter: no acknowledgement after this long; UpdateAfter: nothing
+	// new on the timeline for this long; CommanderAfter: no commander
+	// after this long, on incidents of severity CommanderSeverity or
+	// worse.
+	AckAfter          duration `yaml:"ack_after"`
+	UpdateAfter       duration `yaml:"update_after"`
+	CommanderAfter    duration `yaml:"commander_after"`
+	CommanderSeverity int      `yaml:"commander_severity"`
+	// Interval is how often the leader looks for reminders due.
+	Interval duration `yaml:"interval"`
+}
+
+func (r remindersConfig) enabled() bool { return r.Enabled == nil || *r.Enabled }
 
 // alertmanagerConfig tunes the Alertmanager webhook; its token
 // (ALERTMANAGER_WEBHOOK_TOKEN) comes from the environment.
@@ -127,7 +147,13 @@ func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// off is how "off" reads where a duration turns something off.
+const off = -1
+
 func parseDuration(s string) (time.Duration, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return off, nil
+	}
 	if secs, err := strconv.Atoi(s); err == nil {
 		return time.Duration(secs) * time.Second, nil
 	}
@@ -232,6 +258,34 @@ func (c *config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("BREADCRUMB_ALERTMANAGER_MAX_PENDING: %q is not a number", v)
 		}
 		c.Alertmanager.MaxPending = n
+	}
+	for name, dst := range map[string]*duration{
+		"BREADCRUMB_REMINDERS_ACK_AFTER":       &c.Reminders.AckAfter,
+		"BREADCRUMB_REMINDERS_UPDATE_AFTER":    &c.Reminders.UpdateAfter,
+		"BREADCRUMB_REMINDERS_COMMANDER_AFTER": &c.Reminders.CommanderAfter,
+		"BREADCRUMB_REMINDERS_INTERVAL":        &c.Reminders.Interval,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := parseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			*dst = duration(d)
+		}
+	}
+	if v := getenv("BREADCRUMB_REMINDERS_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("BREADCRUMB_REMINDERS_ENABLED: %q is not true or false", v)
+		}
+		c.Reminders.Enabled = &b
+	}
+	if v := getenv("BREADCRUMB_REMINDERS_COMMANDER_SEVERITY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			return fmt.Errorf("BREADCRUMB_REMINDERS_COMMANDER_SEVERITY: %q is not 1 to 5", v)
+		}
+		c.Reminders.CommanderSeverity = n
 	}
 	if v := getenv("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL"); v != "" {
 		d, err := parseDuration(v)

@@ -106,8 +106,14 @@ func runServe(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	logger.Info("chat", "mode", chats.mode)
+	elector, err := newLeadership(cfg, store, svc, chats.bot, logger)
+	if err != nil {
+		_ = ln.Close()
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
-		chats: chats, base: base, loaded: make(chan struct{})}
+		chats: chats, elector: elector, base: base, loaded: make(chan struct{})}
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -163,6 +169,7 @@ type server struct {
 	metrics   *metrics
 	intake    *intake
 	chats     *chatSide
+	elector   *incidents.Elector
 	// base is the public address, for links.
 	base string
 	// loaded is closed once the runbooks are first loaded.
@@ -206,6 +213,18 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 		// for the next start).
 		stopWork()
 		waitWork()
+	}()
+	// The leader's work (reminders) stops first on the way out, before
+	// the bot it posts through.
+	leadCtx, stopLead := context.WithCancel(context.Background())
+	leadDone := make(chan struct{})
+	go func() {
+		defer close(leadDone)
+		_ = s.elector.Run(leadCtx)
+	}()
+	defer func() {
+		stopLead()
+		<-leadDone
 	}()
 	syncCtx, stopSync := context.WithCancel(ctx)
 	synced := make(chan struct{})

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
@@ -137,4 +138,30 @@ func publicURL(cfg *config, addr string) string {
 		return strings.TrimRight(cfg.PublicURL, "/")
 	}
 	return fmt.Sprintf("http://%s", addr)
+}
+
+// newLeadership elects, among the replicas sharing the store, the one
+// that does what must happen once: the reminders.
+func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) (*incidents.Elector, error) {
+	leaser, ok := store.(incidents.Leaser)
+	if !ok {
+		return nil, errors.New("the incident store keeps no leases")
+	}
+	r := cfg.Reminders
+	rem := incidents.NewReminders(svc, incidents.ReminderPolicy{
+		AckAfter: time.Duration(r.AckAfter), UpdateAfter: time.Duration(r.UpdateAfter),
+		CommanderAfter: time.Duration(r.CommanderAfter), CommanderSeverity: r.CommanderSeverity,
+	}, func(ctx context.Context, inc *incidents.Incident, rm incidents.Reminder) error {
+		return b.Remind(ctx, inc, rm.Text)
+	}, incidents.RemindersOptions{Interval: time.Duration(r.Interval), Logger: logger.With("part", "reminders")})
+	return incidents.NewElector(leaser, incidents.ElectorOptions{Logger: logger.With("part", "lease"),
+		OnElected: func(ctx context.Context) {
+			logger.Info("this replica leads: it sends the reminders")
+			if r.enabled() {
+				_ = rem.Run(ctx)
+			}
+			<-ctx.Done()
+		},
+		OnDemoted: func() { logger.Info("this replica no longer leads") },
+	}), nil
 }

@@ -277,7 +277,12 @@ func (l *Library) install(s *sourceState, snap Snapshot, pages map[string]*Runbo
 	if !ch.Empty() {
 		l.version++
 	}
-	s.status = SourceStatus{Name: name, Revision: snap.Revision, Pages: len(pages), LoadedAt: l.now()}
+	loadedAt := l.now()
+	if syncErr != nil && !s.status.LoadedAt.IsZero() {
+		// The copy served is the one read at the last successful sync.
+		loadedAt = s.status.LoadedAt
+	}
+	s.status = SourceStatus{Name: name, Revision: snap.Revision, Pages: len(pages), LoadedAt: loadedAt}
 	if syncErr != nil {
 		s.status.Error = syncErr.Error()
 		l.logger.Warn("runbook source could not be synced; serving the last copy", "source", name, "err", syncErr)

@@ -245,6 +245,8 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	set("BREADCRUMB_SLACK_CHANNEL_NAME", &c.Slack.ChannelName)
 	set("BREADCRUMB_SLACK_DEFAULT_CHANNEL", &c.Slack.DefaultChannel)
 	set("BREADCRUMB_SLACK_PIN_EMOJI", &c.Slack.PinEmoji)
+	set("BREADCRUMB_SLACK_COMMANDS_RUNBOOK", &c.Slack.Commands.Runbook)
+	set("BREADCRUMB_SLACK_COMMANDS_INCIDENT", &c.Slack.Commands.Incident)
 	if v := getenv("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

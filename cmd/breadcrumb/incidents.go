@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,4 +209,12 @@ func orDash(s string) string {
 		return "-"
 	}
 	return printable(s)
+}
+
+// redisLogger sends the Redis client's own notes (a connection pool that
+// cannot dial, say) to the service's log instead of plain text on stderr.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn(fmt.Sprintf(format, v...))
 }

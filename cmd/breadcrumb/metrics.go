@@ -27,11 +27,11 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "breadcrumb_webhooks_total",
-		Help: "Webhook deliveries by source and outcome (accepted, duplicate, rejected, unauthorized, overloaded, failed).",
+		Help: "Webhook and Slack requests by source and outcome: accepted (stored, 202), ok (other 2xx, such as a duplicate), rejected (4xx), unauthorized (401/403), overloaded (503), failed (other 5xx).",
 	}, []string{"source", "outcome"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "breadcrumb_request_duration_seconds",
-		Help:    "Time to answer search, match and chat requests, by operation.",
+		Help:    "Time to answer the search and match API requests, by operation.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"op"})
 	m.reg.MustRegister(m.webhooks, m.latency)

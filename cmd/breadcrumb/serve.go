@@ -14,9 +14,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
@@ -50,6 +53,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	logger := newLogger(e.stderr, cfg.LogLevel)
+	redis.SetLogger(redisLogger{logger.With("part", "redis")})
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		logger.Error("cannot create the data directory", "data_dir", cfg.DataDir, "err", err)
 		return exitUsage
@@ -71,12 +75,11 @@ func runServe(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	defer ix.Close()
-	reader, err := newAlertReader(e.getenv)
-	if err != nil {
-		_ = ln.Close()
-		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
-		return exitUsage
-	}
+	// POST /api/match reads only the body it is given: fetching a
+	// PagerDuty incident's alerts with the service's API token for any
+	// caller would lend that token to whoever can reach the API. The
+	// webhook path fetches them, and so does `breadcrumb match`.
+	reader := &alertReader{}
 	store, where, err := openIncidentStore(cfg, e.getenv, time.Second)
 	if err != nil {
 		_ = ln.Close()
@@ -128,7 +131,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 		// demo and the chat at once; it is shown on the terminal, never in
 		// the logs.
 		consoleToken = secret.New(randomHex(16))
-		fmt.Fprintf(e.stderr, "\nThe console is at %s/ — to use its chat and demo, sign in at:\n  %s/signin?token=%s\n(a token made for this run; set BREADCRUMB_CONSOLE_TOKEN to choose one)\n\n",
+		fmt.Fprintf(e.stdout, "\nThe console is at %s/ — to use its chat and demo, sign in at:\n  %s/signin?token=%s\n(a token made for this run; set BREADCRUMB_CONSOLE_TOKEN to choose one)\n\n",
 			base, base, consoleToken.Reveal())
 	}
 	// The local chat is the console's when Slack is off; the demo posts to
@@ -140,7 +143,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	amToken, _ := readSecret(e.getenv, "ALERTMANAGER_WEBHOOK_TOKEN")
 	self := "http://" + ln.Addr().String()
-	srv.console, err = console.New(console.Config{Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+	srv.console, err = console.New(console.Config{SecureCookies: strings.HasPrefix(base, "https://"), Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, amToken) }})
 	if err != nil {

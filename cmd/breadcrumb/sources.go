@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,7 +18,8 @@ import (
 // the --runbooks directories. With neither, it reads ./runbooks when that
 // exists and the bundled examples otherwise.
 func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger) (*runbooks.Library, error) {
-	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize})
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize,
+		CacheDir: filepath.Join(cfg.DataDir, "pages")})
 	for _, s := range cfg.Runbooks.Sources {
 		src, err := newSource(cfg, s, getenv, logger)
 		if err != nil {
@@ -49,7 +51,7 @@ func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, log
 		}
 	}
 	if len(cfg.Runbooks.Sources) == 0 && len(extraDirs) == 0 {
-		if st, err := os.Stat(defaultRunbooksDir); err == nil && st.IsDir() {
+		if holdsRunbooks(defaultRunbooksDir) {
 			_ = lib.Add(runbooks.NewDirSource("runbooks", defaultRunbooksDir), runbooks.SourceConfig{})
 		} else {
 			_ = lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{})
@@ -142,4 +144,31 @@ func uniqueName(used map[string]bool, n string) string {
 	}
 	used[name] = true
 	return name
+}
+
+// holdsRunbooks reports whether dir holds at least one markdown page
+// outside testdata, hidden, vendor and node_modules directories: a
+// ./runbooks that is something else (a Go package of that name, an empty
+// directory) does not hide the bundled examples.
+func holdsRunbooks(dir string) bool {
+	found := false
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || found {
+			return filepath.SkipDir
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != dir && (name == "testdata" || name == "vendor" || name == "node_modules" || strings.HasPrefix(name, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".md", ".markdown":
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
 }

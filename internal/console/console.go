@@ -55,6 +55,10 @@ type Config struct {
 	Demo   func(ctx context.Context) error
 	Logger *slog.Logger
 	Now    func() time.Time
+	// SecureCookies marks the sign-in cookie Secure even on a plain HTTP
+	// request: the service is reached over HTTPS through a proxy that
+	// ends TLS (its public_url is https://).
+	SecureCookies bool
 }
 
 // Console serves the web console's pages.
@@ -204,7 +208,7 @@ func (c *Console) setToken(w http.ResponseWriter, r *http.Request, tok, next str
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: 12 * 3600})
+		Secure: r.TLS != nil || c.cfg.SecureCookies || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: 12 * 3600})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 

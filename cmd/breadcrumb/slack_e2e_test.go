@@ -431,7 +431,9 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	if !strings.Contains(out, "Declared INC-") {
 		t.Fatalf("declare: got %s, want it to say Declared INC-…", out)
 	}
-	w.mustSend(signedRequest{path: slack.CommandsPath, body: declare, headers: map[string]string{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}})
+	if again := w.mustSend(signedRequest{path: slack.CommandsPath, body: declare, headers: map[string]string{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}}); strings.TrimSpace(again) != "" {
+		t.Errorf("the declare command delivered again: got the answer %s, want none (the user saw the first)", again)
+	}
 
 	list := w.svc.waitIncidents(1)
 	if len(list.Incidents) != 1 {

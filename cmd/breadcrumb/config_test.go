@@ -312,3 +312,30 @@ func TestSourcePathsAreRelativeToTheConfigFile(t *testing.T) {
 		t.Errorf("absolute path: got %q, want %q", got, want)
 	}
 }
+
+func TestTheCompleteFileInTheDocsLoads(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## A complete file")
+	if !ok {
+		t.Fatal(`docs/configuration.md has no "## A complete file" section`)
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	if !ok {
+		t.Fatal("the complete file section has no yaml block")
+	}
+	body, _, _ := strings.Cut(rest, "```")
+	path := filepath.Join(t.TempDir(), "breadcrumb.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path, fakeEnv(nil))
+	if err != nil {
+		t.Fatalf("the documented file does not load: %v", err)
+	}
+	if time.Duration(cfg.Reminders.CommanderAfter) != off || cfg.Slack.PinEmoji == "" || len(cfg.Breadcrumbs.Providers) == 0 {
+		t.Errorf("got %+v, want every section of the documented file read", cfg)
+	}
+}

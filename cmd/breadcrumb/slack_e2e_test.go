@@ -34,9 +34,12 @@ type slackWorld struct {
 	seq   atomic.Int64
 }
 
-// slackEnv is serveEnv with Slack over HTTP pointed at srv.
+// slackEnv is serveEnv with Slack over HTTP pointed at srv. Reminders
+// are off: the tests count what the bot writes, and a slow run must not
+// meet a nudge.
 func slackEnv(t *testing.T, srv *slacktestx.Server) map[string]string {
 	vars := serveEnv(t)
+	vars["BREADCRUMB_REMINDERS_ENABLED"] = "false"
 	vars["SLACK_BOT_TOKEN"] = "xoxb-e2e-test"
 	vars["SLACK_SIGNING_SECRET"] = slackSigningSecret
 	vars["SLACK_API_URL"] = srv.APIURL()

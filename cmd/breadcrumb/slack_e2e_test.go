@@ -59,15 +59,16 @@ func newSlackWorld(t *testing.T) *slackWorld {
 	return w
 }
 
-// responseURL is a response_url endpoint that keeps what it is sent.
+// responseURL is a response_url endpoint that keeps what it is sent, by
+// path: each request to the service gets a path of its own.
 type responseURL struct {
 	*httptest.Server
 	mu  sync.Mutex
-	got []string
+	got map[string][]string
 }
 
 func newResponseURL(t *testing.T) *responseURL {
-	r := &responseURL{}
+	r := &responseURL{got: map[string][]string{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, err := io.ReadAll(req.Body)
 		if err != nil || !json.Valid(body) {
@@ -75,34 +76,27 @@ func newResponseURL(t *testing.T) *responseURL {
 			return
 		}
 		r.mu.Lock()
-		r.got = append(r.got, string(body))
+		r.got[req.URL.Path] = append(r.got[req.URL.Path], string(body))
 		r.mu.Unlock()
 	}))
 	t.Cleanup(r.Close)
 	return r
 }
 
-func (r *responseURL) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.got)
-}
-
-// after waits for an answer past the first n and returns it.
-func (r *responseURL) after(t *testing.T, n int) string {
+// at waits for the first answer sent to path and returns it.
+func (r *responseURL) at(t *testing.T, path string) string {
 	t.Helper()
 	stop := time.Now().Add(deadline)
 	for time.Now().Before(stop) {
 		r.mu.Lock()
-		if len(r.got) > n {
-			s := r.got[n]
-			r.mu.Unlock()
-			return s
-		}
+		got := r.got[path]
 		r.mu.Unlock()
+		if len(got) > 0 {
+			return got[0]
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no answer reached the response_url within %v", deadline)
+	t.Fatalf("no answer reached the response_url %s within %v", path, deadline)
 	return ""
 }
 
@@ -159,26 +153,29 @@ func (w *slackWorld) mustSend(r signedRequest) string {
 	return out
 }
 
-// commandBody is a slash command's form, as Slack posts it.
-func (w *slackWorld) commandBody(user, channel, line string) []byte {
+// commandBody is a slash command's form, as Slack posts it, and the
+// path of its response_url.
+func (w *slackWorld) commandBody(user, channel, line string) ([]byte, string) {
 	name, text, _ := strings.Cut(line, " ")
+	n := w.seq.Add(1)
+	path := fmt.Sprintf("/commands/%d", n)
 	return []byte(url.Values{
 		"token": {"deprecated-verification-token"}, "team_id": {"T0E2E"}, "team_domain": {"breadcrumb-test"},
 		"channel_id": {channel}, "user_id": {user}, "user_name": {strings.ToLower(user)},
 		"command": {name}, "text": {text}, "api_app_id": {"A0E2E"},
-		"trigger_id":   {fmt.Sprintf("%d.%d.e2e", time.Now().UnixNano(), w.seq.Add(1))},
-		"response_url": {w.resp.URL + "/commands/" + fmt.Sprint(w.seq.Load())},
-	}.Encode())
+		"trigger_id":   {fmt.Sprintf("%d.%d.e2e", time.Now().UnixNano(), n)},
+		"response_url": {w.resp.URL + path},
+	}.Encode()), path
 }
 
 // command types line as user in channel and returns its answer, whether
 // Slack gets it at once or through response_url.
 func (w *slackWorld) command(user, channel, line string) string {
 	w.t.Helper()
-	n := w.resp.count()
-	out := w.mustSend(signedRequest{path: slack.CommandsPath, body: w.commandBody(user, channel, line)})
+	body, path := w.commandBody(user, channel, line)
+	out := w.mustSend(signedRequest{path: slack.CommandsPath, body: body})
 	if strings.TrimSpace(out) == "" {
-		out = w.resp.after(w.t, n)
+		out = w.resp.at(w.t, path)
 	}
 	return out
 }
@@ -393,7 +390,7 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 
 	// Refused before anything is read: no signature, a forged one, a
 	// tampered body, a stale or a future timestamp, on every path.
-	declare := w.commandBody(alice, general, "/incident declare Forged incident sev1")
+	declare, _ := w.commandBody(alice, general, "/incident declare Forged incident sev1")
 	tampered := bytes.Replace(declare, []byte("Forged"), []byte("Tampered"), 1)
 	oldClick := []byte(url.Values{"payload": {`{"type":"block_actions","user":{"id":"U0ALICE"},"actions":[]}`}}.Encode())
 	refused := []struct {
@@ -425,11 +422,10 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	// Declared by a slash command, with a severity and a runbook. The
 	// same command delivered again (a client retry with the same
 	// trigger) declares nothing more.
-	declare = w.commandBody(alice, general, "/incident declare Payments 5xx sev2 runbook:examples:payments/PaymentsAPIHigh5xxRate.md")
-	n := w.resp.count()
+	declare, answerPath := w.commandBody(alice, general, "/incident declare Payments 5xx sev2 runbook:examples:payments/PaymentsAPIHigh5xxRate.md")
 	out := w.mustSend(signedRequest{path: slack.CommandsPath, body: declare})
 	if strings.TrimSpace(out) == "" {
-		out = w.resp.after(t, n)
+		out = w.resp.at(t, answerPath)
 	}
 	if !strings.Contains(out, "Declared INC-") {
 		t.Fatalf("declare: got %s, want it to say Declared INC-…", out)

@@ -71,14 +71,14 @@ func TestAnIncidentOverSocketModeThroughTheService(t *testing.T) {
 	// cmd sends a slash command and returns its answer, in the
 	// acknowledgement or, when late, through response_url.
 	cmd := func(envID, text, channel string) string {
-		n := resp.count()
+		path := "/socket/" + envID
 		a := envelope(t, srv, map[string]any{"type": "slash_commands", "envelope_id": envID, "accepts_response_payload": true,
 			"payload": map[string]any{"command": "/incident", "text": text, "user_id": alice, "user_name": "alice", "channel_id": channel,
-				"trigger_id": envID + ".trigger", "response_url": resp.URL}})
+				"trigger_id": envID + ".trigger", "response_url": resp.URL + path}})
 		if len(a.Payload) > 0 {
 			return string(a.Payload)
 		}
-		return resp.after(t, n)
+		return resp.at(t, path)
 	}
 	if answer := cmd("env-declare", "declare Checkout latency sev3 runbook:examples:payments/PaymentsAPIHigh5xxRate.md", general); !strings.Contains(answer, "Declared INC-") {
 		t.Fatalf("declare: got %s, want Declared INC-…", answer)

@@ -81,8 +81,8 @@ func stormDeliveries() [][]byte {
 // blow sends the deliveries to the Alertmanager webhooks of services from
 // stormSenders goroutines, delivery i to services[i%len(services)], each
 // until it is answered 2xx: a 503 is tried again after a moment, as
-// Alertmanager does.
-func blow(t *testing.T, services []*service, deliveries [][]byte) {
+// Alertmanager does. It returns the number of tries answered 503.
+func blow(t *testing.T, services []*service, deliveries [][]byte) int {
 	t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
 	work := make(chan int)
@@ -96,7 +96,7 @@ func blow(t *testing.T, services []*service, deliveries [][]byte) {
 			defer wg.Done()
 			for i := range work {
 				s := services[i%len(services)]
-				stop := time.Now().Add(2 * deadline)
+				stop := time.Now().Add(stormDeadline)
 				for {
 					code, msg, err := postOnce(client, s.url+"/webhooks/alertmanager", deliveries[i])
 					if err == nil && code/100 == 2 {
@@ -124,7 +124,10 @@ func blow(t *testing.T, services []*service, deliveries [][]byte) {
 	if len(failures) > 0 {
 		t.Fatalf("%d deliveries not taken, first: %s", len(failures), failures[0])
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	t.Logf("%d deliveries taken (%d tries answered 503 and were tried again)", len(deliveries), retried)
+	return retried
 }
 
 func postOnce(c *http.Client, url string, body []byte) (int, string, error) {
@@ -558,5 +561,31 @@ func TestAnAlertStormThroughAFailingSlackStillOpensOneHomePerGroup(t *testing.T)
 	w := checkStorm(t, s, srv, list, faults)
 	t.Logf("Slack writes for %d incidents through %d faults: %d conversations.create, %d chat.postMessage, %d chat.update (%d calls in all)",
 		len(list), faults["conversations.create"]+faults["chat.postMessage"], w.creates, w.posts, w.updates, len(srv.Calls("")))
+	s.stop()
+}
+
+// TestAnAlertStormOverTheInboxLimitIsAskedToWaitAndNothingIsLost blows the
+// storm at a service whose inbox takes 20 pending deliveries: the others
+// are answered 503 (Alertmanager tries again on a 5xx, never on a 429),
+// and once they are all taken, nothing is lost or doubled.
+func TestAnAlertStormOverTheInboxLimitIsAskedToWaitAndNothingIsLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the storm takes a while")
+	}
+	srv := slacktestx.New()
+	t.Cleanup(srv.Close)
+	vars := slackEnv(t, srv)
+	vars["BREADCRUMB_ALERTMANAGER_MAX_PENDING"] = "20"
+	s := startServe(t, vars)
+	if refused := blow(t, []*service{s}, stormDeliveries()); refused == 0 {
+		t.Errorf("got no 503 from an inbox that takes 20 deliveries, for 1,000 sent by %d senders at once", stormSenders)
+	}
+	list := waitStormAbsorbed(t, s)
+	waitQuiet(t, srv, list, false)
+	checkStorm(t, s, srv, list, nil)
+	metrics := s.get("/metrics", "text/plain")
+	if !strings.Contains(metrics, `breadcrumb_webhooks_total{outcome="overloaded",source="alertmanager"}`) {
+		t.Errorf("/metrics does not count the deliveries refused as overloaded")
+	}
 	s.stop()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/bot/slack"
 	"github.com/breadcrumb-oncall/breadcrumb/bot/slack/slacktestx"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
@@ -114,4 +115,83 @@ func TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident(t *testing.T) {
 	})
 	// Quiet for longer than the slow update takes, so that it has landed.
 	waitSlackQuiet(t, srv, 4*time.Second, "the header showing SEV4, as the incident is", shows("SEV4"))
+}
+
+// TestSlackDeliveriesSplitBetweenTwoReplicasAreHandledOnce runs two
+// services on one Redis behind one Slack app: a command and its retry, a
+// click and an event each reach one replica and their retries the other.
+// Each is handled once, and a card one replica posted is kept current by
+// the other when its button is pressed there.
+func TestSlackDeliveriesSplitBetweenTwoReplicasAreHandledOnce(t *testing.T) {
+	redisURL, prefix := redisForServe(t)
+	srv := slacktestx.New()
+	t.Cleanup(srv.Close)
+	resp := newResponseURL(t)
+	a := &slackWorld{t: t, slack: srv, resp: resp, svc: startServe(t, replicaEnv(t, srv, redisURL, prefix))}
+	b := &slackWorld{t: t, slack: srv, resp: resp, svc: startServe(t, replicaEnv(t, srv, redisURL, prefix))}
+	general := srv.AddChannel("general", false)
+	retry := map[string]string{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+
+	declare, path := a.commandBody(alice, general, "/incident declare Search down sev1 runbook:examples:payments/PaymentsAPIHigh5xxRate.md")
+	out := a.mustSend(signedRequest{path: slack.CommandsPath, body: declare})
+	if strings.TrimSpace(out) == "" {
+		out = resp.at(t, path)
+	}
+	if !strings.Contains(out, "Declared INC-") {
+		t.Fatalf("declare on replica a: got %s", out)
+	}
+	if again := b.mustSend(signedRequest{path: slack.CommandsPath, body: declare, headers: retry}); strings.TrimSpace(again) != "" {
+		t.Errorf("the declare retried on replica b: got the answer %s, want none", again)
+	}
+	id := b.svc.waitIncidents(1).Incidents[0].ID
+	var inc apiIncident
+	eventually(t, "the incident's home", func() (bool, string) {
+		inc = b.svc.incident(id)
+		return inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+	})
+	home := inc.Incident.Slack.Channel
+	header, ok := a.message(home, inc.Incident.Slack.Header)
+	if !ok {
+		t.Fatalf("no header %s in %s", inc.Incident.Slack.Header, home)
+	}
+
+	// Guided mode started on replica a; Done pressed on replica b, and
+	// again, as a retry, on replica a.
+	a.mustSend(signedRequest{path: slack.InteractionsPath, body: a.clickBody(alice, header, "Start guided")})
+	card := a.messageWith(home, "Step 1 of")
+	done := b.clickBody(bob, card, "Done")
+	b.mustSend(signedRequest{path: slack.InteractionsPath, body: done})
+	a.mustSend(signedRequest{path: slack.InteractionsPath, body: done, headers: retry})
+	eventually(t, "the card, pressed on replica b, at step 2", func() (bool, string) {
+		card, _ = a.message(home, card.TS)
+		return strings.Contains(string(card.Blocks), "Step 2 of"), string(card.Blocks)
+	})
+
+	// A pin on replica b, its retry on replica a.
+	said := srv.AddMessage(home, bob, "search nodes back", "")
+	pin := reactionBody("Ev0SPLITPIN", alice, "pushpin", home, said, true)
+	b.mustSend(signedRequest{path: slack.EventsPath, body: pin})
+	a.mustSend(signedRequest{path: slack.EventsPath, body: pin, headers: retry})
+	eventually(t, "the pin on the timeline", func() (bool, string) {
+		inc = a.svc.incident(id)
+		return inc.events("message.pinned") > 0, fmt.Sprintf("%d events", len(inc.Timeline))
+	})
+
+	// Resolved on replica b: the header, posted by replica a, says so.
+	if out := b.command(alice, home, "/incident resolve"); !strings.Contains(out, "Resolved "+id) {
+		t.Errorf("resolve on replica b: got %s", out)
+	}
+	eventually(t, "the header resolved", func() (bool, string) {
+		h, _ := a.message(home, inc.Incident.Slack.Header)
+		return strings.Contains(string(h.Blocks), "resolved"), string(h.Blocks)
+	})
+	inc = a.svc.incident(id)
+	for typ, want := range map[string]int{"incident.declared": 1, "step.done": 1, "message.pinned": 1} {
+		if got := inc.events(typ); got != want {
+			t.Errorf("%s events: got %d, want %d", typ, got, want)
+		}
+	}
+	if got := len(srv.Calls("conversations.create")); got != 1 {
+		t.Errorf("conversations.create: got %d calls, want 1", got)
+	}
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	porterstemmer "github.com/blevesearch/go-porterstemmer"
 )
@@ -444,27 +444,63 @@ func synonymsOf(text string) string {
 // reads the whole of its text; without it, only the passage of the
 // snippet is looked for.
 func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
-	if len(filters) > 0 {
-		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
-	}
-	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
-	req.Fields = []string{fTitle, fSource, fPath, fSteps, fBody, fDescription}
-	res, err := ix.search(ctx, req)
+	res, err := ix.top(ctx, q, filters, limit)
 	if err != nil {
 		return nil, err
 	}
+	return ix.hitsOf(res, terms, coverage)
+}
+
+// top executes q and returns the IDs and scores of its best limit pages,
+// without their fields.
+func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, limit int) (*bleve.SearchResult, error) {
+	if len(filters) > 0 {
+		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
+	}
+	return ix.search(ctx, bleve.NewSearchRequestOptions(q, limit, 0, false))
+}
+
+// hitsOf makes hits of search results, reading the stored fields that
+// their titles, places and snippets need.
+func (ix *Index) hitsOf(res *bleve.SearchResult, terms []string, coverage bool) ([]Hit, error) {
+	if len(res.Hits) == 0 {
+		return []Hit{}, nil
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return nil, errors.New("search: index is closed")
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: stored fields: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: stored fields: %w", err)
+	}
+	defer r.Close()
+	page := storedPages.Get().(*storedPage)
+	defer func() {
+		if cap(page.buf) <= maxPooledPage {
+			storedPages.Put(page)
+		}
+	}()
+	mk := newMarker(terms)
+	scan := snippetScan
+	if coverage {
+		scan = -1
+	}
 	hits := make([]Hit, 0, len(res.Hits))
 	for _, h := range res.Hits {
-		hit := Hit{ID: h.ID, Score: h.Score, Title: str(h.Fields[fTitle]), Source: str(h.Fields[fSource]), Path: str(h.Fields[fPath])}
-		hit.Snippet, hit.terms = snippetOf(h, terms, coverage)
+		if err := loadStored(r, h.ID, page, scan); err != nil {
+			return nil, err
+		}
+		hit := Hit{ID: h.ID, Score: h.Score, Title: page.title, Source: page.source, Path: page.path}
+		hit.Snippet, hit.terms = mk.snippetOf(page, coverage)
 		hits = append(hits, hit)
 	}
 	return hits, nil
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }
 
 const snippetWidth = 200
@@ -480,24 +516,23 @@ const snippetScan = 16 << 10
 // which of the terms the page has, reading every field whole; without,
 // it reads no further than the first field that has a snippet, and only
 // its first snippetScan bytes.
-func snippetOf(h *search.DocumentMatch, terms []string, coverage bool) (Snippet, map[string]bool) {
+func (mk *marker) snippetOf(p *storedPage, coverage bool) (Snippet, map[string]bool) {
 	var found map[string]bool
-	fields := []string{fDescription, fSteps, fBody}
 	if coverage {
 		found = map[string]bool{}
-		fields = []string{fTitle, fDescription, fSteps, fBody}
+		mk.wordSpans([]byte(p.title), found)
 	}
 	var best Snippet
-	for _, field := range fields {
-		text := str(h.Fields[field])
-		if text == "" {
+	for i := range len(p.long) {
+		text := p.field(i)
+		if len(text) == 0 {
 			continue
 		}
 		if !coverage {
 			text = clipBytes(text, snippetScan)
 		}
-		spans := wordSpans(text, terms, found)
-		if best.Text == "" && len(spans) > 0 && field != fTitle {
+		spans := mk.wordSpans(text, found)
+		if best.Text == "" && len(spans) > 0 {
 			best = cutSnippet(text, spans, snippetWidth)
 			if !coverage {
 				break
@@ -505,15 +540,15 @@ func snippetOf(h *search.DocumentMatch, terms []string, coverage bool) (Snippet,
 		}
 	}
 	if best.Text == "" {
-		if body := str(h.Fields[fBody]); body != "" {
-			best = Snippet{Text: clipText(clipBytes(body, 4*snippetWidth), snippetWidth)}
+		if body := p.field(longBody); len(body) > 0 {
+			best = Snippet{Text: clipText(string(clipBytes(body, 4*snippetWidth)), snippetWidth)}
 		}
 	}
 	return best, found
 }
 
 // clipBytes returns at most the first n bytes of s, cut before a rune.
-func clipBytes(s string, n int) string {
+func clipBytes[T string | []byte](s T, n int) T {
 	if len(s) <= n {
 		return s
 	}
@@ -523,6 +558,29 @@ func clipBytes(s string, n int) string {
 	return s[:n]
 }
 
+// marker finds the words of a text that start with the terms of a
+// search. It keeps scratch space from one word to the next, and is used
+// by one goroutine at a time.
+type marker struct {
+	terms []string
+	// heads holds the first two bytes of each term: most words share
+	// them with no term, and are skipped before the costly lower-casing
+	// and stemming.
+	heads map[string]bool
+	spans [][2]int
+	lower []byte
+	runes []rune
+	stem  []byte
+}
+
+func newMarker(terms []string) *marker {
+	mk := &marker{terms: terms, heads: make(map[string]bool, len(terms))}
+	for _, t := range terms {
+		mk.heads[head2(t)] = true
+	}
+	return mk
+}
+
 func head2(s string) string {
 	if len(s) > 2 {
 		return s[:2]
@@ -530,31 +588,85 @@ func head2(s string) string {
 	return s
 }
 
+// lowerWord returns w in lower case, in the marker's scratch space when
+// it is ASCII.
+func (mk *marker) lowerWord(w []byte) []byte {
+	mk.lower = mk.lower[:0]
+	for _, c := range w {
+		if c >= utf8.RuneSelf {
+			return []byte(strings.ToLower(string(w)))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		mk.lower = append(mk.lower, c)
+	}
+	return mk.lower
+}
+
+// isHead reports whether the word starting at text[start:end] begins
+// with the first two bytes of a term, ignoring case.
+func (mk *marker) isHead(w []byte) bool {
+	h := w[:min(len(w), 2)]
+	var buf [2]byte
+	for i, c := range h {
+		if c >= utf8.RuneSelf {
+			return mk.heads[head2(strings.ToLower(string(h)))]
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return mk.heads[string(buf[:len(h)])]
+}
+
+// stemOf returns the Porter stem of a lower-case word, in the marker's
+// scratch space.
+func (mk *marker) stemOf(w []byte) []byte {
+	mk.runes = mk.runes[:0]
+	for len(w) > 0 {
+		r, n := utf8.DecodeRune(w)
+		mk.runes = append(mk.runes, r)
+		w = w[n:]
+	}
+	mk.stem = mk.stem[:0]
+	for _, r := range porterstemmer.Stem(mk.runes) {
+		mk.stem = utf8.AppendRune(mk.stem, r)
+	}
+	return mk.stem
+}
+
 // wordSpans returns the byte ranges of the words of text that start with
 // one of the terms (ignoring case), and records those terms in found
-// when it is not nil.
-func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
-	var spans [][2]int
-	// Most words share no first two letters with any term: skip them
-	// before the costly lower-casing and stemming.
-	heads := map[string]bool{}
-	for _, t := range terms {
-		heads[head2(t)] = true
-	}
+// when it is not nil. The ranges are in the marker's scratch space,
+// valid until its next call.
+func (mk *marker) wordSpans(text []byte, found map[string]bool) [][2]int {
+	mk.spans = mk.spans[:0]
 	start := -1
 	flush := func(end int) {
 		if start < 0 {
 			return
 		}
-		if !heads[head2(strings.ToLower(text[start:min(end, start+2)]))] {
-			start = -1
+		word := text[start:end]
+		start = -1
+		if !mk.isHead(word) {
 			return
 		}
-		w := strings.ToLower(text[start:end])
-		stem := porterstemmer.StemString(w)
+		w := mk.lowerWord(word)
+		var stem []byte
+		stemmed := false
 		matched := false
-		for _, t := range terms {
-			if t == stem || strings.HasPrefix(w, t) || (len(w) >= 4 && strings.HasPrefix(t, w)) {
+		for _, t := range mk.terms {
+			// w starts with t, or t with w (of four letters or more).
+			hit := (len(w) >= len(t) && string(w[:len(t)]) == t) || (len(w) >= 4 && len(t) >= len(w) && t[:len(w)] == string(w))
+			if !hit {
+				if !stemmed {
+					stem, stemmed = mk.stemOf(w), true
+				}
+				hit = string(stem) == t
+			}
+			if hit {
 				matched = true
 				if found == nil {
 					break
@@ -563,28 +675,31 @@ func wordSpans(text string, terms []string, found map[string]bool) [][2]int {
 			}
 		}
 		if matched {
-			spans = append(spans, [2]int{start, end})
+			mk.spans = append(mk.spans, [2]int{end - len(word), end})
 		}
-		start = -1
 	}
-	for i, r := range text {
+	for i := 0; i < len(text); {
+		r, n := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(text[i:])
+		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			if start < 0 {
 				start = i
 			}
-			continue
+		} else {
+			flush(i)
 		}
-		flush(i)
+		i += n
 	}
 	flush(len(text))
-	return spans
+	return mk.spans
 }
 
 // cutSnippet returns a window of text, about width bytes, holding as many
-// of the spans as possible, cut at word boundaries, with the spans inside
-// it as marks relative to the window.
-func cutSnippet(text string, spans [][2]int, width int) Snippet {
-	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+// of the spans (in order) as possible, cut at word boundaries, with the
+// spans inside it as marks relative to the window.
+func cutSnippet(text []byte, spans [][2]int, width int) Snippet {
 	best, bestN := 0, 0
 	for i := range spans {
 		n := 0
@@ -602,7 +717,7 @@ func cutSnippet(text string, spans [][2]int, width int) Snippet {
 	for start > 0 && !utf8.RuneStart(text[start]) {
 		start--
 	}
-	if sp := strings.LastIndexAny(text[max(0, start-20):start], " \n"); start > 0 && sp >= 0 {
+	if sp := bytes.LastIndexAny(text[max(0, start-20):start], " \n"); start > 0 && sp >= 0 {
 		start = max(0, start-20) + sp + 1
 	}
 	end := min(len(text), start+width)
@@ -610,49 +725,56 @@ func cutSnippet(text string, spans [][2]int, width int) Snippet {
 		end++
 	}
 	if end < len(text) {
-		if sp := strings.LastIndexAny(text[start:end], " \n"); sp > width/2 {
+		if sp := bytes.LastIndexAny(text[start:end], " \n"); sp > width/2 {
 			end = start + sp
 		}
 	}
 	raw := text[start:end]
-	// Collapse whitespace while keeping the marks in place.
-	var b strings.Builder
-	mapping := make([]int, len(raw)+1)
+	// Collapse whitespace while keeping the marks in place: mapping[i] is
+	// where byte i of raw lands in the snippet.
+	var mapping [2*snippetWidth + 8]int
+	var m []int
+	if len(raw)+1 <= len(mapping) {
+		m = mapping[:len(raw)+1]
+	} else {
+		m = make([]int, len(raw)+1)
+	}
+	out := make([]byte, 0, len(raw)+2*len("…"))
+	if start > 0 {
+		out = append(out, "…"...)
+	}
+	shift := len(out)
 	space := false
 	for i := 0; i < len(raw); i++ {
-		mapping[i] = b.Len()
+		m[i] = len(out) - shift
 		c := raw[i]
 		if c == '\n' || c == '\t' || c == ' ' || c == '\r' {
-			if !space && b.Len() > 0 {
-				b.WriteByte(' ')
+			if !space && len(out) > shift {
+				out = append(out, ' ')
 			}
 			space = true
 			continue
 		}
 		space = false
-		b.WriteByte(c)
+		out = append(out, c)
 	}
-	mapping[len(raw)] = b.Len()
-	out := Snippet{Text: strings.TrimRight(b.String(), " ")}
-	if start > 0 {
-		out.Text = "…" + out.Text
-	}
-	shift := 0
-	if start > 0 {
-		shift = len("…")
+	m[len(raw)] = len(out) - shift
+	for len(out) > shift && out[len(out)-1] == ' ' {
+		out = out[:len(out)-1]
 	}
 	if end < len(text) {
-		out.Text += "…"
+		out = append(out, "…"...)
 	}
+	snip := Snippet{Text: string(out)}
 	for _, s := range spans {
 		if s[0] >= start && s[1] <= end {
-			a, z := mapping[s[0]-start]+shift, mapping[s[1]-start]+shift
-			if z > a && z <= len(out.Text) {
-				out.Marks = append(out.Marks, [2]int{a, z})
+			a, z := m[s[0]-start]+shift, m[s[1]-start]+shift
+			if z > a && z <= len(snip.Text) {
+				snip.Marks = append(snip.Marks, [2]int{a, z})
 			}
 		}
 	}
-	return out
+	return snip
 }
 
 func clipText(s string, n int) string {

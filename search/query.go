@@ -157,9 +157,12 @@ func (ix *Index) ranked(ctx context.Context, text string, q query.Query, filters
 		return nil, err
 	}
 	if len(ids) >= limit {
-		hits, err := ix.run(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), filters, limit, terms, coverage)
-		if err != nil || len(hits) >= limit {
-			return hits, err
+		res, err := ix.top(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), filters, limit)
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Hits) >= limit {
+			return ix.hitsOf(res, terms, coverage)
 		}
 	}
 	return ix.run(ctx, q, filters, limit, terms, coverage)

@@ -183,7 +183,7 @@ func TestSlackDeliveriesSplitBetweenTwoReplicasAreHandledOnce(t *testing.T) {
 	}
 	eventually(t, "the header resolved", func() (bool, string) {
 		h, _ := a.message(home, inc.Incident.Slack.Header)
-		return strings.Contains(string(h.Blocks), "resolved"), string(h.Blocks)
+		return headerStatus(h.Blocks) == "resolved", string(h.Blocks)
 	})
 	inc = a.svc.incident(id)
 	for typ, want := range map[string]int{"incident.declared": 1, "step.done": 1, "message.pinned": 1} {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -367,6 +368,19 @@ func (w *slackWorld) messageWith(channel, want string) slacktestx.Message {
 	return found
 }
 
+// statusField is the header's status field in its blocks' JSON:
+// "*Status*\n" then an emoji and the status.
+var statusField = regexp.MustCompile(`\*Status\*\\n[^"]*?([a-z]+)"`)
+
+// headerStatus is the status a header shows ("" when it shows none).
+func headerStatus(blocks json.RawMessage) string {
+	m := statusField.FindSubmatch(blocks)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
 const (
 	alice = "U0ALICE"
 	bob   = "U0BOB"
@@ -477,6 +491,9 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	if !ok {
 		t.Fatalf("no header %s in %s", inc.Incident.Slack.Header, home)
 	}
+	if got := headerStatus(header.Blocks); got != "triggered" {
+		t.Errorf("header status: got %q, want triggered", got)
+	}
 	for _, want := range []string{id, "SEV2", "Start guided"} {
 		if !strings.Contains(string(header.Blocks), want) {
 			t.Errorf("header: got %s, want it to hold %q", header.Blocks, want)
@@ -536,7 +553,7 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	}
 	eventually(t, "the header resolved", func() (bool, string) {
 		h, _ := w.message(home, inc.Incident.Slack.Header)
-		return strings.Contains(string(h.Blocks), "resolved") || strings.Contains(string(h.Blocks), "Resolved"), string(h.Blocks)
+		return headerStatus(h.Blocks) == "resolved", string(h.Blocks)
 	})
 	w.command(alice, home, "/incident export md")
 	var files []slacktestx.File

@@ -131,7 +131,7 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	tq := textQuery(text, false, typos, known)
 	var hits []Hit
 	if text != "" {
-		hits, err = ix.ranked(ctx, text, tq, filters, limit, terms, false)
+		hits, err = ix.ranked(ctx, text, known, tq, filters, limit, terms, false)
 	} else {
 		hits, err = ix.run(ctx, tq, filters, limit, terms, false)
 	}
@@ -150,9 +150,9 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 // word of text are few, and cheap to find; q then scores only the best
 // candidatePool of them, skipping through the long postings of the
 // bodies. Only when they give fewer than limit hits does q run over every
-// page.
-func (ix *Index) ranked(ctx context.Context, text string, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
-	ids, err := ix.candidates(ctx, text, filters, candidatePool)
+// page. known, when not nil, holds the analyzed terms of text.
+func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
+	ids, err := ix.candidates(ctx, text, known, filters, candidatePool)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +172,13 @@ func (ix *Index) ranked(ctx context.Context, text string, q query.Query, filters
 const candidatePool = 64
 
 // candidates returns the IDs of the pages whose short fields best match
-// text, leaving out the terms that are common in a field.
-func (ix *Index) candidates(ctx context.Context, text string, filters []query.Query, n int) ([]string, error) {
-	words, syn := ix.tokens(text), ix.tokens(synonymsOf(text))
+// text, leaving out the terms that are common in a field. known, when not
+// nil, holds the terms of text and of its synonyms, already analyzed.
+func (ix *Index) candidates(ctx context.Context, text string, known *knownTerms, filters []query.Query, n int) ([]string, error) {
+	words, syn := known.words(), known.synonyms()
+	if known == nil {
+		words, syn = ix.tokens(text), ix.tokens(synonymsOf(text))
+	}
 	var groups []fieldSearch
 	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta} {
 		groups = append(groups, fieldSearch{f, words})
@@ -326,7 +330,7 @@ func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) qu
 		return bleve.NewDisjunctionQuery(qs...)
 	}
 	for _, f := range fields {
-		qs = append(qs, known.match(f.name, text, known.words(), f.boost))
+		qs = append(qs, known.match(f.name, text, false, f.boost))
 	}
 	if syn := synonymsOf(text); syn != "" {
 		// The words responders use for the same thing, weighed less than
@@ -335,7 +339,7 @@ func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) qu
 			name  string
 			boost float64
 		}{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}} {
-			qs = append(qs, known.match(f.name, syn, known.synonyms(), f.boost))
+			qs = append(qs, known.match(f.name, syn, true, f.boost))
 		}
 	}
 	if typos != nil {

@@ -300,7 +300,9 @@ func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fie
 // and which fields of the index have each.
 type knownTerms struct {
 	wordTerms, synTerms []string
-	present             map[fieldTerm]bool
+	// present tells, for each field of wordFields and then of
+	// synonymFields, whether it has each of wordTerms, then of synTerms.
+	present []bool
 }
 
 // The fields the second phase searches the words in, and their synonyms.
@@ -313,8 +315,8 @@ var (
 // the terms of text and of its synonyms the fields of the second phase
 // have.
 func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, error) {
-	k := &knownTerms{wordTerms: ix.tokens(text), synTerms: ix.tokens(synonymsOf(text)), present: map[fieldTerm]bool{}}
-	var pairs []fieldTerm
+	k := &knownTerms{wordTerms: ix.tokens(text), synTerms: ix.tokens(synonymsOf(text))}
+	pairs := make([]fieldTerm, 0, len(wordFields)*len(k.wordTerms)+len(synonymFields)*len(k.synTerms))
 	for _, f := range wordFields {
 		for _, t := range k.wordTerms {
 			pairs = append(pairs, fieldTerm{f, t})
@@ -329,10 +331,27 @@ func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, erro
 	if err != nil {
 		return nil, err
 	}
-	for i, p := range pairs {
-		k.present[p] = df[i] > 0
+	k.present = make([]bool, len(pairs))
+	for i := range pairs {
+		k.present[i] = df[i] > 0
 	}
 	return k, nil
+}
+
+// has reports whether the field has the i-th of the word terms (or of
+// the synonym terms); ok is false when the field is not among those
+// looked up.
+func (k *knownTerms) has(field string, synonym bool, i int) (present, ok bool) {
+	fields, terms, base := wordFields, k.wordTerms, 0
+	if synonym {
+		fields, terms, base = synonymFields, k.synTerms, len(wordFields)*len(k.wordTerms)
+	}
+	for fi, f := range fields {
+		if f == field {
+			return k.present[base+fi*len(terms)+i], true
+		}
+	}
+	return false, false
 }
 
 func (k *knownTerms) words() []string {
@@ -349,19 +368,24 @@ func (k *knownTerms) synonyms() []string {
 	return k.synTerms
 }
 
-// match is a match query of text in a field, made of terms when k knows
-// them: a term the field lacks becomes a query that matches nothing,
-// which keeps its place in the disjunction's coordination.
-func (k *knownTerms) match(field, text string, terms []string, boost float64) query.Query {
+// match is a match query of text in a field, made of the word terms (or
+// the synonym terms) when k knows them: a term the field lacks becomes a
+// query that matches nothing, which keeps its place in the disjunction's
+// coordination.
+func (k *knownTerms) match(field, text string, synonym bool, boost float64) query.Query {
 	if k == nil {
 		mq := bleve.NewMatchQuery(text)
 		mq.SetField(field)
 		mq.SetBoost(boost)
 		return mq
 	}
+	terms := k.wordTerms
+	if synonym {
+		terms = k.synTerms
+	}
 	qs := make([]query.Query, len(terms))
 	for i, t := range terms {
-		present, ok := k.present[fieldTerm{field, t}]
+		present, ok := k.has(field, synonym, i)
 		if ok && !present {
 			qs[i] = bleve.NewMatchNoneQuery()
 			continue

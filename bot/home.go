@@ -220,6 +220,10 @@ func blockKind(b Block) string {
 	return "other"
 }
 
+// maxHeaderRounds bounds the updates of a header in one refresh, while
+// other replicas keep changing its incident.
+const maxHeaderRounds = 5
+
 // idle brings the incident's messages up to date once its queue has run
 // dry: the header, the guided cards and the checklist are functions of
 // the incident's state, so one refresh covers a burst of changes.
@@ -237,7 +241,21 @@ func (b *Bot) idle(ctx context.Context, key string) {
 	if inc.Slack.Channel == "" || inc.Slack.Header == "" {
 		return
 	}
-	b.keep(ctx, inc, MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}, b.header(inc))
+	// Another replica may change the incident, and update the header,
+	// while this update is on its way: once it has landed, read again and
+	// send again if the incident moved, so that the last update to land
+	// shows the latest state.
+	for range maxHeaderRounds {
+		b.keep(ctx, inc, MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}, b.header(inc))
+		if _, waits := b.chat.(UpdateWaiter); !waits {
+			break
+		}
+		again, err := b.inc.Get(ctx, key)
+		if err != nil || again.Version == inc.Version {
+			break
+		}
+		inc = again
+	}
 	b.mu.Lock()
 	st := b.stateOf(inc.ID)
 	cards := append([]MessageRef(nil), st.cards...)
@@ -283,7 +301,11 @@ func (b *Bot) keep(ctx context.Context, inc *incidents.Incident, ref MessageRef,
 	if same {
 		return true
 	}
-	if err := retry(ctx, func() error { return b.chat.Update(ctx, ref, m) }); err != nil {
+	update := b.chat.Update
+	if w, ok := b.chat.(UpdateWaiter); ok {
+		update = w.UpdateNow
+	}
+	if err := retry(ctx, func() error { return update(ctx, ref, m) }); err != nil {
 		b.log.Error("bot: update a message", "incident_id", inc.ID, "channel", ref.Channel, "ts", ref.TS, "err", err)
 		var r Retryable
 		return errors.As(err, &r) && r.Retryable()

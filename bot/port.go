@@ -134,6 +134,16 @@ type Chat interface {
 	Message(ctx context.Context, ref MessageRef) (ChatMessage, error)
 }
 
+// UpdateWaiter is a Chat whose updates are queued (Update returns before
+// the update is made) and that can also update and wait. The bot uses it
+// for the messages it keeps current, so that replicas sharing the
+// incidents converge: after its update lands, a replica reads the
+// incident again, and sends again if it changed meanwhile, so the last
+// update to land always shows the latest state.
+type UpdateWaiter interface {
+	UpdateNow(ctx context.Context, ref MessageRef, m Message) error
+}
+
 // File is a file to share.
 type File struct {
 	Name    string

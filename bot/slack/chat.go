@@ -247,6 +247,29 @@ func (c *Chat) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) er
 	return nil
 }
 
+// UpdateNow replaces a message like Update, and returns once the update
+// reached Slack (or failed): its caller can then read the state again
+// and know that whatever it sends next lands after. A later update of the
+// same message merged into this one answers for it.
+func (c *Chat) UpdateNow(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
+	if ref.Channel == "" || ref.TS == "" {
+		return fmt.Errorf("slack: chat.update: incomplete message reference %q/%q", ref.Channel, ref.TS)
+	}
+	r := RenderOne(m)
+	opts := []slackgo.MsgOption{slackgo.MsgOptionText(r.Text, false), slackgo.MsgOptionBlocks(r.Blocks...)}
+	j := &job{
+		method:   "chat.update",
+		target:   ref.Channel + "/" + ref.TS,
+		mergeKey: ref.Channel + "/" + ref.TS,
+		call: func(ctx context.Context) (string, error) {
+			_, ts, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, opts...)
+			return ts, err
+		},
+	}
+	_, err := c.out.do(ctx, ref.Channel, j)
+	return err
+}
+
 // Whisper sends m that only user sees, in place.
 func (c *Chat) Whisper(ctx context.Context, to bot.Place, user bot.User, m bot.Message) error {
 	r := RenderOne(m)

@@ -116,6 +116,19 @@ type job struct {
 	// may have taken effect, and that has no check.
 	once bool
 	done chan jobResult
+	// merged are the waiters of the jobs this one replaced: they learn
+	// this job's result, which is what reached Slack in their place.
+	merged []chan jobResult
+}
+
+// finish gives the job's result to everyone waiting for it.
+func (j *job) finish(r jobResult) {
+	if j.done != nil {
+		j.done <- r
+	}
+	for _, c := range j.merged {
+		c <- r
+	}
 }
 
 type jobResult struct {
@@ -175,6 +188,10 @@ func (o *Outbox) enqueue(channel string, j *job) error {
 	if j.mergeKey != "" {
 		for i, w := range q.jobs {
 			if w.mergeKey == j.mergeKey {
+				j.merged = append(j.merged, w.merged...)
+				if w.done != nil {
+					j.merged = append(j.merged, w.done)
+				}
 				q.jobs[i] = j
 				o.merged.Add(1)
 				return nil
@@ -221,9 +238,8 @@ func (o *Outbox) work(channel string, q *queue) {
 		o.mu.Unlock()
 
 		ts, err := o.run(q, j)
-		if j.done != nil {
-			j.done <- jobResult{ts: ts, err: err}
-		} else if err != nil {
+		j.finish(jobResult{ts: ts, err: err})
+		if j.done == nil && len(j.merged) == 0 && err != nil {
 			o.cfg.Logger.Error("slack write failed", "method", j.method, "target", j.target, "err", err)
 		}
 	}
@@ -381,9 +397,7 @@ func (o *Outbox) Close(ctx context.Context) error {
 	for _, q := range o.queues {
 		left += len(q.jobs)
 		for _, j := range q.jobs {
-			if j.done != nil {
-				j.done <- jobResult{err: ErrClosed}
-			}
+			j.finish(jobResult{err: ErrClosed})
 		}
 		q.jobs = nil
 	}

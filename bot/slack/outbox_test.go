@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,5 +298,50 @@ func TestCloseGivesUpAtItsDeadline(t *testing.T) {
 	defer cancel()
 	if err := o.Close(ctx); err == nil {
 		t.Error("got no error, want one that says writes were left")
+	}
+}
+
+func TestAWaitedUpdateMergedIntoALaterOneLearnsItsResult(t *testing.T) {
+	o := NewOutbox(OutboxConfig{Clock: newStepClock()})
+	defer o.Close(context.Background())
+	gate, inFlight := make(chan struct{}), make(chan struct{})
+	blocker := &job{method: "chat.postMessage", call: func(context.Context) (string, error) {
+		close(inFlight)
+		<-gate
+		return "1.0", nil
+	}}
+	if err := o.enqueue("C1", blocker); err != nil {
+		t.Fatal(err)
+	}
+	<-inFlight
+	results := make(chan error, 2)
+	var calls atomic.Int32
+	update := func() *job {
+		return &job{method: "chat.update", mergeKey: "C1/1.0", call: func(context.Context) (string, error) {
+			calls.Add(1)
+			return "1.0", errors.New("message_not_found")
+		}}
+	}
+	go func() { _, err := o.do(context.Background(), "C1", update()); results <- err }()
+	for o.Stats().Queued["C1"] != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() { _, err := o.do(context.Background(), "C1", update()); results <- err }()
+	for o.Stats().Merged != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	for i := 0; i < 2; i++ {
+		select {
+		case err := <-results:
+			if err == nil || !strings.Contains(err.Error(), "message_not_found") {
+				t.Errorf("waiter %d: got %v, want the merged update's error", i, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("waiter %d never learned the result of the update that replaced its own", i)
+		}
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("got %d calls to Slack, want 1 for the two merged updates", got)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // every time, is skipped, and the storm over two replicas logs the stale
 // headers instead of failing. Set it to false once the bot keeps headers
 // current across replicas.
-const headersStaleAcrossReplicas = true
+const headersStaleAcrossReplicas = false
 
 // replicaEnv is slackEnv for one of several services sharing a Redis
 // from redistest, each with a data directory of its own.

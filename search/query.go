@@ -12,7 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 	porterstemmer "github.com/blevesearch/go-porterstemmer"
 )
 
@@ -157,13 +159,14 @@ func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q q
 		return nil, err
 	}
 	if len(ids) >= limit {
-		res, err := ix.top(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), filters, limit)
+		f, err := ix.top(ctx, bleve.NewConjunctionQuery(bleve.NewDocIDQuery(ids), q), filters, limit)
 		if err != nil {
 			return nil, err
 		}
-		if len(res.Hits) >= limit {
-			return ix.hitsOf(res, terms, coverage)
+		if len(f.res.Hits) >= limit {
+			return ix.hitsOf(f, terms, coverage)
 		}
+		f.close()
 	}
 	return ix.run(ctx, q, filters, limit, terms, coverage)
 }
@@ -451,26 +454,87 @@ func synonymsOf(text string) string {
 // reads the whole of its text; without it, only the passage of the
 // snippet is looked for.
 func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
-	res, err := ix.top(ctx, q, filters, limit)
+	f, err := ix.top(ctx, q, filters, limit)
 	if err != nil {
 		return nil, err
 	}
-	return ix.hitsOf(res, terms, coverage)
+	return ix.hitsOf(f, terms, coverage)
+}
+
+// found is the result of a search and, when it is known, the snapshot of
+// the index the search ran on, whose document numbers its hits carry.
+type found struct {
+	res  *bleve.SearchResult
+	snap *scorch.IndexSnapshot
+}
+
+// close lets go of the snapshot.
+func (f found) close() {
+	if f.snap != nil {
+		_ = f.snap.Close()
+	}
 }
 
 // top executes q and returns the IDs and scores of its best limit pages,
-// without their fields.
-func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, limit int) (*bleve.SearchResult, error) {
+// without their fields. The caller closes what it returns.
+func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, limit int) (found, error) {
 	if len(filters) > 0 {
 		q = bleve.NewConjunctionQuery(append([]query.Query{q}, filters...)...)
 	}
-	return ix.search(ctx, bleve.NewSearchRequestOptions(q, limit, 0, false))
+	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.idx == nil {
+		return found{}, errors.New("search: index is closed")
+	}
+	// The search takes the index's current snapshot. When that is the
+	// same before and after it, the search ran on it: scorch makes a new
+	// snapshot for every change, and this one cannot go while it is held.
+	before := ix.snapshot()
+	res, err := ix.idx.SearchInContext(ctx, req)
+	if err != nil {
+		if before != nil {
+			_ = before.Close()
+		}
+		return found{}, fmt.Errorf("search: %w", err)
+	}
+	if before != nil {
+		after := ix.snapshot()
+		if after != before {
+			_ = before.Close()
+			before = nil
+		}
+		if after != nil {
+			_ = after.Close()
+		}
+	}
+	return found{res: res, snap: before}, nil
+}
+
+// snapshot returns the index's current scorch snapshot, to be closed, or
+// nil. ix.mu is held.
+func (ix *Index) snapshot() *scorch.IndexSnapshot {
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return nil
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return nil
+	}
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		_ = r.Close()
+		return nil
+	}
+	return snap
 }
 
 // hitsOf makes hits of search results, reading the stored fields that
-// their titles, places and snippets need.
-func (ix *Index) hitsOf(res *bleve.SearchResult, terms []string, coverage bool) ([]Hit, error) {
-	if len(res.Hits) == 0 {
+// their titles, places and snippets need, and closes f.
+func (ix *Index) hitsOf(f found, terms []string, coverage bool) ([]Hit, error) {
+	defer f.close()
+	if len(f.res.Hits) == 0 {
 		return []Hit{}, nil
 	}
 	ix.mu.RLock()
@@ -478,15 +542,17 @@ func (ix *Index) hitsOf(res *bleve.SearchResult, terms []string, coverage bool) 
 	if ix.idx == nil {
 		return nil, errors.New("search: index is closed")
 	}
-	adv, err := ix.idx.Advanced()
-	if err != nil {
-		return nil, fmt.Errorf("search: stored fields: %w", err)
+	var r index.IndexReader = f.snap
+	if f.snap == nil {
+		adv, err := ix.idx.Advanced()
+		if err != nil {
+			return nil, fmt.Errorf("search: stored fields: %w", err)
+		}
+		if r, err = adv.Reader(); err != nil {
+			return nil, fmt.Errorf("search: stored fields: %w", err)
+		}
+		defer r.Close()
 	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil, fmt.Errorf("search: stored fields: %w", err)
-	}
-	defer r.Close()
 	page := storedPages.Get().(*storedPage)
 	defer func() {
 		if cap(page.buf) <= maxPooledPage {
@@ -498,9 +564,13 @@ func (ix *Index) hitsOf(res *bleve.SearchResult, terms []string, coverage bool) 
 	if coverage {
 		scan = -1
 	}
-	hits := make([]Hit, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		if err := loadStored(r, h.ID, page, scan); err != nil {
+	hits := make([]Hit, 0, len(f.res.Hits))
+	for _, h := range f.res.Hits {
+		var num index.IndexInternalID
+		if f.snap != nil {
+			num = h.IndexInternalID
+		}
+		if err := loadStored(r, h.ID, num, page, scan); err != nil {
 			return nil, err
 		}
 		hit := Hit{ID: h.ID, Score: h.Score, Title: page.title, Source: page.source, Path: page.path}

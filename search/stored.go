@@ -74,10 +74,11 @@ func (p *storedPage) visit(name string, _ byte, val []byte, _ []uint64) bool {
 
 // loadStored reads the stored fields of the page id from r into p,
 // keeping at most the first scan bytes of each long field (all of them
-// when scan is negative). A
+// when scan is negative). num is the page's document number in r when it
+// is known, and nil otherwise. A
 // scorch snapshot is visited in place, without the copy of every field
 // that r.Document makes; a page that is no longer there leaves p empty.
-func loadStored(r index.IndexReader, id string, p *storedPage, scan int) error {
+func loadStored(r index.IndexReader, id string, num index.IndexInternalID, p *storedPage, scan int) error {
 	p.reset()
 	p.scan = scan
 	is, ok := r.(*scorch.IndexSnapshot)
@@ -93,13 +94,15 @@ func loadStored(r index.IndexReader, id string, p *storedPage, scan int) error {
 		})
 		return nil
 	}
-	iid, err := is.InternalID(id)
-	if err != nil || iid == nil {
-		return wrapStored(id, err)
+	if num == nil {
+		var err error
+		if num, err = is.InternalID(id); err != nil || num == nil {
+			return wrapStored(id, err)
+		}
 	}
 	// A snapshot numbers its documents across its segments in order,
 	// each segment counting its deleted documents too.
-	n := iid.Value()
+	n := num.Value()
 	for _, seg := range is.Segments() {
 		c := seg.Segment().Count()
 		if n < c {

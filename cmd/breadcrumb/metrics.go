@@ -153,6 +153,14 @@ func (s *server) registerMetrics() {
 			return float64(n)
 		})
 	}
+	if s.elector != nil {
+		m.gauge("breadcrumb_leader", "1 when this replica holds the leader lease (and sends the reminders), else 0.", func() float64 {
+			if s.elector.Leading() {
+				return 1
+			}
+			return 0
+		})
+	}
 	m.gauge("breadcrumb_incidents_open", "Incidents not resolved.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

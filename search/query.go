@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -560,6 +561,7 @@ func (ix *Index) hitsOf(f found, terms []string, coverage bool) ([]Hit, error) {
 		}
 	}()
 	mk := newMarker(terms)
+	defer mk.release()
 	scan := snippetScan
 	if coverage {
 		scan = -1
@@ -650,12 +652,28 @@ type marker struct {
 	stem  []byte
 }
 
+var markers = sync.Pool{New: func() any { return &marker{heads: map[string]bool{}} }}
+
+// newMarker returns a marker of the terms, to be released after use.
 func newMarker(terms []string) *marker {
-	mk := &marker{terms: terms, heads: make(map[string]bool, len(terms))}
+	mk := markers.Get().(*marker)
+	mk.terms = terms
+	clear(mk.heads)
 	for _, t := range terms {
 		mk.heads[head2(t)] = true
 	}
 	return mk
+}
+
+// maxPooledSpans bounds the scratch space a released marker keeps.
+const maxPooledSpans = 1 << 12
+
+// release gives the marker back for another search to use.
+func (mk *marker) release() {
+	mk.terms = nil
+	if cap(mk.spans) <= maxPooledSpans && cap(mk.lower) <= maxPooledSpans && cap(mk.runes) <= maxPooledSpans {
+		markers.Put(mk)
+	}
 }
 
 func head2(s string) string {
@@ -816,7 +834,8 @@ func cutSnippet(text []byte, spans [][2]int, width int) Snippet {
 	} else {
 		m = make([]int, len(raw)+1)
 	}
-	out := make([]byte, 0, len(raw)+2*len("…"))
+	var text0 [2*snippetWidth + 16]byte
+	out := text0[:0]
 	if start > 0 {
 		out = append(out, "…"...)
 	}
@@ -843,10 +862,23 @@ func cutSnippet(text []byte, spans [][2]int, width int) Snippet {
 		out = append(out, "…"...)
 	}
 	snip := Snippet{Text: string(out)}
+	mark := func(s [2]int) (a, z int, ok bool) {
+		if s[0] < start || s[1] > end {
+			return 0, 0, false
+		}
+		a, z = m[s[0]-start]+shift, m[s[1]-start]+shift
+		return a, z, z > a && z <= len(snip.Text)
+	}
+	n := 0
 	for _, s := range spans {
-		if s[0] >= start && s[1] <= end {
-			a, z := m[s[0]-start]+shift, m[s[1]-start]+shift
-			if z > a && z <= len(snip.Text) {
+		if _, _, ok := mark(s); ok {
+			n++
+		}
+	}
+	if n > 0 {
+		snip.Marks = make([][2]int, 0, n)
+		for _, s := range spans {
+			if a, z, ok := mark(s); ok {
 				snip.Marks = append(snip.Marks, [2]int{a, z})
 			}
 		}

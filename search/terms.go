@@ -260,7 +260,11 @@ const (
 // and the terms that no page has there. When that would leave nothing,
 // the common terms stay: a query of common words only must find pages.
 func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fieldSearch, error) {
-	var pairs []fieldTerm
+	n := 0
+	for _, g := range groups {
+		n += len(g.terms)
+	}
+	pairs := make([]fieldTerm, 0, n)
 	for _, g := range groups {
 		for _, t := range g.terms {
 			pairs = append(pairs, fieldTerm{g.field, t})

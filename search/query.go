@@ -699,8 +699,8 @@ func (mk *marker) lowerWord(w []byte) []byte {
 	return mk.lower
 }
 
-// isHead reports whether the word starting at text[start:end] begins
-// with the first two bytes of a term, ignoring case.
+// isHead reports whether the word w begins with the first two bytes of
+// a term, ignoring case.
 func (mk *marker) isHead(w []byte) bool {
 	h := w[:min(len(w), 2)]
 	var buf [2]byte

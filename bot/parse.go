@@ -15,7 +15,7 @@ import (
 // ParseMention reads both, here rather than in the adapter, because the
 // form is simple enough for any chat to produce.
 
-var mentionRe = regexp.MustCompile(`^<@([UW][A-Z0-9]{1,30})(?:\|([^<>]{0,80}))?>$`)
+var mentionRe = regexp.MustCompile(`^<@([UW][A-Z0-9]{1,30})(?:\|([^<>|]{0,80}))?>$`)
 
 // ParseMention reads a mention of a user written as "<@U123>" or
 // "<@U123|name>", and reports whether word is one.

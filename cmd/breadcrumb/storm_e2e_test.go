@@ -304,7 +304,11 @@ type played map[string]int
 
 // checkStorm checks the incidents and their homes after the storm and
 // returns the Slack writes it counted.
-func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIncident, faults played) slackWrites {
+// replicas is the number of services sharing the incidents: after its
+// header update lands, each reads the incident again and sends once more
+// if another changed it meanwhile, so a change may cost one update per
+// replica.
+func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIncident, faults played, replicas int) slackWrites {
 	t.Helper()
 	changes := stormChanges(s, list)
 	seenAlerts := map[string]string{}
@@ -381,8 +385,8 @@ func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIn
 		if ch.fired != stormAlerts {
 			t.Errorf("incident %s: got %d alert.fired events on its timeline, want %d, one for each alert", inc.ID, ch.fired, stormAlerts)
 		}
-		if n := w.updatesOf[inc.Slack.Channel+"/"+inc.Slack.Header]; n > ch.changes {
-			t.Errorf("incident %s: got %d updates of its header, want at most one for each of its %d changes", inc.ID, n, ch.changes)
+		if n := w.updatesOf[inc.Slack.Channel+"/"+inc.Slack.Header]; n > ch.changes*replicas {
+			t.Errorf("incident %s: got %d updates of its header, want at most %d for each of its %d changes", inc.ID, n, replicas, ch.changes)
 		}
 	}
 	// maxUpdates bounds the header updates of the whole storm. Measured
@@ -487,7 +491,7 @@ func TestAnAlertStormReachesSlackAsOneChannelAndOneHeaderPerGroup(t *testing.T) 
 	blow(t, []*service{s}, stormDeliveries())
 	list := waitStormAbsorbed(t, s)
 	waitQuiet(t, srv, list, false)
-	w := checkStorm(t, s, srv, list, nil)
+	w := checkStorm(t, s, srv, list, nil, 1)
 	logChanges(t, s, list)
 	t.Logf("Slack writes for %d incidents: %d conversations.create, %d chat.postMessage, %d chat.update (%d calls in all); header updates:incidents %s",
 		len(list), w.creates, w.posts, w.updates, len(srv.Calls("")), w.histogram(list))
@@ -526,7 +530,7 @@ func TestAnAlertStormSplitBetweenTwoReplicasOpensOneHomePerGroup(t *testing.T) {
 		t.Logf("KNOWN BUG: %d of %d headers left stale by the race of the replicas' updates: %s (%s)", len(stale), len(list),
 			strings.Join(stale, "; "), strings.Join(updates, ", "))
 	}
-	w := checkStorm(t, replicas[0], srv, list, nil)
+	w := checkStorm(t, replicas[0], srv, list, nil, len(replicas))
 	logChanges(t, replicas[0], list)
 	t.Logf("Slack writes for %d incidents over 2 replicas: %d conversations.create, %d chat.postMessage, %d chat.update (%d calls in all); header updates:incidents %s",
 		len(list), w.creates, w.posts, w.updates, len(srv.Calls("")), w.histogram(list))
@@ -568,7 +572,7 @@ func TestAnAlertStormThroughAFailingSlackStillOpensOneHomePerGroup(t *testing.T)
 	blow(t, []*service{s}, stormDeliveries())
 	list := waitStormAbsorbed(t, s)
 	waitQuiet(t, srv, list, false)
-	w := checkStorm(t, s, srv, list, faults)
+	w := checkStorm(t, s, srv, list, faults, 1)
 	t.Logf("Slack writes for %d incidents through %d faults: %d conversations.create, %d chat.postMessage, %d chat.update (%d calls in all)",
 		len(list), faults["conversations.create"]+faults["chat.postMessage"], w.creates, w.posts, w.updates, len(srv.Calls("")))
 	s.stop()
@@ -592,7 +596,7 @@ func TestAnAlertStormOverTheInboxLimitIsAskedToWaitAndNothingIsLost(t *testing.T
 	}
 	list := waitStormAbsorbed(t, s)
 	waitQuiet(t, srv, list, false)
-	checkStorm(t, s, srv, list, nil)
+	checkStorm(t, s, srv, list, nil, 1)
 	metrics := s.get("/metrics", "text/plain")
 	if !strings.Contains(metrics, `breadcrumb_webhooks_total{outcome="overloaded",source="alertmanager"}`) {
 		t.Errorf("/metrics does not count the deliveries refused as overloaded")

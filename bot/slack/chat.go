@@ -227,19 +227,9 @@ func tsOf(t time.Time) string {
 // later update of the same message that arrives while this one waits
 // replaces it, and a failure is logged.
 func (c *Chat) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
-	if ref.Channel == "" || ref.TS == "" {
-		return fmt.Errorf("slack: chat.update: incomplete message reference %q/%q", ref.Channel, ref.TS)
-	}
-	r := RenderOne(m)
-	opts := []slackgo.MsgOption{slackgo.MsgOptionText(r.Text, false), slackgo.MsgOptionBlocks(r.Blocks...)}
-	j := &job{
-		method:   "chat.update",
-		target:   ref.Channel + "/" + ref.TS,
-		mergeKey: ref.Channel + "/" + ref.TS,
-		call: func(ctx context.Context) (string, error) {
-			_, ts, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, opts...)
-			return ts, err
-		},
+	j, err := c.updateJob(ref, m)
+	if err != nil {
+		return err
 	}
 	if err := c.out.enqueue(ref.Channel, j); err != nil {
 		return fmt.Errorf("slack: chat.update %s/%s: %w", ref.Channel, ref.TS, err)
@@ -252,12 +242,23 @@ func (c *Chat) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) er
 // and know that whatever it sends next lands after. A later update of the
 // same message merged into this one answers for it.
 func (c *Chat) UpdateNow(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
+	j, err := c.updateJob(ref, m)
+	if err != nil {
+		return err
+	}
+	_, err = c.out.do(ctx, ref.Channel, j)
+	return err
+}
+
+// updateJob is the outbox job of a chat.update, merged with the other
+// updates of the same message that wait in the queue.
+func (c *Chat) updateJob(ref bot.MessageRef, m bot.Message) (*job, error) {
 	if ref.Channel == "" || ref.TS == "" {
-		return fmt.Errorf("slack: chat.update: incomplete message reference %q/%q", ref.Channel, ref.TS)
+		return nil, fmt.Errorf("slack: chat.update: incomplete message reference %q/%q", ref.Channel, ref.TS)
 	}
 	r := RenderOne(m)
 	opts := []slackgo.MsgOption{slackgo.MsgOptionText(r.Text, false), slackgo.MsgOptionBlocks(r.Blocks...)}
-	j := &job{
+	return &job{
 		method:   "chat.update",
 		target:   ref.Channel + "/" + ref.TS,
 		mergeKey: ref.Channel + "/" + ref.TS,
@@ -265,9 +266,7 @@ func (c *Chat) UpdateNow(ctx context.Context, ref bot.MessageRef, m bot.Message)
 			_, ts, _, err := c.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, opts...)
 			return ts, err
 		},
-	}
-	_, err := c.out.do(ctx, ref.Channel, j)
-	return err
+	}, nil
 }
 
 // Whisper sends m that only user sees, in place.

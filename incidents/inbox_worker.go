@@ -13,6 +13,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // The defaults of WorkerOptions.
@@ -58,6 +62,11 @@ type WorkerOptions struct {
 	// Logger receives a line for each delivery dropped (at error level)
 	// or left for a retry (at warn level); nil discards them.
 	Logger *slog.Logger
+	// TracerProvider makes the "process delivery" span around each
+	// handler call, a child of the webhook request's span that the
+	// delivery carries (Meta[TraceParentKey]); nil means the global
+	// provider, a no-op unless the process set one.
+	TracerProvider trace.TracerProvider
 }
 
 // WorkerStats counts what a Worker did with the deliveries it took.
@@ -103,6 +112,7 @@ type Worker struct {
 	handlers map[string]DeliveryHandler
 	opts     WorkerOptions
 	log      *slog.Logger
+	tracer   trace.Tracer
 	kick     chan struct{}
 	freed    chan struct{}
 	running  atomic.Bool
@@ -161,6 +171,7 @@ func NewWorker(inbox Inbox, handlers map[string]DeliveryHandler, opts WorkerOpti
 		handlers: maps.Clone(handlers),
 		opts:     opts,
 		log:      log.With("consumer", opts.Consumer),
+		tracer:   tracerOf(opts.TracerProvider),
 		kick:     make(chan struct{}, 1),
 		freed:    make(chan struct{}, 1),
 		inflight: map[string]bool{},
@@ -379,8 +390,13 @@ func (w *Worker) holdBehind(key, id string) {
 }
 
 // handle calls the delivery's handler with a context that ends with its
-// lease, and turns a panic into an error.
+// lease, and turns a panic into an error. The call is traced as a child
+// of the webhook request that stored the delivery: one trace then goes
+// from the request to the Slack post, and each attempt of a delivery
+// that is retried shows as one more child of that request.
 func (w *Worker) handle(ctx context.Context, t taken) (err error) {
+	ctx, span := w.tracer.Start(ExtractTrace(ctx, t.d.Meta), "process delivery", trace.WithSpanKind(trace.SpanKindConsumer))
+	defer func() { endDeliverySpan(span, t.d, err) }()
 	h := w.handlers[t.d.Source]
 	if h == nil {
 		return Permanent(fmt.Errorf("no handler for source %q", t.d.Source))
@@ -393,6 +409,31 @@ func (w *Worker) handle(ctx context.Context, t taken) (err error) {
 		}
 	}()
 	return h.HandleDelivery(ctx, t.d)
+}
+
+// endDeliverySpan names the delivery on its span, with the outcome, and
+// ends it. The error's text is not exported (a processor's error may
+// quote the payload): only whether it was permanent.
+func endDeliverySpan(span trace.Span, d Delivery, err error) {
+	if span.IsRecording() {
+		outcome := "processed"
+		switch {
+		case IsPermanent(err):
+			outcome = "dropped"
+		case err != nil:
+			outcome = "failed"
+		}
+		span.SetAttributes(
+			attribute.String("breadcrumb.delivery.id", d.ID),
+			attribute.String("breadcrumb.delivery.source", d.Source),
+			attribute.Int("breadcrumb.delivery.attempt", d.Attempts),
+			attribute.String("breadcrumb.delivery.outcome", outcome),
+		)
+		if err != nil {
+			span.SetStatus(codes.Error, outcome)
+		}
+	}
+	span.End()
 }
 
 // drop marks a delivery done without processing it, and says why.

@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -14,6 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
@@ -60,11 +65,17 @@ type WebhookConfig struct {
 	Logger *slog.Logger
 	// Now is the clock that stamps ReceivedAt; nil means time.Now.
 	Now func() time.Time
+	// TracerProvider makes the "webhook alertmanager" span of each
+	// request, whose context the stored delivery carries to the worker
+	// (Meta[incidents.TraceParentKey]); nil means the global provider, a
+	// no-op unless the process set one.
+	TracerProvider trace.TracerProvider
 }
 
 // webhook is the handler NewWebhookHandler returns.
 type webhook struct {
 	cfg       WebhookConfig
+	tracer    trace.Tracer
 	tokenHash [sha256.Size]byte
 }
 
@@ -94,7 +105,11 @@ func NewWebhookHandler(cfg WebhookConfig) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &webhook{cfg: cfg}
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	h := &webhook{cfg: cfg, tracer: tp.Tracer("github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager")}
 	if !cfg.Token.IsZero() {
 		h.tokenHash = sha256.Sum256([]byte(cfg.Token.Reveal()))
 	}
@@ -102,39 +117,50 @@ func NewWebhookHandler(cfg WebhookConfig) http.Handler {
 }
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, span := h.tracer.Start(r.Context(), "webhook "+Source, trace.WithSpanKind(trace.SpanKindServer))
+	outcome := h.serve(ctx, w, r)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("breadcrumb.webhook.source", Source), attribute.String("breadcrumb.webhook.outcome", outcome))
+	}
+	span.End()
+}
+
+// serve answers the request and says how it went, for the trace: stored,
+// duplicate, method_not_allowed, unauthorized, too_large, bad_request,
+// overloaded or unavailable. ctx is the request's, with the span.
+func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) string {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		plain(w, http.StatusMethodNotAllowed, "alertmanager: use POST")
-		return
+		return "method_not_allowed"
 	}
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="breadcrumb"`)
 		plain(w, http.StatusUnauthorized, "alertmanager: a valid bearer token is required")
-		return
+		return "unauthorized"
 	}
-	ctx := r.Context()
 	if h.cfg.MaxPending > 0 {
 		n, err := h.cfg.Inbox.Pending(ctx)
 		if err != nil {
 			h.cfg.Logger.Error("alertmanager webhook: counting pending deliveries", "error", err)
 			unavailable(w, "alertmanager: the inbox is unavailable, send again later")
-			return
+			return "unavailable"
 		}
 		if n >= h.cfg.MaxPending {
 			h.cfg.Logger.Warn("alertmanager webhook: refused while overloaded", "pending", n, "max_pending", h.cfg.MaxPending)
 			unavailable(w, "alertmanager: too many notifications waiting, send again later")
-			return
+			return "overloaded"
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		plain(w, http.StatusRequestEntityTooLarge, tooLarge(h.cfg.MaxBody).Error())
-		return
+		return "too_large"
 	}
 	if err != nil {
 		h.cfg.Logger.Debug("alertmanager webhook: reading the body", "error", err)
 		plain(w, http.StatusBadRequest, "alertmanager: the body could not be read")
-		return
+		return "bad_request"
 	}
 	m, err := Decode(bytes.NewReader(body), h.cfg.MaxBody)
 	if err != nil {
@@ -143,11 +169,11 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusRequestEntityTooLarge
 		}
 		plain(w, status, err.Error())
-		return
+		return refusal(status)
 	}
 	if strings.TrimSpace(m.GroupKey) == "" {
 		plain(w, http.StatusBadRequest, `alertmanager: the body has no "groupKey", which names the incident`)
-		return
+		return "bad_request"
 	}
 	d := incidents.Delivery{
 		ID:         DeliveryID(m),
@@ -156,21 +182,22 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Meta:       map[string]string{incidents.OrderKey: OrderKey(m.GroupKey)},
 		ReceivedAt: h.cfg.Now().UTC(),
 	}
+	incidents.InjectTrace(ctx, d.Meta)
 	stored, err := h.cfg.Inbox.Put(ctx, d)
 	switch {
 	case errors.Is(err, incidents.ErrFull):
 		h.cfg.Logger.Warn("alertmanager webhook: inbox full", "delivery_id", d.ID)
 		unavailable(w, "alertmanager: too many notifications waiting, send again later")
-		return
+		return "overloaded"
 	case err != nil && ctx.Err() != nil:
 		// The sender went away; it will send again.
 		h.cfg.Logger.Debug("alertmanager webhook: request ended before the notification was stored", "delivery_id", d.ID, "error", err)
 		unavailable(w, "alertmanager: the notification was not stored, send again")
-		return
+		return "unavailable"
 	case err != nil:
 		h.cfg.Logger.Error("alertmanager webhook: storing the notification", "delivery_id", d.ID, "error", err)
 		unavailable(w, "alertmanager: the notification was not stored, send again later")
-		return
+		return "unavailable"
 	}
 	if stored && h.cfg.Kick != nil {
 		h.cfg.Kick()
@@ -181,6 +208,18 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Delivery string `json:"delivery"`
 		Stored   bool   `json:"stored"`
 	}{d.ID, stored})
+	if !stored {
+		return "duplicate"
+	}
+	return "stored"
+}
+
+// refusal is the outcome of a body refused with status.
+func refusal(status int) string {
+	if status == http.StatusRequestEntityTooLarge {
+		return "too_large"
+	}
+	return "bad_request"
 }
 
 // authorized reports whether the request carries the configured token, or

@@ -2,6 +2,7 @@ package pagerduty
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,10 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
@@ -36,6 +41,11 @@ type WebhookConfig struct {
 	MaxBody int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TracerProvider makes the "webhook pagerduty" span of each request,
+	// whose context the stored delivery carries to the worker
+	// (Meta[incidents.TraceParentKey]); nil means the global provider, a
+	// no-op unless the process set one.
+	TracerProvider trace.TracerProvider
 }
 
 // Headers that PagerDuty sends with every delivery, kept in the
@@ -46,8 +56,9 @@ const (
 )
 
 type webhookHandler struct {
-	cfg WebhookConfig
-	log *slog.Logger
+	cfg    WebhookConfig
+	log    *slog.Logger
+	tracer trace.Tracer
 }
 
 // NewWebhookHandler returns the handler of POST /webhooks/pagerduty. It
@@ -69,7 +80,11 @@ func NewWebhookHandler(cfg WebhookConfig) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	h := &webhookHandler{cfg: cfg, log: cfg.Logger}
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	h := &webhookHandler{cfg: cfg, log: cfg.Logger, tracer: tp.Tracer("github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty")}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -77,50 +92,62 @@ func NewWebhookHandler(cfg WebhookConfig) http.Handler {
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, span := h.tracer.Start(r.Context(), "webhook "+Source, trace.WithSpanKind(trace.SpanKindServer))
+	outcome := h.serve(ctx, w, r)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("breadcrumb.webhook.source", Source), attribute.String("breadcrumb.webhook.outcome", outcome))
+	}
+	span.End()
+}
+
+// serve answers the request and says how it went, for the trace: stored,
+// duplicate, ping, method_not_allowed, unauthorized, too_large,
+// bad_request or unavailable. ctx is the request's, with the span.
+func (h *webhookHandler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) string {
 	log := h.log.With("remote_addr", r.RemoteAddr, "webhook_id", clip(r.Header.Get(headerWebhookID), 100))
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed: send POST", http.StatusMethodNotAllowed)
-		return
+		return "method_not_allowed"
 	}
 	if !hasSecret(h.cfg.Secrets) {
 		log.Error("pagerduty webhook refused: PAGERDUTY_WEBHOOK_SECRETS is unset, so no delivery can be authenticated")
 		http.Error(w, "webhook signing is not configured", http.StatusForbidden)
-		return
+		return "unauthorized"
 	}
 	if r.ContentLength > h.cfg.MaxBody {
 		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
+		return "too_large"
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-			return
+			return "too_large"
 		}
 		log.Info("pagerduty webhook body not read", "err", err)
 		http.Error(w, "body not read", http.StatusBadRequest)
-		return
+		return "bad_request"
 	}
 	switch err := VerifySignature(body, r.Header.Get(SignatureHeader), h.cfg.Secrets); {
 	case errors.Is(err, ErrNoSignature):
 		log.Warn("pagerduty webhook refused: no signature")
 		http.Error(w, "missing "+SignatureHeader, http.StatusUnauthorized)
-		return
+		return "unauthorized"
 	case err != nil:
 		log.Warn("pagerduty webhook refused: the signature matches no configured secret")
 		http.Error(w, "invalid signature", http.StatusForbidden)
-		return
+		return "unauthorized"
 	}
 	ev, err := DecodeWebhook(bytes.NewReader(body), h.cfg.MaxBody)
 	if err != nil {
 		log.Info("pagerduty webhook refused", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return "bad_request"
 	}
 	if ev.EventType == "pagey.ping" {
 		w.WriteHeader(http.StatusOK)
-		return
+		return "ping"
 	}
 	meta := map[string]string{"event_type": clip(ev.EventType, 100)}
 	if v := r.Header.Get(headerWebhookID); v != "" {
@@ -134,7 +161,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			log.Info("pagerduty webhook refused", "err", err)
 			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+			return "bad_request"
 		}
 		// One incident's events are processed in the order they came.
 		meta[incidents.OrderKey] = "pagerduty:" + clip(inc.ID, 100)
@@ -146,7 +173,8 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Meta:       meta,
 		ReceivedAt: h.cfg.Now().UTC(),
 	}
-	stored, err := h.cfg.Inbox.Put(r.Context(), d)
+	incidents.InjectTrace(ctx, d.Meta)
+	stored, err := h.cfg.Inbox.Put(ctx, d)
 	if err != nil {
 		if errors.Is(err, incidents.ErrFull) {
 			log.Warn("pagerduty webhook not stored: the inbox is full", "delivery_id", d.ID)
@@ -155,17 +183,18 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "temporarily unavailable, send again", http.StatusServiceUnavailable)
-		return
+		return "unavailable"
 	}
 	if !stored {
 		log.Debug("pagerduty webhook already stored", "delivery_id", d.ID)
 		w.WriteHeader(http.StatusOK)
-		return
+		return "duplicate"
 	}
 	if h.cfg.Kick != nil {
 		h.cfg.Kick()
 	}
 	w.WriteHeader(http.StatusAccepted)
+	return "stored"
 }
 
 // deliveryID identifies a delivery for deduplication: PagerDuty's event ID,

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
@@ -74,6 +77,10 @@ type Deps struct {
 	// PageURL is where a runbook's page, at an anchor, can be read; nil
 	// means the bot shows no Open buttons.
 	PageURL func(runbookID, anchor string) string
+	// TracerProvider makes the "bot work" spans of the work a traced
+	// change queues (Observe); nil means the global provider, a no-op
+	// unless the process set one.
+	TracerProvider trace.TracerProvider
 }
 
 // Home modes.
@@ -226,7 +233,11 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
-	b.q = newQueue(b.idle, b.log)
+	tp := deps.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	b.q = newQueue(b.idle, b.log, tp.Tracer("github.com/breadcrumb-oncall/breadcrumb/bot"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	open, err := b.inc.List(ctx, incidents.Filter{Open: true})

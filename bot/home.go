@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
@@ -15,13 +17,14 @@ import (
 // included), and queues the work it calls for: opening the home of a new
 // incident, a line in the home for what happened, and bringing the
 // header, the guided cards and the checklist up to date. It returns at
-// once; the work runs in order per incident.
-func (b *Bot) Observe(_ context.Context, inc *incidents.Incident, events []incidents.Event) {
+// once; the work runs in order per incident, traced as a child of the
+// span in ctx when there is one.
+func (b *Bot) Observe(ctx context.Context, inc *incidents.Incident, events []incidents.Event) {
 	if inc == nil || len(events) == 0 {
 		return
 	}
 	b.remember(inc)
-	if !b.q.push(inc.ID, func(ctx context.Context) { b.apply(ctx, inc, events) }) {
+	if !b.q.pushFrom(trace.SpanContextFromContext(ctx), inc.ID, func(ctx context.Context) { b.apply(ctx, inc, events) }) {
 		b.log.Warn("bot: change of an incident left unshown: closing", "incident_id", inc.ID)
 	}
 }

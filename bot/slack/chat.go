@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	slackgo "github.com/slack-go/slack"
@@ -231,6 +233,7 @@ func (c *Chat) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) er
 	if err != nil {
 		return err
 	}
+	j.parent = trace.SpanContextFromContext(ctx)
 	if err := c.out.enqueue(ref.Channel, j); err != nil {
 		return fmt.Errorf("slack: chat.update %s/%s: %w", ref.Channel, ref.TS, err)
 	}

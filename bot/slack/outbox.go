@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Clock is the outbox's time: the real one, or a test's.
@@ -44,6 +47,10 @@ type OutboxConfig struct {
 	Clock Clock
 	// Logger receives the failures of writes that nobody waits for.
 	Logger *slog.Logger
+	// TracerProvider makes a "slack <method>" span of each call to Slack,
+	// a child of the span the write was queued under; nil means the
+	// global provider, a no-op unless the process set one.
+	TracerProvider trace.TracerProvider
 }
 
 func (c OutboxConfig) withDefaults() OutboxConfig {
@@ -71,6 +78,9 @@ func (c OutboxConfig) withDefaults() OutboxConfig {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
+	}
 	return c
 }
 
@@ -85,6 +95,7 @@ const maxRateLimitWaits = 30
 // that nothing is posted twice.
 type Outbox struct {
 	cfg    OutboxConfig
+	tracer trace.Tracer
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -115,7 +126,11 @@ type job struct {
 	// once marks a write that must not be repeated after a failure that
 	// may have taken effect, and that has no check.
 	once bool
-	done chan jobResult
+	// parent is the span context the write was queued under: the spans
+	// of its calls are its children. An update that replaces a waiting
+	// one brings its own.
+	parent trace.SpanContext
+	done   chan jobResult
 	// merged are the waiters of the jobs this one replaced: they learn
 	// this job's result, which is what reached Slack in their place.
 	merged []chan jobResult
@@ -139,7 +154,9 @@ type jobResult struct {
 // NewOutbox returns a running outbox; Close stops it.
 func NewOutbox(cfg OutboxConfig) *Outbox {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Outbox{cfg: cfg.withDefaults(), ctx: ctx, cancel: cancel, queues: map[string]*queue{}}
+	cfg = cfg.withDefaults()
+	return &Outbox{cfg: cfg, tracer: cfg.TracerProvider.Tracer("github.com/breadcrumb-oncall/breadcrumb/bot/slack"),
+		ctx: ctx, cancel: cancel, queues: map[string]*queue{}}
 }
 
 // Stats are the outbox's counters since it started, for metrics.
@@ -212,6 +229,7 @@ func (o *Outbox) enqueue(channel string, j *job) error {
 // flight, and a half-made write is worse than a late one.
 func (o *Outbox) do(ctx context.Context, channel string, j *job) (string, error) {
 	j.done = make(chan jobResult, 1)
+	j.parent = trace.SpanContextFromContext(ctx)
 	if err := o.enqueue(channel, j); err != nil {
 		return "", fmt.Errorf("slack: %s %s: %w", j.method, j.target, err)
 	}
@@ -237,7 +255,7 @@ func (o *Outbox) work(channel string, q *queue) {
 		q.jobs = q.jobs[1:]
 		o.mu.Unlock()
 
-		ts, err := o.run(q, j)
+		ts, err := o.run(channel, q, j)
 		j.finish(jobResult{ts: ts, err: err})
 		if j.done == nil && len(j.merged) == 0 && err != nil {
 			o.cfg.Logger.Error("slack write failed", "method", j.method, "target", j.target, "err", err)
@@ -275,8 +293,8 @@ func (o *Outbox) sleep(d time.Duration) error {
 	}
 }
 
-// run sends one job with its retries.
-func (o *Outbox) run(q *queue, j *job) (string, error) {
+// run sends one job to channel with its retries.
+func (o *Outbox) run(channel string, q *queue, j *job) (string, error) {
 	backoff := o.cfg.Backoff
 	failures, limits := 0, 0
 	maybeSent := false
@@ -284,7 +302,9 @@ func (o *Outbox) run(q *queue, j *job) (string, error) {
 	for {
 		if maybeSent && j.check != nil {
 			ctx, cancel := context.WithTimeout(o.ctx, o.cfg.CallTimeout)
+			ctx, span := o.startCall(ctx, j, "lookup", channel, failures+limits+1)
 			ts, found, err := j.check(ctx)
+			endCall(span, err)
 			cancel()
 			o.calls.Add(1)
 			switch {
@@ -312,14 +332,17 @@ func (o *Outbox) run(q *queue, j *job) (string, error) {
 			o.retries.Add(1)
 		}
 		ctx, cancel := context.WithTimeout(o.ctx, o.cfg.CallTimeout)
+		ctx, span := o.startCall(ctx, j, j.method, channel, failures+limits+1)
 		ts, err := j.call(ctx)
 		cancel()
 		o.calls.Add(1)
 		if err == nil {
+			endCall(span, nil)
 			return ts, nil
 		}
 		o.errs.Add(1)
 		err = apiError(j.method, j.target, err)
+		endCall(span, err)
 		last = err
 		var e *Error
 		if !errors.As(err, &e) || !e.Retryable() || o.ctx.Err() != nil {

@@ -54,6 +54,12 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	logger := newLogger(e.stderr, cfg.LogLevel)
 	redis.SetLogger(redisLogger{logger.With("part", "redis")})
+	stopTracing, err := setupTracing(ctx, e.getenv, logger)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitUsage
+	}
+	defer stopTracing()
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		logger.Error("cannot create the data directory", "data_dir", cfg.DataDir, "err", err)
 		return exitUsage

@@ -395,7 +395,7 @@ func (w *Worker) holdBehind(key, id string) {
 // from the request to the Slack post, and each attempt of a delivery
 // that is retried shows as one more child of that request.
 func (w *Worker) handle(ctx context.Context, t taken) (err error) {
-	ctx, span := w.tracer.Start(ExtractTrace(ctx, t.d.Meta), "process delivery", trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, span := w.tracer.Start(ExtractTrace(ctx, t.d.Meta), "process delivery", consumerSpan...)
 	defer func() { endDeliverySpan(span, t.d, err) }()
 	h := w.handlers[t.d.Source]
 	if h == nil {
@@ -410,6 +410,9 @@ func (w *Worker) handle(ctx context.Context, t taken) (err error) {
 	}()
 	return h.HandleDelivery(ctx, t.d)
 }
+
+// consumerSpan are the options of a delivery's span, made once.
+var consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 
 // endDeliverySpan names the delivery on its span, with the outcome, and
 // ends it. The error's text is not exported (a processor's error may

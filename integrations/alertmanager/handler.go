@@ -116,8 +116,13 @@ func NewWebhookHandler(cfg WebhookConfig) http.Handler {
 	return h
 }
 
+// serverSpan are the options of the webhook's span, made once: with no
+// TracerProvider set, a request then costs the no-op span and its
+// context only.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ctx, span := h.tracer.Start(r.Context(), "webhook "+Source, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := h.tracer.Start(r.Context(), "webhook "+Source, serverSpan...)
 	outcome := h.serve(ctx, w, r)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("breadcrumb.webhook.source", Source), attribute.String("breadcrumb.webhook.outcome", outcome))

@@ -167,3 +167,15 @@ func attr(s tracetest.SpanStub, key string) string {
 	}
 	return ""
 }
+
+// BenchmarkWebhookRefusedWithoutTracing measures the handler's own cost
+// on its shortest path (a request without the token, answered 401) with
+// no TracerProvider set, the default: what tracing adds when it is off.
+func BenchmarkWebhookRefusedWithoutTracing(b *testing.B) {
+	h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: boltBackend(b)})
+	req := httptest.NewRequest(http.MethodPost, Path, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}

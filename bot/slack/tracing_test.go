@@ -27,7 +27,7 @@ func spansNamed(spans tracetest.SpanStubs, name string) []tracetest.SpanStub {
 func attrOf(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -70,7 +70,7 @@ func TestAQueuedUpdatesCallIsTracedUnderTheSpanThatQueuedIt(t *testing.T) {
 			t.Errorf("got channel %q on try %d, want %q", got, i+1, ch)
 		}
 		for _, kv := range u.Attributes {
-			if kv.Value.Emit() == "v2 with alert text" {
+			if kv.Value.String() == "v2 with alert text" {
 				t.Errorf("got the message's text in attribute %s, want no text exported", kv.Key)
 			}
 		}

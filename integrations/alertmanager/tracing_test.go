@@ -37,15 +37,27 @@ func (s *spanSeer) all() []trace.SpanContext {
 }
 
 // TestAWebhooksTraceCrossesTheStoredInboxToTheObservers sends one
-// notification through real HTTP, the bbolt inbox (where the trace
-// context is stored with the body), the Worker and the Processor, and
-// finds one trace from the request to the incident service's observers.
+// notification through real HTTP, the inbox (bbolt, or Redis as replicas
+// share it; the trace context is stored with the body), the Worker and
+// the Processor, and finds one trace from the request to the incident
+// service's observers.
 func TestAWebhooksTraceCrossesTheStoredInboxToTheObservers(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		backend func(testing.TB) backend
+	}{
+		{"through the bbolt inbox", boltBackend},
+		{"through the Redis inbox", redisBackend},
+	} {
+		t.Run(tt.name, func(t *testing.T) { traceThroughTheInbox(t, tt.backend(t)) })
+	}
+}
+
+func traceThroughTheInbox(t *testing.T, b backend) {
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 
-	b := boltBackend(t)
 	w := newWorldOver(b, nil)
 	seer := &spanSeer{}
 	w.svc.Subscribe(seer)

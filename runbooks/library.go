@@ -170,13 +170,26 @@ func (l *Library) Add(src Source, cfg SourceConfig) error {
 // A source that fails keeps its previous pages; the error names it, and
 // the other sources are refreshed all the same.
 func (l *Library) Refresh(ctx context.Context) (Changes, error) {
+	return l.RefreshWith(ctx, nil)
+}
+
+// RefreshWith is Refresh, but syncs only the sources for which fetch
+// returns true; the others are read again as they are (a git source at
+// the revision it fetched last, a directory as it is now, since its Sync
+// does nothing). Replicas sharing one store use it so that only the
+// leader asks the remote on every round, and the others fetch a source
+// only when the leader has published a revision they do not serve. A
+// source that is read without a sync and read well has no error in its
+// status, since it serves the copy it was meant to. A nil fetch syncs
+// every source.
+func (l *Library) RefreshWith(ctx context.Context, fetch func(source string) bool) (Changes, error) {
 	l.mu.RLock()
 	sources := append([]*sourceState(nil), l.sources...)
 	l.mu.RUnlock()
 	var all Changes
 	var errs []error
 	for _, s := range sources {
-		ch, err := l.refreshSource(ctx, s)
+		ch, err := l.refreshSource(ctx, s, fetch == nil || fetch(s.src.Name()))
 		all.Added = append(all.Added, ch.Added...)
 		all.Changed = append(all.Changed, ch.Changed...)
 		all.Removed = append(all.Removed, ch.Removed...)
@@ -187,7 +200,7 @@ func (l *Library) Refresh(ctx context.Context) (Changes, error) {
 	return all, errors.Join(errs...)
 }
 
-func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, error) {
+func (l *Library) refreshSource(ctx context.Context, s *sourceState, fetch bool) (Changes, error) {
 	name := s.src.Name()
 	fail := func(err error) (Changes, error) {
 		l.mu.Lock()
@@ -196,7 +209,10 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState) (Changes, e
 		l.logger.Warn("runbook source not refreshed; serving what was read last", "source", name, "err", err)
 		return Changes{}, err
 	}
-	syncErr := s.src.Sync(ctx)
+	var syncErr error
+	if fetch {
+		syncErr = s.src.Sync(ctx)
+	}
 	snap, err := s.src.Snapshot(ctx)
 	if err != nil {
 		if syncErr != nil {
@@ -431,6 +447,19 @@ func (l *Library) Status() []SourceStatus {
 	out := make([]SourceStatus, len(l.sources))
 	for i, s := range l.sources {
 		out[i] = s.status
+	}
+	return out
+}
+
+// Revisions returns the revision each source serves, by source name: the
+// commit of a git source's pages, "" for a source without revisions (a
+// directory) or one not read yet.
+func (l *Library) Revisions() map[string]string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make(map[string]string, len(l.sources))
+	for _, s := range l.sources {
+		out[s.src.Name()] = s.status.Revision
 	}
 	return out
 }

@@ -123,6 +123,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{})}
+	srv.board, _ = store.(incidents.Bulletin)
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -179,6 +180,9 @@ type server struct {
 	intake    *intake
 	chats     *chatSide
 	elector   *incidents.Elector
+	// board is where the leader publishes the runbook revisions it
+	// fetched; nil when the store has none.
+	board incidents.Bulletin
 	// base is the public address, for links.
 	base string
 	// loaded is closed once the runbooks are first loaded.
@@ -267,8 +271,9 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	everything := true // at start and on SIGHUP, every replica fetches
 	for {
-		changes, err := s.lib.Refresh(ctx)
+		changes, err := s.refresh(ctx, everything)
 		if ctx.Err() != nil {
 			return
 		}
@@ -289,8 +294,58 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			everything = false
 		case <-hup:
+			everything = true
 			s.logger.Info("runbook sync requested by SIGHUP")
+		}
+	}
+}
+
+// revisionKey is where the leader publishes the revision of a git source
+// it fetched.
+func revisionKey(source string) string { return "runbooks:rev:" + source }
+
+// refresh reads the runbooks. Only the leader fetches git sources on the
+// interval, and publishes the revision it fetched; a follower fetches a
+// source only when the published revision is not the one it serves, so
+// the git server sees one poller and the replicas follow the leader. A
+// follower that cannot read the board fetches by itself (while the store
+// is down, no replica can win the lease).
+func (s *server) refresh(ctx context.Context, everything bool) (runbooks.Changes, error) {
+	switch {
+	case s.board == nil || everything:
+		ch, err := s.lib.Refresh(ctx)
+		s.publishRevisions(ctx)
+		return ch, err
+	case s.elector.Leading():
+		ch, err := s.lib.RefreshWith(ctx, nil)
+		s.publishRevisions(ctx)
+		return ch, err
+	}
+	served := s.lib.Revisions()
+	return s.lib.RefreshWith(ctx, func(source string) bool {
+		published, ok, err := s.board.Read(ctx, revisionKey(source))
+		if err != nil {
+			s.logger.Warn("the leader's runbook revision cannot be read; fetching here", "source", source, "err", err)
+			return true
+		}
+		return !ok || published != served[source]
+	})
+}
+
+// publishRevisions tells the other replicas which revision of each git
+// source this leader serves.
+func (s *server) publishRevisions(ctx context.Context) {
+	if s.board == nil || s.elector == nil || !s.elector.Leading() {
+		return
+	}
+	for source, rev := range s.lib.Revisions() {
+		if rev == "" {
+			continue
+		}
+		if err := s.board.Publish(ctx, revisionKey(source), rev); err != nil {
+			s.logger.Warn("runbook revision not published for the other replicas", "source", source, "err", err)
 		}
 	}
 }

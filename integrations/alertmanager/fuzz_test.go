@@ -94,7 +94,9 @@ func FuzzWebhook(f *testing.F) {
 		req.Header.Set("Authorization", auth)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		authorized := auth == "Bearer "+testToken || strings.EqualFold(auth, "bearer "+testToken)
+		// The scheme is case-insensitive; the token is not.
+		scheme, token, _ := strings.Cut(auth, " ")
+		authorized := strings.EqualFold(scheme, "bearer") && token == testToken
 		m, err := Decode(bytes.NewReader(body), 1<<16)
 		want := http.StatusOK
 		switch {

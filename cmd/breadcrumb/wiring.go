@@ -81,19 +81,12 @@ func newIntake(cfg *config, getenv func(string) string, store incidents.Store, s
 		alertmanager.Source: alertmanager.NewProcessor(alertmanager.ProcessorConfig{Service: svc, AutoResolve: cfg.Alertmanager.AutoResolve, Logger: logger.With("integration", "alertmanager")}),
 	}
 	in.worker = incidents.NewWorker(inbox, handlers, incidents.WorkerOptions{Logger: logger.With("part", "inbox")})
-	var pdSecrets = pagerduty.ParseSecrets("")
-	if !hooks.IsZero() {
-		pdSecrets = pagerduty.ParseSecrets(hooks.Reveal())
-	}
-	in.pagerduty = pagerduty.NewWebhookHandler(pagerduty.WebhookConfig{Secrets: pdSecrets, Inbox: inbox, Kick: in.worker.Kick,
+	in.pagerduty = pagerduty.NewWebhookHandler(pagerduty.WebhookConfig{Secrets: pagerduty.ParseSecrets(hooks.Reveal()), Inbox: inbox, Kick: in.worker.Kick,
 		Logger: logger.With("integration", "pagerduty")})
 	in.alertmgr = alertmanager.NewWebhookHandler(alertmanager.WebhookConfig{Token: amToken, Inbox: inbox, Kick: in.worker.Kick,
 		MaxPending: cfg.Alertmanager.MaxPending, Logger: logger.With("integration", "alertmanager")})
 	if client != nil {
-		emails := map[string]string{}
-		for k, v := range cfg.PagerDuty.UserEmails {
-			emails[k] = v
-		}
+		emails := cfg.PagerDuty.UserEmails
 		in.syncer = pagerduty.NewSyncer(pagerduty.SyncConfig{Client: client, Incidents: svc, DefaultFrom: cfg.PagerDuty.FromEmail,
 			FromEmail: func(actor string) string { return emails[actor] }, Logger: logger.With("integration", "pagerduty")})
 		svc.Subscribe(in.syncer)

@@ -24,6 +24,7 @@ type fixture struct {
 	srv *httptest.Server
 	svc *incidents.Service
 	lib *runbooks.Library
+	ix  *search.Index
 }
 
 func newFixture(t *testing.T, token string) *fixture {
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, token string) *fixture {
 	c.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, svc: svc, lib: lib}
+	return &fixture{srv: srv, svc: svc, lib: lib, ix: ix}
 }
 
 func (f *fixture) get(t *testing.T, path string) (int, string) {
@@ -239,5 +240,37 @@ func TestTheSignInLinkSetsTheCookieAndABadOneDoesNot(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 		t.Errorf("bad link: got %d with %d cookies, want 401 and none", resp.StatusCode, len(resp.Cookies()))
+	}
+}
+
+func TestTheDemoNeedsTheToken(t *testing.T) {
+	f := newFixture(t, "s3cret")
+	sent := 0
+	c, err := console.New(console.Config{Incidents: f.svc, Library: f.lib, Search: f.ix, Token: secret.New("s3cret"),
+		Demo: func(context.Context) error { sent++; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	c.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		auth       string
+		want, sent int
+	}{{"", http.StatusUnauthorized, 0}, {"Bearer nope", http.StatusUnauthorized, 0}, {"Bearer s3cret", http.StatusSeeOther, 1}} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/demo", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want || sent != tc.sent {
+			t.Errorf("POST /demo with %q: got %d and %d demos sent, want %d and %d", tc.auth, resp.StatusCode, sent, tc.want, tc.sent)
+		}
 	}
 }

@@ -222,7 +222,7 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 	if cfg.Alertmanager.MaxPending == 0 {
 		cfg.Alertmanager.MaxPending = defaultMaxPending
 	}
-	if cfg.Runbooks.SyncInterval <= 0 {
+	if cfg.Runbooks.SyncInterval == 0 {
 		cfg.Runbooks.SyncInterval = duration(defaultSyncInterval)
 	}
 	return cfg, cfg.validate()
@@ -326,6 +326,21 @@ func (c *config) validate() error {
 		if err := (runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude}).Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("%s (%s): %w", where, s.Name, err))
 		}
+	}
+	if c.Runbooks.SyncInterval < 0 {
+		errs = append(errs, errors.New("runbooks.sync_interval: want a duration such as 5m (it cannot be off)"))
+	}
+	if c.Runbooks.MaxPageSize < 0 {
+		errs = append(errs, fmt.Errorf("runbooks.max_page_size %d: want a number of bytes, 0 for the default", c.Runbooks.MaxPageSize))
+	}
+	if c.Alertmanager.MaxPending < 0 {
+		errs = append(errs, fmt.Errorf("alertmanager.max_pending %d: want a number of deliveries, 0 for the default", c.Alertmanager.MaxPending))
+	}
+	if n := c.Reminders.CommanderSeverity; n < 0 || n > 5 {
+		errs = append(errs, fmt.Errorf("reminders.commander_severity %d: want 1 to 5 (0 for the default)", n))
+	}
+	if c.Reminders.Interval < 0 {
+		errs = append(errs, errors.New("reminders.interval: want a duration such as 1m (to turn reminders off, set reminders.enabled: false)"))
 	}
 	switch c.Slack.Home {
 	case "", "channel":

@@ -176,6 +176,11 @@ func TestBadValuesAreErrors(t *testing.T) {
 		{"an unknown log level", "log_level: loud\n", nil, `log_level "loud"`},
 		{"a log level in the environment is checked too", "", map[string]string{"BREADCRUMB_LOG_LEVEL": "chatty"}, `log_level "chatty"`},
 		{"YAML that does not parse", "listen: [\n", nil, "breadcrumb.yaml"},
+		{"a sync interval that is off", "runbooks:\n  sync_interval: \"off\"\n", nil, "runbooks.sync_interval"},
+		{"a negative page size in the file", "runbooks:\n  max_page_size: -1\n", nil, "runbooks.max_page_size -1"},
+		{"a negative inbox limit in the file", "alertmanager:\n  max_pending: -1\n", nil, "alertmanager.max_pending -1"},
+		{"a commander severity out of range in the file", "reminders:\n  commander_severity: 9\n", nil, "reminders.commander_severity 9"},
+		{"a reminder interval that is off", "reminders:\n  interval: \"off\"\n", nil, "reminders.interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,17 +12,6 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
 
-// headersStaleAcrossReplicas says that the header of an incident two
-// replicas change at nearly the same time can be left showing an earlier
-// state: each replica's outbox sends its own chat.update of the header,
-// rendered when it was queued, and whichever reaches Slack last stays,
-// however old; neither replica looks again. While it holds,
-// TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident, which shows it
-// every time, is skipped, and the storm over two replicas logs the stale
-// headers instead of failing. Set it to false once the bot keeps headers
-// current across replicas.
-const headersStaleAcrossReplicas = false
-
 // replicaEnv is slackEnv for one of several services sharing a Redis
 // from redistest, each with a data directory of its own.
 func replicaEnv(t *testing.T, srv *slacktestx.Server, redisURL, prefix string) map[string]string {
@@ -71,9 +60,6 @@ func waitSlackQuiet(t *testing.T, srv *slacktestx.Server, quiet time.Duration, w
 // other changes the severity again and updates the header at once. Once
 // all is said, the header must show the incident as it is.
 func TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident(t *testing.T) {
-	if headersStaleAcrossReplicas {
-		t.Skip("known bug: a slow update from one replica overwrites a newer one from another (headersStaleAcrossReplicas)")
-	}
 	redisURL, prefix := redisForServe(t)
 	srv := slacktestx.New()
 	t.Cleanup(srv.Close)

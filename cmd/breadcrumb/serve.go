@@ -142,17 +142,15 @@ func runServe(ctx context.Context, e env, args []string) int {
 			base, base, consoleToken.Reveal())
 	}
 	// The local chat is the console's when Slack is off; the demo posts to
-	// this server's own Alertmanager webhook, with its token (which
-	// newIntake has read and checked).
+	// this server's own Alertmanager webhook, with its token.
 	var localChat http.Handler
 	if chats.local != nil {
 		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
-	amToken, _ := readSecret(e.getenv, "ALERTMANAGER_WEBHOOK_TOKEN")
 	self := "http://" + ln.Addr().String()
 	srv.console, err = console.New(console.Config{SecureCookies: strings.HasPrefix(base, "https://"), Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) },
-		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, amToken) }})
+		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, in.amToken) }})
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)

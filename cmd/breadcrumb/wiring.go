@@ -15,6 +15,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -30,7 +31,9 @@ type intake struct {
 	alertmgr  http.Handler
 	syncer    *pagerduty.Syncer
 	redirect  http.Handler
-	amToken   bool
+	// amToken is the Alertmanager webhook's bearer token (the demo
+	// sends it too); zero when none is configured.
+	amToken secret.String
 }
 
 // newService builds the incident service with its enricher: the runbook
@@ -75,7 +78,7 @@ func newIntake(cfg *config, getenv func(string) string, store incidents.Store, s
 	if err != nil {
 		return nil, err
 	}
-	in.amToken = !amToken.IsZero()
+	in.amToken = amToken
 	handlers := map[string]incidents.DeliveryHandler{
 		pagerduty.Source:    pagerduty.NewProcessor(pagerduty.ProcessorConfig{Incidents: svc, Client: client, Logger: logger.With("integration", "pagerduty")}),
 		alertmanager.Source: alertmanager.NewProcessor(alertmanager.ProcessorConfig{Service: svc, AutoResolve: cfg.Alertmanager.AutoResolve, Logger: logger.With("integration", "alertmanager")}),

@@ -38,6 +38,9 @@ type ChatConfig struct {
 	// Stop, once done, answers the pending polls at once, so that a page
 	// left open does not hold up a graceful shutdown; nil means never.
 	Stop context.Context
+	// SecureCookies marks the chat's cookies Secure on plain HTTP
+	// requests too: the service is reached over HTTPS through a proxy.
+	SecureCookies bool
 }
 
 // GeneralChannel is the channel the chat makes when it starts, for
@@ -78,13 +81,13 @@ type chat struct {
 	now   func() time.Time
 	stop  context.Context
 	pages *template.Template
+	// secureCookies is ChatConfig.SecureCookies.
+	secureCookies bool
 
 	mu sync.Mutex
 	// triggers maps the trigger of each command and click to its user,
 	// so that the forms the bot opens reach that user only.
 	triggers map[string]string
-	// closed holds the triggers whose form was submitted or dismissed.
-	closed map[string]bool
 	// pinned holds the messages pinned through the console.
 	pinned map[bot.MessageRef]bool
 }
@@ -114,7 +117,7 @@ func NewChat(cfg ChatConfig) http.Handler {
 		cfg.Stop = context.Background()
 	}
 	c := &chat{bot: cfg.Bot, lc: cfg.Chat, pin: strings.Trim(cfg.PinEmoji, ": "), log: cfg.Logger, now: cfg.Now, stop: cfg.Stop,
-		triggers: map[string]string{}, closed: map[string]bool{}, pinned: map[bot.MessageRef]bool{}}
+		secureCookies: cfg.SecureCookies, triggers: map[string]string{}, pinned: map[bot.MessageRef]bool{}}
 	c.pages = template.Must(template.New("").Funcs(template.FuncMap{
 		"when":  func(t time.Time) string { return t.UTC().Format("15:04:05") },
 		"esc":   url.PathEscape,
@@ -151,7 +154,7 @@ func (c *chat) csrf(w http.ResponseWriter, r *http.Request) string {
 	}
 	tok := randomHex(16)
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: chatRoot, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(r)})
 	return tok
 }
 
@@ -303,8 +306,12 @@ func (c *chat) say(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := c.lc.Say(place, u, text); err != nil {
+		if errors.Is(err, localchat.ErrNotFound) {
+			http.Error(w, "there is no such channel", http.StatusNotFound)
+			return
+		}
 		c.log.Error("chat: say", "channel", place.Channel, "err", err)
-		http.Error(w, "the message could not be posted", http.StatusNotFound)
+		http.Error(w, "the message could not be posted", http.StatusInternalServerError)
 		return
 	}
 	back(w, r, place)
@@ -432,7 +439,7 @@ func (c *chat) formsFor(u bot.User) []openForm {
 	defer c.mu.Unlock()
 	var out []openForm
 	for _, f := range all {
-		if c.triggers[f.Trigger] == u.ID && !c.closed[f.Trigger] {
+		if c.triggers[f.Trigger] == u.ID {
 			out = append(out, openForm{Trigger: f.Trigger, Form: f.Form})
 		}
 	}
@@ -448,10 +455,12 @@ func (c *chat) findForm(u bot.User, trigger string) (openForm, bool) {
 	return openForm{}, false
 }
 
+// closeForm forgets a form that was submitted or dismissed: its trigger
+// no longer names an owner, so it is shown to no one.
 func (c *chat) closeForm(trigger string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closed[trigger] = true
+	delete(c.triggers, trigger)
 }
 
 // submit sends a filled form to the bot; a *bot.FormError shows the form
@@ -512,7 +521,7 @@ func (c *chat) setName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: nameCookie, Value: url.QueryEscape(name), Path: chatRoot, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 365 * 24 * 3600})
+		SameSite: http.SameSiteStrictMode, Secure: c.secure(r), MaxAge: 365 * 24 * 3600})
 	if place.Channel == "" {
 		http.Redirect(w, r, chatRoot, http.StatusSeeOther)
 		return
@@ -912,4 +921,10 @@ func (rd renderer) form(f openForm, retry *formRetry) template.HTML {
 	rd.hidden(&b, "trigger", f.Trigger)
 	b.WriteString(`<button type="submit" class="small">Cancel</button></form></div>`)
 	return template.HTML(b.String()) //nolint:gosec // every piece escaped above
+}
+
+// secure says whether the chat's cookies must be Secure: the request came
+// over TLS, here or at a proxy in front.
+func (c *chat) secure(r *http.Request) bool {
+	return r.TLS != nil || c.secureCookies || r.Header.Get("X-Forwarded-Proto") == "https"
 }

@@ -125,7 +125,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 
 // render executes a page template, buffering it so that a template error
 // gives a clean 500 instead of half a page.
-func (c *Console) render(w http.ResponseWriter, name string, data map[string]any) {
+func (c *Console) render(w http.ResponseWriter, status int, name string, data map[string]any) {
 	if data == nil {
 		data = map[string]any{}
 	}
@@ -141,6 +141,7 @@ func (c *Console) render(w http.ResponseWriter, name string, data map[string]any
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; img-src 'self' data:")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
 
@@ -197,14 +198,13 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
 		c.setToken(w, r, tok, next)
 		return
 	}
-	c.render(w, "signin.html", map[string]any{"Next": next, "Title": "Sign in"})
+	c.render(w, http.StatusOK, "signin.html", map[string]any{"Next": next, "Title": "Sign in"})
 }
 
 // setToken signs in with tok, or shows the form again.
 func (c *Console) setToken(w http.ResponseWriter, r *http.Request, tok, next string) {
 	if c.cfg.Token.IsZero() || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.Token.Reveal())) != 1 {
-		w.WriteHeader(http.StatusUnauthorized)
-		c.render(w, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true})
+		c.render(w, http.StatusUnauthorized, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -252,7 +252,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 			problems++
 		}
 	}
-	c.render(w, "home.html", map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
+	c.render(w, http.StatusOK, "home.html", map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
 		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems})
 }
 
@@ -275,7 +275,7 @@ func (c *Console) incidentList(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, "listing incidents", err)
 		return
 	}
-	c.render(w, "incidents.html", map[string]any{"Title": "Incidents", "Incidents": list, "Status": r.URL.Query().Get("status"),
+	c.render(w, http.StatusOK, "incidents.html", map[string]any{"Title": "Incidents", "Incidents": list, "Status": r.URL.Query().Get("status"),
 		"Service": f.Service, "Demoed": r.URL.Query().Get("demo") != ""})
 }
 
@@ -287,8 +287,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	inc, err := c.cfg.Incidents.Get(r.Context(), id)
 	if errors.Is(err, incidents.ErrNotFound) {
-		w.WriteHeader(http.StatusNotFound)
-		c.render(w, "notfound.html", map[string]any{"Title": "Not found", "What": "incident " + id})
+		c.render(w, http.StatusNotFound, "notfound.html", map[string]any{"Title": "Not found", "What": "incident " + id})
 		return
 	}
 	if err != nil {
@@ -304,7 +303,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	if len(events) > 0 {
 		last = events[len(events)-1].Seq
 	}
-	c.render(w, "incident.html", map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last})
+	c.render(w, http.StatusOK, "incident.html", map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last})
 }
 
 type sourcePages struct {
@@ -334,15 +333,14 @@ func (c *Console) runbookList(w http.ResponseWriter, _ *http.Request) {
 		sort.Slice(sp.Pages, func(i, j int) bool { return sp.Pages[i].Path < sp.Pages[j].Path })
 		list = append(list, sp)
 	}
-	c.render(w, "runbooks.html", map[string]any{"Title": "Runbooks", "Sources": list})
+	c.render(w, http.StatusOK, "runbooks.html", map[string]any{"Title": "Runbooks", "Sources": list})
 }
 
 func (c *Console) runbook(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	rb, ok := c.cfg.Library.Get(id)
 	if !ok {
-		w.WriteHeader(http.StatusNotFound)
-		c.render(w, "notfound.html", map[string]any{"Title": "Not found", "What": "runbook " + id})
+		c.render(w, http.StatusNotFound, "notfound.html", map[string]any{"Title": "Not found", "What": "runbook " + id})
 		return
 	}
 	var body bytes.Buffer
@@ -352,7 +350,7 @@ func (c *Console) runbook(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, "rendering a runbook", err)
 		return
 	}
-	c.render(w, "runbook.html", map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())}) //nolint:gosec // goldmark output without raw HTML
+	c.render(w, http.StatusOK, "runbook.html", map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())}) //nolint:gosec // goldmark output without raw HTML
 }
 
 func (c *Console) search(w http.ResponseWriter, r *http.Request) {
@@ -367,5 +365,5 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request) {
 		data["Hits"] = hits
 		data["Searched"] = true
 	}
-	c.render(w, "search.html", data)
+	c.render(w, http.StatusOK, "search.html", data)
 }

@@ -102,7 +102,7 @@ func (c *Console) coverage(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, p.ID)
 		}
 	}
-	c.render(w, "coverage.html", map[string]any{"Title": "Coverage", "Cov": ComputeCoverage(list, ids)})
+	c.render(w, http.StatusOK, "coverage.html", map[string]any{"Title": "Coverage", "Cov": ComputeCoverage(list, ids)})
 }
 
 func when(t time.Time) string {

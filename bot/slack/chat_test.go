@@ -320,3 +320,27 @@ func TestRepeatedUpdatesOfOneMessageReachSlackMerged(t *testing.T) {
 		t.Errorf("got %d updates merged, want at least 3", m)
 	}
 }
+
+func TestAPostWhoseLastTryMayHaveLandedIsLookedUpAndNotRetriedByTheCaller(t *testing.T) {
+	c, srv, _ := newChat(t, ChatConfig{Outbox: OutboxConfig{Attempts: 2, CallTimeout: 300 * time.Millisecond}})
+	ch := srv.AddChannel("inc-9", false)
+	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 500})
+	srv.Fail("chat.postMessage", slacktestx.Fault{Applied: true, Status: 500})
+	ref, err := c.Post(context.Background(), bot.Place{Channel: ch}, hello("once"))
+	if err != nil {
+		t.Fatalf("got %v, want the post found after its last try landed", err)
+	}
+	if msgs := srv.Messages(ch); len(msgs) != 1 || msgs[0].TS != ref.TS {
+		t.Fatalf("got %d messages, want the 1 that landed", len(msgs))
+	}
+
+	// When every try failed before landing, the error says not to post
+	// again: the outbox has already tried all it would.
+	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 500})
+	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 500})
+	_, err = c.Post(context.Background(), bot.Place{Channel: ch}, hello("never"))
+	var r bot.Retryable
+	if err == nil || !errors.As(err, &r) || r.Retryable() {
+		t.Errorf("got %v, want an error that is not worth a retry", err)
+	}
+}

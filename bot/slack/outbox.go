@@ -364,7 +364,20 @@ func (o *Outbox) run(channel string, q *queue, j *job) (string, error) {
 		}
 		failures++
 		if failures >= o.cfg.Attempts {
-			return "", err
+			if e.maybeSent && j.check != nil {
+				// The last try may have landed: look before giving up,
+				// and never hand back an error that invites another
+				// post of the same message.
+				ctx, cancel := context.WithTimeout(o.ctx, o.cfg.CallTimeout)
+				ts, found, cerr := j.check(ctx)
+				cancel()
+				o.calls.Add(1)
+				if cerr == nil && found {
+					o.recovered.Add(1)
+					return ts, nil
+				}
+			}
+			return "", final{err}
 		}
 		maybeSent = e.maybeSent
 		if err := o.sleep(backoff); err != nil {
@@ -428,3 +441,12 @@ func (o *Outbox) Close(ctx context.Context) error {
 	<-done
 	return fmt.Errorf("slack: outbox closed with %d writes unsent: %w", left, ctx.Err())
 }
+
+// final is an error after which the outbox tried all it would: it is not
+// Retryable, so that a caller does not send the same write again (a post
+// that may have landed would then be made twice).
+type final struct{ err error }
+
+func (f final) Error() string   { return f.err.Error() }
+func (f final) Unwrap() error   { return f.err }
+func (f final) Retryable() bool { return false }

@@ -66,10 +66,9 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 	if strings.TrimSpace(m.GroupKey) == "" {
 		return incidents.Permanent(fmt.Errorf("alertmanager: delivery %s: the notification has no group key: %w", d.ID, ErrInvalid))
 	}
+	// Late copies of earlier reports (from another Alertmanager of a
+	// cluster, or a delivery taken again) are ReportAlerts' to ignore.
 	g := Group(m)
-	if err := p.dropStale(ctx, &g); err != nil {
-		return fmt.Errorf("alertmanager: delivery %s: group %s: %w", d.ID, short(m.GroupKey), err)
-	}
 	a := incidents.Action{Key: d.ID, Actor: Actor, Source: Source, At: d.ReceivedAt}
 	res, err := p.svc.ReportAlerts(ctx, g, a)
 	if err != nil {
@@ -104,48 +103,6 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 		return fmt.Errorf("alertmanager: delivery %s: auto-resolve: %w", d.ID, err)
 	}
 	log.Info("every alert of the group resolved; incident resolved")
-	return nil
-}
-
-// dropStale removes from g the alerts that its incident already knows in
-// a later state: a firing alert that the incident holds resolved since the
-// same start (or fired again since), and a resolved alert that fired again
-// since. Such a report is a late copy (another Alertmanager of a cluster,
-// a delivery taken again after its lease ran out) and must not undo what
-// came after it. ReportAlerts would apply it: it would mark the alert
-// firing again without a timeline event (the event's key is already
-// there), or open a new incident for the alert of a resolved one.
-func (p *Processor) dropStale(ctx context.Context, g *incidents.AlertGroup) error {
-	inc, err := p.svc.FindByRef(ctx, incidents.RefAlertmanagerGroup, g.Refs[incidents.RefAlertmanagerGroup])
-	if errors.Is(err, incidents.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	known := make(map[string]incidents.AlertState, len(inc.Alerts))
-	for _, st := range inc.Alerts {
-		known[st.Fingerprint] = st
-	}
-	kept := g.Alerts[:0]
-	for _, a := range g.Alerts {
-		st, ok := known[a.Fingerprint]
-		stale := false
-		if ok && a.Fingerprint != "" && !a.StartsAt.IsZero() {
-			starts := a.StartsAt.UTC()
-			if a.Status == "resolved" {
-				stale = st.Status != "resolved" && st.StartsAt.After(starts)
-			} else {
-				stale = st.StartsAt.After(starts) || (st.Status == "resolved" && st.StartsAt.Equal(starts))
-			}
-		}
-		if stale {
-			p.logger.Debug("alertmanager: a late report of an alert left out", "incident_id", inc.ID, "fingerprint", a.Fingerprint, "status", a.Status)
-			continue
-		}
-		kept = append(kept, a)
-	}
-	g.Alerts = kept
 	return nil
 }
 

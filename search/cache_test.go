@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -86,5 +87,20 @@ func TestSearchesThatDifferOnlyInLimitOrFiltersAreNotConfused(t *testing.T) {
 			t.Errorf("%+v and %s share a key", q, other)
 		}
 		keys[k] = fmt.Sprintf("%+v", q)
+	}
+}
+
+func TestALongQueryIsSearchedButNotKept(t *testing.T) {
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(commonPages(3), nil); err != nil {
+		t.Fatal(err)
+	}
+	q := Query{Text: "zookeeper " + strings.Repeat("x", maxCachedKey), Limit: 5}
+	hits, err := ix.Search(context.Background(), q)
+	if err != nil || len(hits) != 1 {
+		t.Fatalf("got %v (%v), want the one page found by its first word", hits, err)
+	}
+	if n := ix.results.order.Len(); n != 0 {
+		t.Errorf("got %d searches kept, want none for a query of %d bytes", n, len(q.Text))
 	}
 }

@@ -78,6 +78,10 @@ func (q Query) parseFilters() (text, service, team string, tags []string) {
 	return strings.TrimSpace(text), service, team, tags
 }
 
+// maxCachedKey bounds the queries the result cache keeps: 512 of them
+// hold at most 1 MB of keys.
+const maxCachedKey = 2 << 10
+
 // Search returns the runbooks that best match the query, best first. When
 // the words find nothing, they are tried again with typos tolerated, and
 // the hits are marked Fuzzy. The hits of recent searches are kept (see
@@ -88,6 +92,11 @@ func (ix *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		limit = 10
 	}
 	key := q.key(limit)
+	if len(key) > maxCachedKey {
+		// A long query is capped before it is searched; it is not kept,
+		// so that anyone who can search cannot pin memory with the cache.
+		return ix.find(ctx, q, limit)
+	}
 	hits, ok, gen := ix.results.get(key)
 	if ok {
 		return hits, nil

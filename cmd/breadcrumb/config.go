@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -134,6 +135,9 @@ type gitConfig struct {
 	// key file; the default is GIT_SSH_KEY_FILE.
 	SSHKeyEnv string `yaml:"ssh_key_env"`
 }
+
+// validSourceName is what a source's name may be.
+var validSourceName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
 // duration reads "5m", "90s" or a number of seconds.
 type duration time.Duration
@@ -313,6 +317,8 @@ func (c *config) validate() error {
 		where := fmt.Sprintf("runbooks.sources[%d]", i)
 		if s.Name == "" {
 			errs = append(errs, fmt.Errorf("%s: name is required", where))
+		} else if !validSourceName.MatchString(s.Name) {
+			errs = append(errs, fmt.Errorf("%s: the name %q may hold letters, digits, '_', '.' and '-' only, and not start with '.' or '-' (it starts every page's ID, and names files in the data directory)", where, s.Name))
 		} else if names[s.Name] {
 			errs = append(errs, fmt.Errorf("%s: the name %q is used twice", where, s.Name))
 		}

@@ -180,6 +180,7 @@ func TestBadValuesAreErrors(t *testing.T) {
 		{"a negative page size in the file", "runbooks:\n  max_page_size: -1\n", nil, "runbooks.max_page_size -1"},
 		{"a negative inbox limit in the file", "alertmanager:\n  max_pending: -1\n", nil, "alertmanager.max_pending -1"},
 		{"a commander severity out of range in the file", "reminders:\n  commander_severity: 9\n", nil, "reminders.commander_severity 9"},
+		{"a source name that could leave the data directory", "runbooks:\n  sources:\n    - name: ../x\n      path: .\n", nil, `the name "../x" may hold`},
 		{"a reminder interval that is off", "reminders:\n  interval: \"off\"\n", nil, "reminders.interval"},
 	}
 	for _, tt := range tests {

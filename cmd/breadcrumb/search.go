@@ -23,7 +23,7 @@ import (
 // fails is reported on stderr; the others are used.
 func cliRunbooks(ctx context.Context, e env, cmd string, cfg *config, dirs []string) (*runbooks.Library, bool) {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	lib, err := newLibrary(cfg, dirs, e.getenv, logger)
+	lib, err := newLibrary(cfg, dirs, e.getenv, logger, false)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb %s: %v\n", cmd, err)
 		return nil, false

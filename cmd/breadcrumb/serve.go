@@ -64,7 +64,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 		logger.Error("cannot create the data directory", "data_dir", cfg.DataDir, "err", err)
 		return exitUsage
 	}
-	lib, err := newLibrary(cfg, dirs, e.getenv, logger)
+	lib, err := newLibrary(cfg, dirs, e.getenv, logger, true)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage

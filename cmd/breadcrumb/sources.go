@@ -16,10 +16,16 @@ import (
 
 // newLibrary builds the runbook library from the configured sources plus
 // the --runbooks directories. With neither, it reads ./runbooks when that
-// exists and the bundled examples otherwise.
-func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger) (*runbooks.Library, error) {
-	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize,
-		CacheDir: filepath.Join(cfg.DataDir, "pages")})
+// holds pages and the bundled examples otherwise. With cache, parsed pages
+// are kept under the data directory for the next start; only serve uses
+// it, so that a command-line tool of another build, run beside the
+// server, does not overwrite the server's cache.
+func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger, cache bool) (*runbooks.Library, error) {
+	opts := runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize}
+	if cache {
+		opts.CacheDir = filepath.Join(cfg.DataDir, "pages")
+	}
+	lib := runbooks.NewLibrary(opts)
 	for _, s := range cfg.Runbooks.Sources {
 		src, err := newSource(cfg, s, getenv, logger)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,7 +162,7 @@ func (s *server) registerMetrics() {
 			return 0
 		})
 	}
-	m.gauge("breadcrumb_incidents_open", "Incidents not resolved.", func() float64 {
+	openCount := &cachedValue{ttl: openIncidentsTTL, read: func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		list, err := s.incidents.List(ctx, incidents.Filter{Open: true})
@@ -169,5 +170,30 @@ func (s *server) registerMetrics() {
 			return -1
 		}
 		return float64(len(list))
-	})
+	}}
+	m.gauge("breadcrumb_incidents_open", "Incidents not resolved (counted at most every 30 seconds).", openCount.get)
+}
+
+// openIncidentsTTL is how long a count of open incidents is reused:
+// counting reads the incidents (on Redis, every incident), which scrapes
+// every few seconds should not repeat.
+const openIncidentsTTL = 30 * time.Second
+
+// cachedValue is a gauge's reading, taken again once it is older than ttl.
+type cachedValue struct {
+	ttl  time.Duration
+	read func() float64
+
+	mu    sync.Mutex
+	at    time.Time
+	value float64
+}
+
+func (c *cachedValue) get() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || time.Since(c.at) >= c.ttl {
+		c.value, c.at = c.read(), time.Now()
+	}
+	return c.value
 }

@@ -155,14 +155,15 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		for _, st := range inc.Alerts {
 			wasFiring = wasFiring || st.Status != "resolved"
 		}
+		pos := make(map[string]int, len(inc.Alerts))
+		for k, st := range inc.Alerts {
+			pos[st.Fingerprint] = k
+		}
 		for _, al := range g.Alerts {
 			fp := alertKey(al)
-			i := -1
-			for k := range inc.Alerts {
-				if inc.Alerts[k].Fingerprint == fp {
-					i = k
-					break
-				}
+			i, known := pos[fp]
+			if !known {
+				i = -1
 			}
 			resolved := al.Status == "resolved"
 			start := al.StartsAt.UTC().Format(time.RFC3339Nano)
@@ -175,6 +176,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 					dropped = append(dropped, fp)
 					continue
 				}
+				pos[fp] = len(inc.Alerts)
 				inc.Alerts = append(inc.Alerts, alertState(al, fp))
 				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
 				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))

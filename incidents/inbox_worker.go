@@ -2,14 +2,10 @@ package incidents
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,7 +141,7 @@ type taken struct {
 // each to handlers[d.Source].
 func NewWorker(inbox Inbox, handlers map[string]DeliveryHandler, opts WorkerOptions) *Worker {
 	if opts.Consumer == "" {
-		opts.Consumer = defaultConsumer()
+		opts.Consumer = NewHolderID()
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = DefaultWorkerBatch
@@ -178,18 +174,6 @@ func NewWorker(inbox Inbox, handlers map[string]DeliveryHandler, opts WorkerOpti
 		lanes:    map[string]*lane{},
 		blocked:  map[string]block{},
 	}
-}
-
-// defaultConsumer names a worker after its host and process, with random
-// hex so that two workers in one process differ.
-func defaultConsumer() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "breadcrumb"
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
 }
 
 // Kick wakes the worker to take deliveries at once rather than at its

@@ -21,10 +21,7 @@ func (s *Store) Lead(ctx context.Context, name, holder string, ttl time.Duration
 	if ttl <= 0 {
 		return false, fmt.Errorf("redisstore: lead %s: ttl %v is not positive: %w", name, ttl, incidents.ErrInvalid)
 	}
-	if r := ttl % time.Millisecond; r != 0 {
-		ttl += time.Millisecond - r
-	}
-	held, err := leadScript.Run(ctx, s.client, []string{s.leaseKey(name)}, holder, ttl.Milliseconds()).Int()
+	held, err := leadScript.Run(ctx, s.client, []string{s.leaseKey(name)}, holder, ceilMillis(ttl)).Int()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: lead %s: %w", name, err)
 	}

@@ -73,10 +73,13 @@ type Syncer struct {
 
 	queue chan syncJob
 
-	mu      sync.Mutex
-	closed  bool
-	stop    chan struct{} // closed by Close
-	done    chan struct{} // closed when Run returns
+	mu     sync.Mutex
+	closed bool
+	stop   chan struct{} // closed by Close
+	done   chan struct{} // closed when Run returns
+	// records counts the outcomes being recorded in the background, so
+	// that Close waits for them before the store closes.
+	records sync.WaitGroup
 	running bool
 }
 
@@ -169,7 +172,9 @@ func (s *Syncer) enqueue(ctx context.Context, j syncJob) {
 // recordLater records an outcome without holding up Observe's caller.
 func (s *Syncer) recordLater(ctx context.Context, j syncJob, text string) {
 	ctx = context.WithoutCancel(ctx)
+	s.records.Add(1)
 	go func() {
+		defer s.records.Done()
 		ctx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 		s.record(ctx, j, "pagerduty-sync:"+j.key, text)
@@ -221,7 +226,8 @@ func (s *Syncer) abandon(ctx context.Context) {
 }
 
 // Close stops taking changes and waits until Run has sent those already
-// queued (or until Run's context ends). It returns at once when Run was
+// queued (or until Run's context ends), and until the changes it could not
+// send are recorded as such. It returns at once when Run was
 // never started.
 func (s *Syncer) Close() error {
 	s.mu.Lock()
@@ -236,6 +242,7 @@ func (s *Syncer) Close() error {
 	if running {
 		<-s.done
 	}
+	s.records.Wait()
 	if n := len(s.queue); n > 0 {
 		s.log.Warn("pagerduty changes not sent at shutdown", "count", n)
 	}

@@ -476,19 +476,21 @@ func TestAReactionReachesTheBotOnceWhateverSlackRetries(t *testing.T) {
 }
 
 func TestAnAppMentionIsAnsweredWithHelp(t *testing.T) {
-	c, srv, _ := newChat(t, ChatConfig{})
-	rec := newRecorder()
-	s := newHTTP(t, rec, HTTPConfig{InboundConfig: InboundConfig{Chat: c}})
-	if w := serve(s, signed(t, EventsPath, payload(t, "events_api.app_mention.slack-go.json"), time.Now())); w.Code != http.StatusOK {
-		t.Fatalf("got %d %s", w.Code, w.Body)
-	}
-	rec.expect(t, "command")
-	_ = s.Wait(context.Background())
-	if rec.commands[0].Text != "help" {
-		t.Errorf("got %q, want help", rec.commands[0].Text)
-	}
-	if e := srv.Ephemerals(); len(e) != 1 || e[0].User != "AAAAAAAAA" {
-		t.Errorf("got %+v, want a whisper to the user who mentioned the bot", e)
+	for _, tc := range []struct{ configured, want string }{{"", "incident"}, {"ops-incident", "ops-incident"}} {
+		c, srv, _ := newChat(t, ChatConfig{})
+		rec := newRecorder()
+		s := newHTTP(t, rec, HTTPConfig{InboundConfig: InboundConfig{Chat: c, HelpCommand: tc.configured}})
+		if w := serve(s, signed(t, EventsPath, payload(t, "events_api.app_mention.slack-go.json"), time.Now())); w.Code != http.StatusOK {
+			t.Fatalf("got %d %s", w.Code, w.Body)
+		}
+		rec.expect(t, "command")
+		_ = s.Wait(context.Background())
+		if got := rec.commands[0]; got.Text != "help" || got.Name != tc.want {
+			t.Errorf("with the command named %q: got /%s %s, want /%s help", tc.configured, got.Name, got.Text, tc.want)
+		}
+		if e := srv.Ephemerals(); len(e) != 1 || e[0].User != "AAAAAAAAA" {
+			t.Errorf("got %+v, want a whisper to the user who mentioned the bot", e)
+		}
 	}
 }
 

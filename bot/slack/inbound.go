@@ -31,6 +31,10 @@ type UserResolver interface {
 // InboundConfig is what both transports share. Zero fields take the
 // defaults.
 type InboundConfig struct {
+	// HelpCommand is the name of the incident command, without its slash,
+	// whose help answers a mention of the app (default "incident"; set it
+	// when the workspace renamed the command).
+	HelpCommand string
 	// AckWithin is how long a command or a form waits for the bot's
 	// answer before Slack is answered without it (default 2s; Slack's
 	// limit is 3s). A later answer goes through response_url.
@@ -491,7 +495,11 @@ func (in *inbound) event(ctx context.Context, e *eventEnvelope) {
 		in.background(ctx, func(ctx context.Context) {
 			u := in.user(ctx, ev.User, "")
 			place := bot.Place{Channel: ev.Channel, Thread: ev.ThreadTS}
-			m := in.h.Command(ctx, bot.Command{Name: "incident", Text: "help", User: u, Place: place, Key: key, At: timeOfTS(ev.TS)})
+			name := in.cfg.HelpCommand
+			if name == "" {
+				name = "incident"
+			}
+			m := in.h.Command(ctx, bot.Command{Name: name, Text: "help", User: u, Place: place, Key: key, At: timeOfTS(ev.TS)})
 			if isEmpty(m) {
 				return
 			}

@@ -66,7 +66,8 @@ func newChatSide(cfg *config, getenv func(string) string, store incidents.Store,
 		api := slack.NewAPI(slack.APIConfig{BotToken: botToken, AppToken: appToken, APIURL: getenv("SLACK_API_URL")})
 		side.slack = slack.NewChat(api, slack.ChatConfig{Logger: logger.With("part", "slack")})
 		chat = side.slack
-		in = slack.InboundConfig{Claim: store.Claim, Users: side.slack, Chat: side.slack, Logger: logger.With("part", "slack")}
+		in = slack.InboundConfig{Claim: store.Claim, Users: side.slack, Chat: side.slack, Logger: logger.With("part", "slack"),
+			HelpCommand: cfg.Slack.Commands.Incident}
 		if !appToken.IsZero() {
 			side.socket = &slack.SocketConfig{InboundConfig: in, API: api}
 			side.mode = "Slack over Socket Mode"

@@ -255,12 +255,30 @@ const batchSize = 256
 // no longer present is deleted. progress may be nil.
 func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateStats, error) {
 	start := time.Now()
+	st, merge, err := ix.update(pages, progress)
+	if err != nil || !merge {
+		return st, err
+	}
+	// The merge runs beside searches (scorch serves them from the
+	// segments it merges), under the read lock that keeps Close out.
+	ix.mu.RLock()
+	if ix.idx != nil {
+		ix.merge()
+	}
+	ix.mu.RUnlock()
+	st.Took = time.Since(start)
+	return st, nil
+}
+
+// update is Update's work under the write lock; merge says whether the
+// index should now be merged into one segment.
+func (ix *Index) update(pages []*runbooks.Runbook, progress Progress) (st UpdateStats, merge bool, err error) {
+	start := time.Now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.idx == nil {
-		return UpdateStats{}, errors.New("search: update: index is closed")
+		return UpdateStats{}, false, errors.New("search: update: index is closed")
 	}
-	var st UpdateStats
 	var todo []*runbooks.Runbook
 	present := make(map[string]bool, len(pages))
 	for _, rb := range pages {
@@ -280,7 +298,7 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 	sort.Strings(gone)
 	if len(todo) == 0 && len(gone) == 0 {
 		st.Took = time.Since(start)
-		return st, nil
+		return st, false, nil
 	}
 	defer ix.stats.clear()
 	defer ix.results.clear()
@@ -313,13 +331,13 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 	}
 	for i, rb := range todo {
 		if err := batch.Index(rb.ID, newDocument(rb)); err != nil {
-			return st, fmt.Errorf("search: index %s: %w", rb.ID, err)
+			return st, false, fmt.Errorf("search: index %s: %w", rb.ID, err)
 		}
 		pending[rb.ID] = rb.Hash
 		st.Indexed++
 		if batch.Size() >= batchSize {
 			if err := flush(); err != nil {
-				return st, err
+				return st, false, err
 			}
 		}
 		if progress != nil && (i+1)%batchSize == 0 {
@@ -327,21 +345,18 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 		}
 	}
 	if err := flush(); err != nil {
-		return st, err
+		return st, false, err
 	}
 	if progress != nil {
 		progress(len(todo), len(todo))
 	}
 	if err := ix.writeManifest(); err != nil {
-		return st, err
-	}
-	if st.Indexed >= max(mergeFloor, len(ix.manifest)/mergeShare) {
-		ix.merge()
+		return st, false, err
 	}
 	st.Took = time.Since(start)
 	ix.logger.Info("search index updated", "indexed", st.Indexed, "deleted", st.Deleted,
 		"unchanged", st.Unchanged, "took", st.Took.Round(time.Millisecond).String())
-	return st, nil
+	return st, st.Indexed >= max(mergeFloor, len(ix.manifest)/mergeShare), nil
 }
 
 // An update that indexed at least a tenth of the pages, and at least

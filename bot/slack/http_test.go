@@ -551,3 +551,25 @@ func TestABotThatPanicsCostsOnlyItsDelivery(t *testing.T) {
 		t.Errorf("form: got %d %q, want the user sent back to the form", w.Code, w.Body)
 	}
 }
+
+func TestAFormThatFailsAfterItsModalClosedIsToldToItsUser(t *testing.T) {
+	c, srv, _ := newChat(t, ChatConfig{})
+	rec := newRecorder()
+	rec.delay = 200 * time.Millisecond
+	rec.submit = func(bot.Submission) error { return &bot.FormError{Fields: map[string]string{"title": "Give the incident a title."}} }
+	s := newHTTP(t, rec, HTTPConfig{InboundConfig: InboundConfig{Chat: c, AckWithin: 10 * time.Millisecond}})
+	w := serve(s, signed(t, InteractionsPath, interaction(payload(t, "view_submission.bolt-python.json")), time.Now()))
+	if w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Fatalf("got %d %q, want the modal closed before the answer", w.Code, w.Body)
+	}
+	if err := s.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages("W111")
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "Give the incident a title.") {
+		t.Errorf("got %+v, want one direct message naming the problem", msgs)
+	}
+}

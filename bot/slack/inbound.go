@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -386,6 +388,7 @@ func (in *inbound) submit(ctx context.Context, cb *slackgo.InteractionCallback) 
 			}
 			if err != nil {
 				in.cfg.Logger.Error("slack: a form submission failed after its modal closed", "form", cb.View.CallbackID, "err", err)
+				in.tellLate(ctx, cb.User.ID, err)
 			}
 		case <-ctx.Done():
 		}
@@ -545,4 +548,26 @@ func (r *recent) add(key string, now time.Time) bool {
 		delete(r.keys, old.Value.(recentEntry).key)
 	}
 	return true
+}
+
+// tellLate tells a user, in a direct message, what went wrong with a form
+// whose modal had already closed, so that the submission is not believed
+// done.
+func (in *inbound) tellLate(ctx context.Context, user string, err error) {
+	if in.cfg.Chat == nil || user == "" {
+		return
+	}
+	text := "Your form could not be completed: something went wrong on Breadcrumb's side. Please try again."
+	var fe *bot.FormError
+	if errors.As(err, &fe) {
+		var problems []string
+		for _, k := range slices.Sorted(maps.Keys(fe.Fields)) {
+			problems = append(problems, fe.Fields[k])
+		}
+		text = "Your form could not be completed: " + strings.Join(problems, " ")
+	}
+	m := bot.Message{Text: text, Blocks: []bot.Block{&bot.Section{Text: bot.Text{bot.P(text)}}}}
+	if _, perr := in.cfg.Chat.Post(ctx, bot.Place{Channel: user}, m); perr != nil {
+		in.cfg.Logger.Warn("slack: could not tell a user that their form failed", "err", perr)
+	}
 }

@@ -398,7 +398,14 @@ func (s *Server) channelOf(ref string) *Channel {
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.channelOf(r.Form.Get("channel"))
+	id := r.Form.Get("channel")
+	c := s.channelOf(id)
+	if c == nil && (strings.HasPrefix(id, "U") || strings.HasPrefix(id, "W")) {
+		// As Slack does, a user's ID as the channel posts in the direct
+		// message between the app and that user.
+		c = &Channel{ID: id, Name: id}
+		s.channels = append(s.channels, c)
+	}
 	if c == nil {
 		fail(w, "channel_not_found")
 		return

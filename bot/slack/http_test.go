@@ -556,7 +556,9 @@ func TestAFormThatFailsAfterItsModalClosedIsToldToItsUser(t *testing.T) {
 	c, srv, _ := newChat(t, ChatConfig{})
 	rec := newRecorder()
 	rec.delay = 200 * time.Millisecond
-	rec.submit = func(bot.Submission) error { return &bot.FormError{Fields: map[string]string{"title": "Give the incident a title."}} }
+	rec.submit = func(bot.Submission) error {
+		return &bot.FormError{Fields: map[string]string{"title": "Give the incident a title."}}
+	}
 	s := newHTTP(t, rec, HTTPConfig{InboundConfig: InboundConfig{Chat: c, AckWithin: 10 * time.Millisecond}})
 	w := serve(s, signed(t, InteractionsPath, interaction(payload(t, "view_submission.bolt-python.json")), time.Now()))
 	if w.Code != http.StatusOK || w.Body.Len() != 0 {

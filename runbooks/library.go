@@ -84,15 +84,18 @@ type SourceStatus struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Changes lists the IDs of the pages a refresh added, changed or removed.
+// Changes lists the IDs of the pages a refresh added, changed or removed,
+// and says whether the alert rules changed.
 type Changes struct {
 	Added   []string
 	Changed []string
 	Removed []string
+	// Rules is true when a rules source's rules changed.
+	Rules bool
 }
 
 // Empty reports whether nothing changed.
-func (c Changes) Empty() bool { return len(c.Added)+len(c.Changed)+len(c.Removed) == 0 }
+func (c Changes) Empty() bool { return len(c.Added)+len(c.Changed)+len(c.Removed) == 0 && !c.Rules }
 
 // Library holds the pages of every source and keeps them current.
 type Library struct {
@@ -102,7 +105,9 @@ type Library struct {
 	now     func() time.Time
 	mu      sync.RWMutex
 	sources []*sourceState
-	version uint64 // incremented whenever a page is added, changed or removed
+	// ruleSources hold alert rules (see AddRules).
+	ruleSources []*ruleState
+	version     uint64 // incremented whenever a page or a rule is added, changed or removed
 }
 
 type sourceState struct {
@@ -156,10 +161,8 @@ func (l *Library) Add(src Source, cfg SourceConfig) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, s := range l.sources {
-		if s.src.Name() == src.Name() {
-			return fmt.Errorf("runbooks: two sources are named %q", src.Name())
-		}
+	if l.named(src.Name()) {
+		return fmt.Errorf("runbooks: two sources are named %q", src.Name())
 	}
 	l.sources = append(l.sources, &sourceState{src: src, cfg: cfg, pages: map[string]*Runbook{},
 		status: SourceStatus{Name: src.Name()}})
@@ -185,6 +188,7 @@ func (l *Library) Refresh(ctx context.Context) (Changes, error) {
 func (l *Library) RefreshWith(ctx context.Context, fetch func(source string) bool) (Changes, error) {
 	l.mu.RLock()
 	sources := append([]*sourceState(nil), l.sources...)
+	ruleSources := append([]*ruleState(nil), l.ruleSources...)
 	l.mu.RUnlock()
 	var all Changes
 	var errs []error
@@ -193,6 +197,13 @@ func (l *Library) RefreshWith(ctx context.Context, fetch func(source string) boo
 		all.Added = append(all.Added, ch.Added...)
 		all.Changed = append(all.Changed, ch.Changed...)
 		all.Removed = append(all.Removed, ch.Removed...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, s := range ruleSources {
+		changed, err := l.refreshRules(ctx, s, fetch == nil || fetch(s.src.Name()))
+		all.Rules = all.Rules || changed
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -452,13 +463,16 @@ func (l *Library) Status() []SourceStatus {
 }
 
 // Revisions returns the revision each source serves, by source name: the
-// commit of a git source's pages, "" for a source without revisions (a
-// directory) or one not read yet.
+// commit of a git source's pages or rules, "" for a source without
+// revisions (a directory) or one not read yet.
 func (l *Library) Revisions() map[string]string {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	out := make(map[string]string, len(l.sources))
+	out := make(map[string]string, len(l.sources)+len(l.ruleSources))
 	for _, s := range l.sources {
+		out[s.src.Name()] = s.status.Revision
+	}
+	for _, s := range l.ruleSources {
 		out[s.src.Name()] = s.status.Revision
 	}
 	return out

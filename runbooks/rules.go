@@ -183,6 +183,8 @@ func ParseRules(path string, data []byte) ([]Rule, []Diagnostic, RuleFileKind) {
 				return nil, []Diagnostic{templateDiag(path, line, "template actions that are not valid YAML")}, RuleFileTemplate
 			}
 			line, msg := yamlErrorLine(err)
+			// An error at the end of the file is told on its last line.
+			line = min(line, max(1, bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n"))+1))
 			p.diags = append(p.diags, diag(line, ruleBrokenYAML, "not valid YAML: "+msg))
 			if p.found {
 				return p.rules, p.diags, RuleFileRules

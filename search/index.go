@@ -2,12 +2,15 @@ package search
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +29,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")
@@ -254,8 +257,15 @@ const batchSize = 256
 // already indexed is skipped, a new or changed page is indexed, and a page
 // no longer present is deleted. progress may be nil.
 func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateStats, error) {
+	return ix.UpdateNoted(pages, nil, progress)
+}
+
+// UpdateNoted is Update, with what the alert rules say about the pages
+// (see Matcher.Notes), by page ID: a page is indexed again when its notes
+// change.
+func (ix *Index) UpdateNoted(pages []*runbooks.Runbook, notes map[string]PageNotes, progress Progress) (UpdateStats, error) {
 	start := time.Now()
-	st, merge, err := ix.update(pages, progress)
+	st, merge, err := ix.update(pages, notes, progress)
 	if err != nil || !merge {
 		return st, err
 	}
@@ -272,7 +282,7 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 
 // update is Update's work under the write lock; merge says whether the
 // index should now be merged into one segment.
-func (ix *Index) update(pages []*runbooks.Runbook, progress Progress) (st UpdateStats, merge bool, err error) {
+func (ix *Index) update(pages []*runbooks.Runbook, notes map[string]PageNotes, progress Progress) (st UpdateStats, merge bool, err error) {
 	start := time.Now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -283,7 +293,7 @@ func (ix *Index) update(pages []*runbooks.Runbook, progress Progress) (st Update
 	present := make(map[string]bool, len(pages))
 	for _, rb := range pages {
 		present[rb.ID] = true
-		if ix.manifest[rb.ID] == rb.Hash {
+		if ix.manifest[rb.ID] == indexedHash(rb, notes[rb.ID]) {
 			st.Unchanged++
 			continue
 		}
@@ -330,10 +340,11 @@ func (ix *Index) update(pages []*runbooks.Runbook, progress Progress) (st Update
 		st.Deleted++
 	}
 	for i, rb := range todo {
-		if err := batch.Index(rb.ID, newDocument(rb)); err != nil {
+		n := notes[rb.ID]
+		if err := batch.Index(rb.ID, newDocument(rb, n)); err != nil {
 			return st, false, fmt.Errorf("search: index %s: %w", rb.ID, err)
 		}
-		pending[rb.ID] = rb.Hash
+		pending[rb.ID] = indexedHash(rb, n)
 		st.Indexed++
 		if batch.Size() >= batchSize {
 			if err := flush(); err != nil {
@@ -407,7 +418,8 @@ const (
 	fSteps       = "steps"
 	fCommands    = "commands"
 	fBody        = "body"
-	fAll         = "_all" // the composite of every text field
+	fRules       = "rules" // what the alert rules that lead to the page say
+	fAll         = "_all"  // the composite of every text field
 )
 
 func newMapping() (*mapping.IndexMappingImpl, error) {
@@ -435,7 +447,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	for name, fm := range map[string]*mapping.FieldMapping{
 		fTitle: text(true), fName: text(false), fAlertText: text(false), fMeta: text(false),
 		fDescription: text(true), fHeadings: text(false), fSteps: text(true), fCommands: text(false),
-		fBody:  text(true),
+		fBody: text(true), fRules: text(false),
 		fAlert: keyword(false), fAlias: keyword(false), fService: keyword(true), fTeam: keyword(true),
 		fTag: keyword(false), fSource: keyword(true), fPath: keyword(true),
 	} {
@@ -446,13 +458,31 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	return im, nil
 }
 
-// newDocument is what the index holds of a page.
-func newDocument(rb *runbooks.Runbook) map[string]any {
+// indexedHash is what the manifest records of an indexed page: its
+// content hash, and a hash of its notes when it has some.
+func indexedHash(rb *runbooks.Runbook, n PageNotes) string {
+	k := n.key()
+	if k == "" {
+		return rb.Hash
+	}
+	sum := sha256.Sum256([]byte(k))
+	return rb.Hash + "+" + hex.EncodeToString(sum[:8])
+}
+
+// newDocument is what the index holds of a page, with what the alert
+// rules that lead to it say.
+func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
 	var alerts, alertText, headings, steps, commands []string
 	for _, a := range rb.Alerts {
 		if a.Name != "" {
 			alerts = append(alerts, strings.ToLower(a.Name))
 			alertText = append(alertText, a.Name)
+		}
+	}
+	for _, name := range notes.Alerts {
+		if !slices.Contains(alerts, strings.ToLower(name)) {
+			alerts = append(alerts, strings.ToLower(name))
+			alertText = append(alertText, name)
 		}
 	}
 	for _, s := range rb.Sections {
@@ -495,5 +525,6 @@ func newDocument(rb *runbooks.Runbook) map[string]any {
 		fSteps:       strings.Join(steps, "\n\n"),
 		fCommands:    strings.Join(commands, "\n"),
 		fBody:        plainMarkdown(rb.Text),
+		fRules:       notes.Text,
 	}
 }

@@ -24,7 +24,11 @@ import (
 // Catalog is what the matcher needs of the runbook library.
 type Catalog interface {
 	Pages() []*runbooks.Runbook
+	// Rules are the alert rules of the rules sources (none when there
+	// are no such sources).
+	Rules() []runbooks.Rule
 	Config(source string) (runbooks.SourceConfig, bool)
+	// Version changes whenever the pages or the rules do.
 	Version() uint64
 }
 
@@ -83,6 +87,7 @@ type lookup struct {
 	byTitle    map[string][]*runbooks.Runbook // title and H1, normalized
 	bindings   []*runbooks.Runbook            // pages with front-matter bindings
 	sourcesCfg map[string]runbooks.SourceConfig
+	rules      *ruleIndex // the alert rules, resolved
 }
 
 func (m *Matcher) current() *lookup {
@@ -135,6 +140,7 @@ func (m *Matcher) current() *lookup {
 			lk.sourcesCfg[rb.Source] = cfg
 		}
 	}
+	lk.rules = lk.buildRules(m.cat.Rules())
 	m.lookup, m.version = lk, v
 	return lk
 }
@@ -211,6 +217,24 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 			add(r.page, RuleRunbookURL, r.reason, r.score, r.anchor)
 		}
 	}
+	// 1b. Without it (PagerDuty and relays drop annotations), the
+	// annotation of the rule that defines the alert.
+	rules := lk.rules.rulesFor(name, a.Labels)
+	if len(found) == 0 {
+		for i, r := range rules {
+			res, _ := lk.ruleRunbook(r, a.Labels)
+			if res == nil || res.Rule != RuleRunbookURL {
+				continue
+			}
+			rb := lk.byID[res.ID]
+			if rb == nil {
+				continue
+			}
+			// The rules whose labels the alert holds most come first.
+			score := 0.97 - 0.01*float64(min(i, 5))
+			add(rb, RuleAlertRule, fmt.Sprintf("the alert rule %s (%s) links to it", r.Alert, ruleWhere(r)), score, res.Anchor)
+		}
+	}
 	// 2. Front-matter bindings.
 	for _, rb := range lk.bindings {
 		for _, b := range rb.Alerts {
@@ -245,6 +269,9 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 		explicit = explicit || c.Score >= 0.8
 	}
 	if m.ix != nil && !explicit {
+		if len(rules) > 0 {
+			a = withRuleWords(a, rules[0])
+		}
 		hits, err := m.textCandidates(ctx, a, name, limit*2)
 		if err != nil {
 			return nil, err

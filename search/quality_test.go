@@ -153,7 +153,8 @@ func (c staticCatalog) Pages() []*runbooks.Runbook { return c }
 func (c staticCatalog) Config(string) (runbooks.SourceConfig, bool) {
 	return runbooks.SourceConfig{}, true
 }
-func (c staticCatalog) Version() uint64 { return 1 }
+func (c staticCatalog) Version() uint64        { return 1 }
+func (c staticCatalog) Rules() []runbooks.Rule { return nil }
 
 var corpusQuestions = []questionCase{
 	{"pods keep restarting", []string{"kubernetes/KubePodCrashLooping.md"}},

@@ -193,7 +193,7 @@ func (ix *Index) candidates(ctx context.Context, text string, known *knownTerms,
 		words, syn = ix.tokens(text), ix.tokens(synonymsOf(text))
 	}
 	var groups []fieldSearch
-	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta} {
+	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta, fRules} {
 		groups = append(groups, fieldSearch{f, words})
 	}
 	for _, f := range []string{fTitle, fName, fHeadings} {
@@ -325,7 +325,7 @@ func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) qu
 		name  string
 		boost float64
 	}{
-		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 1.5}, {fHeadings, 1.3}, {fAll, 1},
+		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 1.5}, {fAll, 1},
 	}
 	var qs []query.Query
 	if fuzzy {

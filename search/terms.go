@@ -311,7 +311,7 @@ type knownTerms struct {
 
 // The fields the second phase searches the words in, and their synonyms.
 var (
-	wordFields    = []string{fTitle, fName, fAlertText, fDescription, fHeadings, fAll}
+	wordFields    = []string{fTitle, fName, fAlertText, fDescription, fHeadings, fRules, fAll}
 	synonymFields = []string{fTitle, fName, fAll}
 )
 

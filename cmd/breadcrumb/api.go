@@ -218,3 +218,18 @@ func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
 	}
 	_, _ = w.Write(body)
 }
+
+// apiRules answers every alert rule with the runbook it resolves to, as
+// `breadcrumb rules --json` prints them, and the state of each rules
+// source. ?missing=true keeps only the rules without a runbook.
+func (s *server) apiRules(w http.ResponseWriter, r *http.Request) {
+	missing := r.URL.Query().Get("missing") == "true"
+	rules := []search.RuleReport{}
+	for _, rep := range s.matcher.Rules() {
+		if missing && rep.Runbook != nil {
+			continue
+		}
+		rules = append(rules, rep)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rules, "sources": s.lib.RulesStatus()})
+}

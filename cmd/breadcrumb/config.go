@@ -31,6 +31,7 @@ type config struct {
 	// links the bot posts); the default is http:// plus listen.
 	PublicURL    string             `yaml:"public_url"`
 	Runbooks     runbooksConfig     `yaml:"runbooks"`
+	Rules        rulesConfig        `yaml:"rules"`
 	Redis        redisConfig        `yaml:"redis"`
 	PagerDuty    pagerdutyConfig    `yaml:"pagerduty"`
 	Alertmanager alertmanagerConfig `yaml:"alertmanager"`
@@ -110,6 +111,12 @@ type runbooksConfig struct {
 	SyncInterval duration       `yaml:"sync_interval"`
 	MaxPageSize  int            `yaml:"max_page_size"`
 	Sources      []sourceConfig `yaml:"sources"`
+}
+
+// rulesConfig lists the sources of Prometheus alert rules: paths or git
+// repositories, as runbook sources are, whose YAML files are read.
+type rulesConfig struct {
+	Sources []sourceConfig `yaml:"sources"`
 }
 
 type sourceConfig struct {
@@ -200,9 +207,11 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 		cfg.path = file
 		// A source's path in the file is relative to the file, so that a
 		// configuration kept beside its runbooks works from any directory.
-		for i, src := range cfg.Runbooks.Sources {
-			if src.Path != "" && !filepath.IsAbs(src.Path) {
-				cfg.Runbooks.Sources[i].Path = filepath.Join(filepath.Dir(file), src.Path)
+		for _, list := range [][]sourceConfig{cfg.Runbooks.Sources, cfg.Rules.Sources} {
+			for i, src := range list {
+				if src.Path != "" && !filepath.IsAbs(src.Path) {
+					list[i].Path = filepath.Join(filepath.Dir(file), src.Path)
+				}
 			}
 		}
 	case explicit || !errors.Is(err, fs.ErrNotExist):
@@ -313,14 +322,19 @@ func (c *config) applyEnv(getenv func(string) string) error {
 func (c *config) validate() error {
 	var errs []error
 	names := map[string]bool{}
-	for i, s := range c.Runbooks.Sources {
+	all := make([]sourceConfig, 0, len(c.Runbooks.Sources)+len(c.Rules.Sources))
+	all = append(append(all, c.Runbooks.Sources...), c.Rules.Sources...)
+	for i, s := range all {
 		where := fmt.Sprintf("runbooks.sources[%d]", i)
+		if i >= len(c.Runbooks.Sources) {
+			where = fmt.Sprintf("rules.sources[%d]", i-len(c.Runbooks.Sources))
+		}
 		if s.Name == "" {
 			errs = append(errs, fmt.Errorf("%s: name is required", where))
 		} else if !validSourceName.MatchString(s.Name) {
 			errs = append(errs, fmt.Errorf("%s: the name %q may hold letters, digits, '_', '.' and '-' only, and not start with '.' or '-' (it starts every page's ID, and names files in the data directory)", where, s.Name))
 		} else if names[s.Name] {
-			errs = append(errs, fmt.Errorf("%s: the name %q is used twice", where, s.Name))
+			errs = append(errs, fmt.Errorf("%s: the name %q is used twice (runbooks and rules sources need names of their own)", where, s.Name))
 		}
 		names[s.Name] = true
 		if (s.Path == "") == (s.Git == nil) {

@@ -165,7 +165,7 @@ func runMatch(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	ix, _, ok := openSearchIndex(e, "match", cfg, lib.Pages(), false)
+	ix, _, ok := openSearchIndex(e, "match", cfg, lib, false)
 	if !ok {
 		return exitUsage
 	}

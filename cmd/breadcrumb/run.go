@@ -47,6 +47,7 @@ func commands() []command {
 		{"index", "index [--config FILE] [--runbooks DIR]...", "build or update the search index", runIndex},
 		{"search", "search [--json] [--limit N] [--runbooks DIR]... QUERY", "full-text search over the runbooks", runSearch},
 		{"match", "match [--json] [--runbooks DIR]... --alerts FILE", "rank runbooks for the alerts of a webhook body", runMatch},
+		{"rules", "rules [--json] [--missing] [--rules DIR]... [--runbooks DIR]...", "every alert rule with the runbook it resolves to; --missing exits 1 when one has none", runRules},
 		{"incidents", "incidents list|show ID|export ID [--format md|html|json] [--out FILE]", "read the incident store", runIncidents},
 		{"version", "version", "print version, commit and Go version", runVersion},
 	}

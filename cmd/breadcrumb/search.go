@@ -35,9 +35,9 @@ func cliRunbooks(ctx context.Context, e env, cmd string, cfg *config, dirs []str
 }
 
 // openSearchIndex opens the index under the data directory and brings it
-// up to date with the pages, with a progress bar when stderr is a
-// terminal.
-func openSearchIndex(e env, cmd string, cfg *config, pages []*runbooks.Runbook, showProgress bool) (*search.Index, search.UpdateStats, bool) {
+// up to date with the library's pages and what its alert rules say of
+// them, with a progress bar when stderr is a terminal.
+func openSearchIndex(e env, cmd string, cfg *config, lib *runbooks.Library, showProgress bool) (*search.Index, search.UpdateStats, bool) {
 	ix, err := search.Open(search.Config{Dir: filepath.Join(cfg.DataDir, "search")})
 	if err != nil {
 		if errors.Is(err, search.ErrLocked) {
@@ -51,7 +51,7 @@ func openSearchIndex(e env, cmd string, cfg *config, pages []*runbooks.Runbook, 
 	if showProgress && isTerminal(e.stderr) {
 		progress = progressBar(e.stderr, "indexing")
 	}
-	st, err := ix.Update(pages, progress)
+	st, err := ix.UpdateNoted(lib.Pages(), search.NewMatcher(lib, nil).Notes(), progress)
 	if err != nil {
 		_ = ix.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb %s: %v\n", cmd, err)
@@ -104,8 +104,7 @@ func runIndex(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	pages := lib.Pages()
-	ix, st, ok := openSearchIndex(e, "index", cfg, pages, true)
+	ix, st, ok := openSearchIndex(e, "index", cfg, lib, true)
 	if !ok {
 		return exitUsage
 	}
@@ -146,7 +145,7 @@ func runSearch(ctx context.Context, e env, args []string) int {
 	if !ok {
 		return exitUsage
 	}
-	ix, _, ok := openSearchIndex(e, "search", cfg, lib.Pages(), false)
+	ix, _, ok := openSearchIndex(e, "search", cfg, lib, false)
 	if !ok {
 		return exitUsage
 	}

@@ -279,7 +279,7 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 			s.logger.Warn("runbook refresh incomplete", "err", err)
 		}
 		if !changes.Empty() || !s.ready.Load() {
-			if _, err := s.ix.Update(s.lib.Pages(), nil); err != nil {
+			if _, err := s.ix.UpdateNoted(s.lib.Pages(), s.matcher.Notes(), nil); err != nil {
 				s.logger.Error("search index not updated", "err", err)
 			}
 		}
@@ -370,6 +370,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
 	mux.HandleFunc("GET /api/search", s.metrics.timed("search", s.apiSearch))
 	mux.HandleFunc("POST /api/match", s.metrics.timed("match", s.apiMatch))
+	mux.HandleFunc("GET /api/rules", s.apiRules)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("POST /webhooks/pagerduty", s.metrics.webhook("pagerduty", s.intake.pagerduty))
 	mux.Handle("POST /webhooks/alertmanager", s.metrics.webhook("alertmanager", s.intake.alertmgr))

@@ -39,8 +39,21 @@ func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, log
 			return nil, err
 		}
 	}
+	for _, s := range cfg.Rules.Sources {
+		src, err := newSource(cfg, s, getenv, logger)
+		if err != nil {
+			return nil, err
+		}
+		sc := runbooks.SourceConfig{Include: s.Include, Exclude: s.Exclude}
+		if err := lib.AddRules(src, sc); err != nil {
+			return nil, err
+		}
+	}
 	used := map[string]bool{}
 	for _, s := range cfg.Runbooks.Sources {
+		used[s.Name] = true
+	}
+	for _, s := range cfg.Rules.Sources {
 		used[s.Name] = true
 	}
 	for _, dir := range extraDirs {
@@ -61,6 +74,9 @@ func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, log
 			_ = lib.Add(runbooks.NewDirSource("runbooks", defaultRunbooksDir), runbooks.SourceConfig{})
 		} else {
 			_ = lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{})
+			if len(cfg.Rules.Sources) == 0 {
+				_ = lib.AddRules(runbooks.NewFSSource("example-rules", examples.Rules()), runbooks.SourceConfig{})
+			}
 		}
 	}
 	return lib, nil

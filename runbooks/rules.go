@@ -233,23 +233,45 @@ func yamlErrorLine(err error) (int, string) {
 // $externalLabels and .Labels, .Value, .ExternalLabels.
 var helmAction = regexp.MustCompile(`\{\{-?\s*(?:\$?\.(?:Values|Release|Chart|Capabilities|Files|Template)\b|(?:include|template|define|tpl|toYaml|nindent|indent|required|default)\b)`)
 
+// controlAction is a template action that shapes a file rather than
+// fills a value: alone on a line outside any YAML value, it is a
+// generator's.
+var controlAction = regexp.MustCompile(`^\{\{-?\s*(?:if|else|end|range|with|define|template|include|block|/\*)\b`)
+
+// blockStart ends a line that opens a YAML block scalar ("key: |",
+// "- >-"), whose indented lines that follow are text.
+var blockStart = regexp.MustCompile(`(?:^|[:\s-])\s*[|>][-+0-9]*\s*$`)
+
 // templateLine finds the first line of data that only a generator's
-// template has: an action on a line of its own, outside any value (the
-// "{{- if .Values.x }}" around a chart's rules), or an action that reads
-// a chart's values. It returns 0 when there is none.
+// template has: a control action ("{{- if .Values.x }}", "{{ end }}") on a
+// line of its own outside any block of text, or an action that reads a
+// chart's values anywhere. Prometheus's own templates, in annotations
+// ("{{ $labels.pod }}", "{{ if gt $value 80.0 }}" in a block), are not
+// such lines. It returns 0 when there is none.
 func templateLine(data []byte) (int, string) {
 	if !bytes.Contains(data, []byte("{{")) {
 		return 0, ""
 	}
 	line := 0
+	blockIndent := -1 // the indentation of the key whose block scalar we are in
 	for raw := range bytes.Lines(data) {
 		line++
 		t := bytes.TrimSpace(raw)
-		if bytes.HasPrefix(t, []byte("{{")) {
-			return line, "a template action on a line of its own: " + clipRule(string(t))
-		}
+		indent := len(raw) - len(bytes.TrimLeft(raw, " "))
 		if loc := helmAction.FindIndex(raw); loc != nil {
 			return line, "an action that reads a chart's values: " + clipRule(string(t))
+		}
+		if blockIndent >= 0 {
+			if len(t) == 0 || indent > blockIndent {
+				continue
+			}
+			blockIndent = -1
+		}
+		if controlAction.Match(t) {
+			return line, "a template action on a line of its own: " + clipRule(string(t))
+		}
+		if blockStart.Match(t) && !bytes.HasPrefix(t, []byte("#")) {
+			blockIndent = indent
 		}
 	}
 	return 0, ""

@@ -3,6 +3,7 @@ package runbooks
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -105,6 +106,16 @@ func TestParseRulesTellsWhatAFileHolds(t *testing.T) {
 			name: "Prometheus's own templates in annotations are rules",
 			file: "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    annotations:\n      summary: '{{ $labels.instance }} is down ({{ $value | humanize }}, {{ .Labels.job }})'\n",
 			kind: RuleFileRules, alerts: []string{"A"},
+		},
+		{
+			name: "Prometheus's own control actions inside a block of text are rules",
+			file: "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    annotations:\n      description: |\n        {{ if gt $value 80.0 }}\n        very high\n        {{ end }}\n        {{ $value | humanize }} bytes\n  - alert: B\n    expr: up == 0\n",
+			kind: RuleFileRules, alerts: []string{"A", "B"},
+		},
+		{
+			name: "a generator's loop over services",
+			file: "groups:\n- name: g\n  rules:\n{{ range .Services }}\n  - alert: Down\n    expr: up == 0\n{{ end }}\n",
+			kind: RuleFileTemplate, diagLines: []int{4},
 		},
 		{
 			name: "broken YAML gets its line",
@@ -247,4 +258,31 @@ func FuzzParseRules(f *testing.F) {
 		}
 		MetricNames(string(data))
 	})
+}
+
+func TestParseRulesReadsKubePrometheusRuleObjects(t *testing.T) {
+	files, err := filepath.Glob("testdata/rules/kube-prometheus/*.yaml")
+	if err != nil || len(files) != 8 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, diags, kind := ParseRules(filepath.Base(f), data)
+		if kind != RuleFileRules || len(diags) > 0 {
+			t.Errorf("%s: kind %s, diagnostics %v", f, kind, diags)
+		}
+		for _, r := range rules {
+			if r.RunbookURL() == "" || r.Expr == "" || r.Labels["severity"] == "" {
+				t.Errorf("%s:%d %s: runbook %q, expr %q, labels %v", f, r.Line, r.Alert, r.RunbookURL(), r.Expr, r.Labels)
+			}
+		}
+		total += len(rules)
+	}
+	if total != 121 {
+		t.Errorf("%d alerting rules, want 121", total)
+	}
 }

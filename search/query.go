@@ -304,6 +304,23 @@ func fuzzyWords(text string, minLen int) string {
 	return strings.Join(out, " ")
 }
 
+// fieldWeight is a field of the index and the weight of its matches.
+type fieldWeight struct {
+	name  string
+	boost float64
+}
+
+// weights are the weights of the second phase of a search.
+var weights = struct {
+	fields   []fieldWeight // the words typed
+	synonyms []fieldWeight // the words they stand for
+	typo     float64       // a word typed with one typo
+}{
+	fields:   []fieldWeight{{fTitle, 2}, {fName, 1}, {fAlertText, 1}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 4}, {fAll, 5}},
+	synonyms: []fieldWeight{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}},
+	typo:     0.3,
+}
+
 // textQuery searches the weighted fields (title, file name, alert names,
 // description, headings) and the composite of every text field. fuzzy
 // makes it the fallback that tolerates typos everywhere; otherwise typos,
@@ -321,12 +338,7 @@ func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) qu
 	if text == "" {
 		return bleve.NewMatchAllQuery()
 	}
-	fields := []struct {
-		name  string
-		boost float64
-	}{
-		{fTitle, 4}, {fName, 3}, {fAlertText, 3}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 1.5}, {fAll, 1},
-	}
+	fields := weights.fields
 	var qs []query.Query
 	if fuzzy {
 		words := fuzzyWords(text, 4)
@@ -348,10 +360,7 @@ func textQuery(text string, fuzzy bool, typos query.Query, known *knownTerms) qu
 	if syn := synonymsOf(text); syn != "" {
 		// The words responders use for the same thing, weighed less than
 		// the words typed.
-		for _, f := range []struct {
-			name  string
-			boost float64
-		}{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}} {
+		for _, f := range weights.synonyms {
 			qs = append(qs, known.match(f.name, syn, true, f.boost))
 		}
 	}
@@ -373,7 +382,7 @@ func (ix *Index) typos(ctx context.Context, text string) (query.Query, error) {
 	if words == "" {
 		return nil, nil
 	}
-	return ix.typoQuery(ctx, fAll, words, 0.3)
+	return ix.typoQuery(ctx, fAll, words, weights.typo)
 }
 
 // fuzzinessFor allows two typos when every word is long, else one: "ntp"

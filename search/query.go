@@ -396,75 +396,9 @@ func fuzzinessFor(words string) int {
 	return 2
 }
 
-// synonyms maps the words a paged responder types to the words runbooks
-// and alert names use for the same thing.
-var synonyms = map[string][]string{
-	"disk":        {"filesystem", "storage", "volume", "space"},
-	"disks":       {"filesystem", "storage", "volume", "space"},
-	"full":        {"filling", "space", "exhausted", "outofspace"},
-	"space":       {"filesystem", "disk", "full"},
-	"restart":     {"crash", "crashloop", "looping", "backoff"},
-	"restarting":  {"crash", "crashloop", "looping", "backoff"},
-	"restarts":    {"crash", "crashloop", "looping", "backoff"},
-	"crashing":    {"crash", "looping", "restart"},
-	"crash":       {"restart", "looping"},
-	"oom":         {"memory", "killed"},
-	"memory":      {"oom", "ram"},
-	"cert":        {"certificate", "tls", "ssl", "x509"},
-	"certs":       {"certificate", "tls", "ssl", "x509"},
-	"certificate": {"tls", "ssl", "x509"},
-	"ssl":         {"tls", "certificate"},
-	"tls":         {"certificate", "ssl"},
-	"expired":     {"expiring", "expiry", "expires"},
-	"expiring":    {"expired", "expiry", "expires"},
-	"slow":        {"latency", "duration", "slowness"},
-	"latency":     {"slow", "duration"},
-	"errors":      {"5xx", "failures", "failing", "error"},
-	"500":         {"5xx", "errors"},
-	"500s":        {"5xx", "errors"},
-	"502":         {"5xx"},
-	"503":         {"5xx", "unavailable"},
-	"down":        {"unavailable", "unreachable", "absent"},
-	"unreachable": {"down", "unavailable"},
-	"db":          {"database", "postgres", "postgresql", "mysql"},
-	"database":    {"postgres", "postgresql", "mysql", "db"},
-	"postgres":    {"postgresql", "pg"},
-	"lag":         {"behind", "delay", "backlog"},
-	"backlog":     {"lag", "queue"},
-	"queue":       {"backlog", "lag"},
-	"cpu":         {"throttling", "load"},
-	"dns":         {"coredns", "resolution"},
-	"network":     {"interface", "packet", "connectivity"},
-	"pods":        {"pod", "container"},
-	"node":        {"host", "instance"},
-	"host":        {"node", "instance"},
-	"pvc":         {"persistentvolume", "persistent", "volume", "claim"},
-	"pv":          {"persistentvolume", "persistent", "volume"},
-	"inodes":      {"files", "filesystem"},
-	"k8s":         {"kubernetes", "kube"},
-	"hpa":         {"autoscaler", "horizontal"},
-	"apiserver":   {"api", "server", "kube"},
-}
-
-// synonymsOf returns the synonyms of the words of text that are not
-// already among them.
-func synonymsOf(text string) string {
-	words := strings.Fields(strings.ToLower(text))
-	have := map[string]bool{}
-	for _, w := range words {
-		have[w] = true
-	}
-	var out []string
-	for _, w := range words {
-		for _, syn := range synonyms[strings.Trim(w, ".,;:!?\"'")] {
-			if !have[syn] {
-				have[syn] = true
-				out = append(out, syn)
-			}
-		}
-	}
-	return strings.Join(out, " ")
-}
+// synonymsOf returns the words that the phrases of text stand for, from
+// the operations vocabulary, that text does not already hold.
+func synonymsOf(text string) string { return builtin().Expand(text) }
 
 // run executes q and makes hits of the results. terms are the analyzed
 // words searched for: snippets mark where the page has them. (Reading

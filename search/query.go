@@ -130,7 +130,10 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	for _, t := range tags {
 		addFilter(fTag, t)
 	}
-	text = capQuery(text)
+	text, err := ix.correct(ctx, capQuery(text))
+	if err != nil {
+		return nil, err
+	}
 	terms := ix.queryTerms(text)
 	typos, err := ix.typos(ctx, text)
 	if err != nil {
@@ -315,10 +318,13 @@ var weights = struct {
 	fields   []fieldWeight // the words typed
 	synonyms []fieldWeight // the words they stand for
 	typo     float64       // a word typed with one typo
+	// unknownTypo weighs the corrections of a word no page has.
+	unknownTypo float64
 }{
-	fields:   []fieldWeight{{fTitle, 2}, {fName, 1}, {fAlertText, 1}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 4}, {fAll, 5}},
-	synonyms: []fieldWeight{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}},
-	typo:     0.3,
+	fields:      []fieldWeight{{fTitle, 2}, {fName, 1}, {fAlertText, 1}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 4}, {fAll, 5}},
+	synonyms:    []fieldWeight{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}},
+	typo:        0.3,
+	unknownTypo: 1,
 }
 
 // textQuery searches the weighted fields (title, file name, alert names,

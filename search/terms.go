@@ -3,12 +3,16 @@ package search
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
+	porterstemmer "github.com/blevesearch/go-porterstemmer"
 )
 
 // termStats caches how many pages hold a term in a field, and the terms
@@ -18,6 +22,7 @@ type termStats struct {
 	mu    sync.Mutex
 	df    map[fieldTerm]uint64
 	typos map[fieldTerm][]nearTerm
+	fixes map[fieldTerm][]correction
 }
 
 // nearTerm is a term of the index and its edit distance from another.
@@ -63,10 +68,26 @@ func (s *termStats) putNear(k fieldTerm, near []nearTerm) {
 	s.typos[k] = near
 }
 
+func (s *termStats) getFixes(k fieldTerm) ([]correction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.fixes[k]
+	return c, ok
+}
+
+func (s *termStats) putFixes(k fieldTerm, c []correction) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fixes == nil || len(s.fixes) >= maxTermStats {
+		s.fixes = map[fieldTerm][]correction{}
+	}
+	s.fixes[k] = c
+}
+
 func (s *termStats) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.df, s.typos = nil, nil
+	s.df, s.typos, s.fixes = nil, nil, nil
 }
 
 // nearTerms returns the terms of the field within one typo of term, as
@@ -125,44 +146,156 @@ const minTypoTerm = 4
 // typoQuery matches the words of text with one typo each in a field, as
 // a match query with a fuzziness of 1 does (a term found at distance d
 // weighs 1/(d+1)), but with the terms near each word taken from the
-// cache.
+// cache. A word that no page has is surely misspelled: its corrections,
+// which also include its letters swapped ("memroy", "kubelte"), weigh
+// weights.unknownTypo instead, since they are all the word can mean.
 func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float64) (query.Query, error) {
-	tokens := ix.tokens(text)
-	if len(tokens) == 0 {
-		return nil, nil
-	}
-	qs := make([]query.Query, 0, len(tokens))
-	for _, t := range tokens {
-		if utf8.RuneCountInString(t) < minTypoTerm {
-			continue
+	var known, unknown []query.Query
+	for _, w := range strings.Fields(text) {
+		for _, t := range ix.tokens(w) {
+			if utf8.RuneCountInString(t) < minTypoTerm {
+				continue
+			}
+			near, err := ix.nearTerms(ctx, field, t)
+			if err != nil {
+				return nil, err
+			}
+			if hasTerm(near, t) {
+				if len(near) == 1 {
+					known = append(known, termQuery(field, t, boost))
+					continue
+				}
+				alts := make([]query.Query, len(near))
+				for i, n := range near {
+					alts[i] = termQuery(field, n.term, boost/float64(n.distance+1))
+				}
+				known = append(known, bleve.NewDisjunctionQuery(alts...))
+				continue
+			}
+			fixed, err := ix.corrections(ctx, field, w, t)
+			if err != nil {
+				return nil, err
+			}
+			var alts []query.Query
+			for _, n := range near {
+				alts = append(alts, termQuery(field, n.term, weights.unknownTypo))
+			}
+			for _, f := range fixed {
+				if !hasTerm(near, f.term) {
+					alts = append(alts, termQuery(field, f.term, weights.unknownTypo))
+				}
+			}
+			if len(alts) > 0 {
+				unknown = append(unknown, bleve.NewDisjunctionQuery(alts...))
+			}
 		}
-		near, err := ix.nearTerms(ctx, field, t)
+	}
+	var qs []query.Query
+	if len(known) > 0 {
+		dq := bleve.NewDisjunctionQuery(known...)
+		dq.SetMin(1)
+		dq.SetBoost(boost)
+		qs = append(qs, dq)
+	}
+	if len(unknown) > 0 {
+		dq := bleve.NewDisjunctionQuery(unknown...)
+		dq.SetMin(1)
+		qs = append(qs, dq)
+	}
+	switch len(qs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return qs[0], nil
+	}
+	return bleve.NewDisjunctionQuery(qs...), nil
+}
+
+func termQuery(field, term string, boost float64) query.Query {
+	tq := bleve.NewTermQuery(term)
+	tq.SetField(field)
+	tq.SetBoost(boost)
+	return tq
+}
+
+func hasTerm(near []nearTerm, t string) bool {
+	for _, n := range near {
+		if n.term == t {
+			return true
+		}
+	}
+	return false
+}
+
+// correction is a word one slip of the fingers from a typed one, and the
+// term the index has of it.
+type correction struct{ word, term string }
+
+// corrections returns the words one slip of the fingers from word whose
+// terms the field has: a letter left out, added, changed, or two adjacent
+// letters swapped (which the typo automaton counts as two edits). The
+// word is edited before it is stemmed, since a typo hides a stem
+// ("replicaton" is one letter from "replication", whose term is
+// "replic"). term is what the analyzer made of the word. The answer is
+// cached until the next Update.
+func (ix *Index) corrections(ctx context.Context, field, word, term string) ([]correction, error) {
+	lower := strings.ToLower(word)
+	k := fieldTerm{field, "\x00" + lower}
+	if c, ok := ix.stats.getFixes(k); ok {
+		return c, nil
+	}
+	seen := map[string]bool{term: true}
+	var pairs []fieldTerm
+	var words []string
+	try := func(v string) {
+		st := porterstemmer.StemString(v)
+		if seen[st] || len(st) < minTypoTerm {
+			return
+		}
+		seen[st] = true
+		pairs = append(pairs, fieldTerm{field, st})
+		words = append(words, v)
+	}
+	b := []byte(lower)
+	ascii := true
+	for _, c := range b {
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if ascii {
+		buf := make([]byte, 0, len(b)+1)
+		for i := range b {
+			try(string(append(append(buf[:0], b[:i]...), b[i+1:]...))) // left out
+			if i+1 < len(b) && b[i] != b[i+1] {
+				buf = append(buf[:0], b...)
+				buf[i], buf[i+1] = buf[i+1], buf[i]
+				try(string(buf)) // swapped
+			}
+		}
+		for i := 0; i <= len(b); i++ {
+			for c := byte('a'); c <= 'z'; c++ {
+				try(string(append(append(append(buf[:0], b[:i]...), c), b[i:]...))) // added
+				if i < len(b) && b[i] != c {
+					buf = append(buf[:0], b...)
+					buf[i] = c
+					try(string(buf)) // changed
+				}
+			}
+		}
+	}
+	var out []correction
+	if len(pairs) > 0 {
+		df, err := ix.docFreqs(ctx, pairs)
 		if err != nil {
 			return nil, err
 		}
-		if len(near) == 0 || (len(near) == 1 && near[0].term == t) {
-			tq := bleve.NewTermQuery(t)
-			tq.SetField(field)
-			tq.SetBoost(boost)
-			qs = append(qs, tq)
-			continue
+		for i, p := range pairs {
+			if df[i] > 0 {
+				out = append(out, correction{words[i], p.term})
+			}
 		}
-		alts := make([]query.Query, len(near))
-		for i, n := range near {
-			tq := bleve.NewTermQuery(n.term)
-			tq.SetField(field)
-			tq.SetBoost(boost / float64(n.distance+1))
-			alts[i] = tq
-		}
-		qs = append(qs, bleve.NewDisjunctionQuery(alts...))
 	}
-	if len(qs) == 0 {
-		return nil, nil
-	}
-	dq := bleve.NewDisjunctionQuery(qs...)
-	dq.SetMin(1)
-	dq.SetBoost(boost)
-	return dq, nil
+	ix.stats.putFixes(k, out)
+	return out, nil
 }
 
 // docFreqs returns how many pages hold each of the terms in its field:
@@ -319,7 +452,11 @@ var (
 // the terms of text and of its synonyms the fields of the second phase
 // have.
 func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, error) {
-	k := &knownTerms{wordTerms: ix.tokens(text), synTerms: ix.tokens(synonymsOf(text))}
+	words := ix.tokens(text)
+	// The words a synonym stands for count once, and not at all when
+	// the query has them: "failed" must not weigh thrice as "failing",
+	// "failures" and "fail".
+	k := &knownTerms{wordTerms: words, synTerms: distinctExcept(ix.tokens(synonymsOf(text)), words)}
 	pairs := make([]fieldTerm, 0, len(wordFields)*len(k.wordTerms)+len(synonymFields)*len(k.synTerms))
 	for _, f := range wordFields {
 		for _, t := range k.wordTerms {
@@ -340,6 +477,93 @@ func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, erro
 		k.present[i] = df[i] > 0
 	}
 	return k, nil
+}
+
+// correct rewrites the words of text that no page has, and that one slip
+// of the fingers away are a word the pages use, as that word (the one
+// most pages have, when there are several): "kubelte service failed" is
+// searched as "kubelet service failed", with every weight a typed word
+// has. Only plain lower-case words of five letters or more are
+// corrected; the others are left to the low-weight typo matching.
+func (ix *Index) correct(ctx context.Context, text string) (string, error) {
+	ix.mu.RLock()
+	var toks analysis.TokenStream
+	if ix.idx != nil {
+		if a := ix.idx.Mapping().AnalyzerNamed(textAnalyzer); a != nil {
+			toks = a.Analyze([]byte(text))
+		}
+	}
+	ix.mu.RUnlock()
+	var b strings.Builder
+	last := 0
+	done := map[int]bool{}
+	for _, tok := range toks {
+		raw := text[tok.Start:tok.End]
+		if done[tok.Start] || !plainWord(raw) || utf8.RuneCountInString(raw) < 5 || utf8.RuneCountInString(raw) > maxFuzzyWord {
+			continue
+		}
+		done[tok.Start] = true
+		t := string(tok.Term)
+		df, err := ix.docFreqs(ctx, []fieldTerm{{fAll, t}})
+		if err != nil {
+			return text, err
+		}
+		if df[0] > 0 {
+			continue
+		}
+		fixed, err := ix.corrections(ctx, fAll, raw, t)
+		if err != nil {
+			return text, err
+		}
+		best, bestDF := "", uint64(0)
+		for _, f := range fixed {
+			d, err := ix.docFreqs(ctx, []fieldTerm{{fAll, f.term}})
+			if err != nil {
+				return text, err
+			}
+			if d[0] > bestDF {
+				best, bestDF = f.word, d[0]
+			}
+		}
+		if best == "" {
+			continue
+		}
+		b.WriteString(text[last:tok.Start])
+		b.WriteString(best)
+		last = tok.End
+	}
+	if last == 0 {
+		return text, nil
+	}
+	b.WriteString(text[last:])
+	return b.String(), nil
+}
+
+// plainWord reports whether s is letters only, in lower case.
+func plainWord(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLower(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// distinctExcept returns the terms once each, in order, without those of
+// except.
+func distinctExcept(terms, except []string) []string {
+	seen := make(map[string]bool, len(terms)+len(except))
+	for _, t := range except {
+		seen[t] = true
+	}
+	out := terms[:0:0]
+	for _, t := range terms {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // has reports whether the field has the i-th of the word terms (or of

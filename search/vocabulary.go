@@ -139,33 +139,35 @@ func vocabStems(s string) []string {
 	return out
 }
 
-// Expand returns the words the phrases of text stand for, leaving out
-// those the text already holds, at most maxExpansion of them.
+// Expand returns the words the phrases of text stand for, each once and
+// none that text already holds (compared by stem: "failed" does not add
+// "failing" again), at most maxExpansion of them.
 func (v *Vocabulary) Expand(text string) string {
 	if v == nil {
 		return ""
 	}
 	stems := vocabStems(text)
-	have := map[string]bool{}
-	for _, w := range strings.Fields(strings.ToLower(text)) {
-		have[strings.Trim(w, ".,;:!?\"'()[]{}`*")] = true
+	have := make(map[string]bool, len(stems))
+	for _, st := range stems {
+		have[st] = true
 	}
 	var out []string
-	n := 0
 	for i := range stems {
 		for _, p := range v.byFirst[stems[i]] {
 			if i+len(p.stems) > len(stems) || !equalStems(stems[i:i+len(p.stems)], p.stems) {
 				continue
 			}
 			for _, add := range p.adds {
-				if have[add] {
-					continue
-				}
-				have[add] = true
-				out = append(out, add)
-				n += len(strings.Fields(add))
-				if n >= maxExpansion {
-					return strings.Join(out, " ")
+				for _, w := range strings.Fields(add) {
+					st := vocabStems(w)
+					if len(st) != 1 || have[st[0]] {
+						continue
+					}
+					have[st[0]] = true
+					out = append(out, w)
+					if len(out) >= maxExpansion {
+						return strings.Join(out, " ")
+					}
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -198,6 +199,7 @@ func TestBlindQuality(t *testing.T) {
 					}
 				}
 				var alerts blindResult
+				confident, confidentRight := 0, 0
 				for _, ba := range s.Alerts {
 					a := runbooks.Alert{Labels: ba.Labels, Annotations: ba.Annotations, Source: runbooks.SourceAlertmanager}
 					a.Fill()
@@ -209,11 +211,17 @@ func TestBlindQuality(t *testing.T) {
 					for _, c := range cands {
 						got = append(got, c.Path)
 					}
+					if len(cands) > 0 && !cands[0].LowConfidence {
+						confident++
+						if slices.Contains(ba.Want, cands[0].Path) {
+							confidentRight++
+						}
+					}
 					if rank := alerts.add(got, ba.Want); verbose && !s.Heldout && rank != 1 {
 						t.Logf("alert miss (rank %d) %s %v: got %v, want %v", rank, a.Name, ba.Labels, got, ba.Want)
 					}
 				}
-				t.Logf("%s, %s: questions %s; alerts %s", s.Name, label, ours, alerts)
+				t.Logf("%s, %s: questions %s; alerts %s; confident first candidates %d, right %d", s.Name, label, ours, alerts, confident, confidentRight)
 				if !withRules {
 					base := bm25Baseline(t, lib.Pages(), s.Questions)
 					t.Logf("%s: plain BM25 over the same pages: questions %s", s.Name, base)
@@ -280,4 +288,62 @@ func bm25Baseline(t *testing.T, pages []*runbooks.Runbook, questions []blindQues
 		r.add(got, q.Want)
 	}
 	return r
+}
+
+// TestAlertsWithoutTheirLinkMatchThroughTheirRules sends every alert of
+// the known rules as PagerDuty and relays deliver them, with its name and
+// labels but no annotations, and holds that each finds the page its
+// rule's runbook_url names, as the alert with its link would.
+func TestAlertsWithoutTheirLinkMatchThroughTheirRules(t *testing.T) {
+	var set *blindSet
+	for _, s := range blindSets(t) {
+		if s.Rules != "" && len(s.SiteURLs) > 0 {
+			set = &s
+			break
+		}
+	}
+	if set == nil {
+		t.Skip("no blind set with rules has its corpus here: it runs where the shared corpora are present")
+	}
+	lib := loadBlindCorpus(t, *set, true)
+	ix := openIndex(t, t.TempDir())
+	m := NewMatcher(lib, ix)
+	if _, err := ix.UpdateNoted(lib.Pages(), m.Notes(), nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var linked, bare blindResult
+	for _, rep := range m.Rules() {
+		if rep.Runbook == nil || rep.Runbook.Rule != RuleRunbookURL {
+			continue
+		}
+		want := []string{rep.Runbook.Path}
+		labels := rep.StaticLabels()
+		labels["alertname"] = rep.Alert
+		labels["namespace"] = "shop"
+		withLink := runbooks.Alert{Labels: labels, Annotations: map[string]string{"runbook_url": rep.RunbookURL()}, Source: runbooks.SourceAlertmanager}
+		withLink.Fill()
+		without := runbooks.Alert{Labels: labels, Source: runbooks.SourcePagerDuty}
+		without.Fill()
+		for _, c := range []struct {
+			a runbooks.Alert
+			r *blindResult
+		}{{withLink, &linked}, {without, &bare}} {
+			cands, err := m.Match(ctx, c.a, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, cand := range cands {
+				got = append(got, cand.Path)
+			}
+			if c.r.add(got, want) != 1 {
+				t.Logf("%s (link %v): got %v, want %v", rep.Alert, c.a.RunbookURL != "", got, want)
+			}
+		}
+	}
+	t.Logf("%s: alerts with their link %s; without it, matched through their rules %s", set.Name, linked, bare)
+	if bare.n == 0 || bare.top1 < bare.n*97/100 || bare.top1 < linked.top1*97/100 {
+		t.Errorf("alerts without their link: %s, with it: %s; want 97%% top-1 and as well as with the link", bare, linked)
+	}
 }

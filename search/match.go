@@ -37,6 +37,7 @@ const (
 	RuleRunbookURL = "runbook_url"
 	RuleBinding    = "binding"
 	RuleName       = "name"
+	RulePath       = "path"
 	RuleText       = "text"
 )
 
@@ -53,10 +54,21 @@ type Candidate struct {
 	Reason string `json:"reason"`
 	// Score is the confidence, from 0 to 1.
 	Score float64 `json:"score"`
+	// LowConfidence marks a candidate found by moderate evidence only
+	// (its words, or a path that names the alert's service): worth
+	// showing as a suggestion, not attaching as the incident's runbook.
+	LowConfidence bool `json:"low_confidence,omitempty"`
 }
 
+// ConfidentScore is the score from which a candidate found by its words or
+// its path is confident: when its text has every word of the alert and
+// its path names the alert's service, or nearly. A candidate found by an
+// explicit rule (link, binding, name) is always confident.
+const ConfidentScore = 0.65
+
 // DefaultFloor is the confidence below which a candidate is not worth
-// showing: better no runbook than a wrong one at 3 AM.
+// showing even as a suggestion: better nothing than noise at 3 AM. A
+// page whose path names the alert's service is always above it.
 const DefaultFloor = 0.25
 
 // Matcher finds the runbooks for alerts.
@@ -85,6 +97,9 @@ type lookup struct {
 	byAlias    map[string][]*runbooks.Runbook // alias path, trimmed of slashes, lower case
 	byName     map[string][]*runbooks.Runbook // file name, lower case
 	byTitle    map[string][]*runbooks.Runbook // title and H1, normalized
+	bySegment  map[string][]*runbooks.Runbook // each directory and file name of the path, normalized
+	segments   []string                       // the keys of bySegment, made when first asked for
+	segOnce    sync.Once
 	bindings   []*runbooks.Runbook            // pages with front-matter bindings
 	sourcesCfg map[string]runbooks.SourceConfig
 	rules      *ruleIndex // the alert rules, resolved
@@ -100,6 +115,7 @@ func (m *Matcher) current() *lookup {
 	lk := &lookup{byID: map[string]*runbooks.Runbook{}, byPath: map[string][]*runbooks.Runbook{},
 		bySuffix: map[string][]*runbooks.Runbook{}, byAlias: map[string][]*runbooks.Runbook{},
 		byName: map[string][]*runbooks.Runbook{}, byTitle: map[string][]*runbooks.Runbook{},
+		bySegment:  map[string][]*runbooks.Runbook{},
 		sourcesCfg: map[string]runbooks.SourceConfig{}}
 	for _, rb := range m.cat.Pages() {
 		lk.byID[rb.ID] = rb
@@ -124,6 +140,11 @@ func (m *Matcher) current() *lookup {
 			lk.byAlias[k] = append(lk.byAlias[k], rb)
 		}
 		lk.byName[strings.ToLower(rb.Name)] = append(lk.byName[strings.ToLower(rb.Name)], rb)
+		for _, seg := range segs {
+			if k := normTitle(seg); k != "" && !genericSegment[k] && !containsPage(lk.bySegment[k], rb) {
+				lk.bySegment[k] = append(lk.bySegment[k], rb)
+			}
+		}
 		for _, t := range []string{rb.Title, rb.H1} {
 			if k := normTitle(t); k != "" && !containsPage(lk.byTitle[k], rb) {
 				lk.byTitle[k] = append(lk.byTitle[k], rb)
@@ -261,27 +282,42 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 			add(rb, RuleName, "its title is the alert's name, "+name, 0.75, "")
 		}
 	}
-	// 4. Full-text relevance, only when no explicit rule found the page:
-	// it is the costly rule, and an alternative to a linked or bound page
-	// is noise.
+	// 4. A page whose path names the alert's service or component, and
+	// full-text relevance: only when no explicit rule found the page, as
+	// the costly rules, and since an alternative to a linked or bound
+	// page is noise. Both are moderate evidence, and their candidates
+	// are marked low confidence unless they agree.
 	explicit := false
 	for _, c := range found {
 		explicit = explicit || c.Score >= 0.8
 	}
-	if m.ix != nil && !explicit {
-		if len(rules) > 0 {
-			a = withRuleWords(a, rules[0])
-		}
-		hits, err := m.textCandidates(ctx, a, name, limit*2)
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hits {
-			rb := lk.byID[h.ID]
-			if rb == nil || boundElsewhere(rb, name, a.Labels) {
-				continue
+	if !explicit {
+		paths := lk.pathEvidence(name, a.Labels)
+		for _, pe := range paths {
+			if !boundElsewhere(pe.page, name, a.Labels) {
+				add(pe.page, RulePath, pe.reason, pe.score, "")
 			}
-			add(rb, RuleText, h.reason, h.score, "")
+		}
+		if m.ix != nil {
+			if len(rules) > 0 {
+				a = withRuleWords(a, rules[0])
+			}
+			hits, err := m.textCandidates(ctx, a, name, limit*2)
+			if err != nil {
+				return nil, err
+			}
+			for _, h := range hits {
+				rb := lk.byID[h.ID]
+				if rb == nil || boundElsewhere(rb, name, a.Labels) {
+					continue
+				}
+				if pe, ok := paths[rb.ID]; ok {
+					// The words and the path agree.
+					add(rb, RuleText, h.reason+"; "+pe.reason, math.Min(0.7, h.score+pe.score), "")
+					continue
+				}
+				add(rb, RuleText, h.reason, h.score, "")
+			}
 		}
 	}
 
@@ -296,6 +332,7 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 			c.Reason += "; its service is the alert's, " + svc
 		}
 		if c.Score >= m.floor {
+			c.LowConfidence = (c.Rule == RuleText || c.Rule == RulePath) && c.Score < ConfidentScore
 			cands = append(cands, *c)
 		}
 	}
@@ -663,4 +700,136 @@ func normURLString(s string) string {
 		return strings.TrimSuffix(s, "/")
 	}
 	return normURL(u)
+}
+
+// genericSegment lists directory and file names that name no service:
+// a page's path that holds them says nothing about what it documents.
+var genericSegment = map[string]bool{
+	"docs": true, "doc": true, "runbooks": true, "runbook": true, "readme": true, "index": true,
+	"troubleshooting": true, "alerts": true, "alert": true, "howto": true, "services": true,
+	"service": true, "playbooks": true, "playbook": true, "content": true, "wiki": true,
+	"uncategorized": true, "general": true, "misc": true, "common": true, "team": true, "teams": true,
+}
+
+// pathLabels are the labels that name what an alert is about, with how
+// much a page whose path names their value is worth.
+var pathLabels = []struct {
+	label string
+	score float64
+}{
+	{"service", 0.4}, {"type", 0.4}, {"component", 0.4}, {"app", 0.38}, {"app_kubernetes_io_name", 0.38},
+	{"app_kubernetes_io_component", 0.36}, {"job", 0.34}, {"container", 0.32}, {"deployment", 0.32},
+	{"statefulset", 0.32}, {"daemonset", 0.32}, {"namespace", 0.28},
+}
+
+type pathHit struct {
+	page   *runbooks.Runbook
+	score  float64
+	reason string
+}
+
+// nameWordScore is what a page whose path names a word of the alert's
+// name is worth: less than a label, which says what the alert is about.
+const nameWordScore = 0.3
+
+// pathEvidence returns, by page ID, the pages whose path names the value
+// of one of the alert's pathLabels, or a word of its name, compared
+// without case or punctuation: docs/gitaly/README.md for an alert with
+// type=gitaly, or for GitalyFileServerDown. A directory's index page or
+// README is the service's own page, and counts a little more than the
+// other pages in it.
+func (lk *lookup) pathEvidence(name string, labels map[string]string) map[string]pathHit {
+	out := map[string]pathHit{}
+	type clue struct {
+		what, value string
+		score       float64
+	}
+	var clues []clue
+	for _, pl := range pathLabels {
+		if v := labels[pl.label]; v != "" {
+			clues = append(clues, clue{"the alert's " + pl.label, v, pl.score})
+		}
+	}
+	for i, w := range nameWords(name) {
+		score := nameWordScore
+		if i == 0 {
+			// The name's first word is most often what the alert is
+			// about: Patroni in PatroniIsDown.
+			score += 0.04
+		}
+		clues = append(clues, clue{"a word of the alert's name", w, score})
+	}
+	for _, c := range clues {
+		k := normTitle(c.value)
+		if k == "" || genericSegment[k] {
+			continue
+		}
+		pages := lk.bySegment[k]
+		if len(pages) == 0 && len(k) >= 6 {
+			// A path that names the service shortly: elastic for an
+			// Elasticsearch alert.
+			for _, seg := range lk.segmentKeys() {
+				if len(seg) >= 4 && strings.HasPrefix(k, seg) {
+					pages = append(pages, lk.bySegment[seg]...)
+				}
+			}
+			c.score -= 0.04
+		}
+		for _, rb := range pages {
+			score := c.score
+			switch strings.ToLower(rb.Name) {
+			case "readme", "index", "_index":
+				score += 0.05
+			}
+			if strings.EqualFold(normTitle(rb.Name), k) {
+				score += 0.03
+			}
+			if prev, ok := out[rb.ID]; ok && prev.score >= score {
+				continue
+			}
+			out[rb.ID] = pathHit{page: rb, score: score,
+				reason: fmt.Sprintf("its path names %s, %s", c.what, c.value)}
+		}
+	}
+	return out
+}
+
+// nameWords returns the words of an alert's name of four letters or more,
+// and its adjacent words joined in twos and threes ("RedisClusterCache"
+// gives redis, cluster, cache, rediscluster, clustercache and
+// redisclustercache), as paths name services.
+func nameWords(name string) []string {
+	var words []string
+	for _, f := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		parts := splitIdentifier([]byte(f))
+		if parts == nil {
+			words = append(words, f)
+			continue
+		}
+		for _, p := range parts {
+			words = append(words, f[p[0]:p[1]])
+		}
+	}
+	var out []string
+	for i := range words {
+		for n := 1; n <= 3 && i+n <= len(words); n++ {
+			w := strings.Join(words[i:i+n], "")
+			if len(w) >= 4 {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// segmentKeys returns the keys of bySegment.
+func (lk *lookup) segmentKeys() []string {
+	lk.segOnce.Do(func() {
+		lk.segments = make([]string, 0, len(lk.bySegment))
+		for k := range lk.bySegment {
+			lk.segments = append(lk.segments, k)
+		}
+		sort.Strings(lk.segments)
+	})
+	return lk.segments
 }

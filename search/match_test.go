@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -170,5 +171,85 @@ func TestMatchSeesPagesAddedAfterItsFirstUse(t *testing.T) {
 	got, err := m.Match(ctx, a, 5)
 	if err != nil || len(got) == 0 || got[0].ID != "team:services/zk/runbooks/ZookeeperQuorumLost.md" || got[0].Rule != RuleName {
 		t.Errorf("after the page was added: %+v, %v; want it found by its name", got, err)
+	}
+}
+
+// servicePages is a collection of service pages (docs/<service>/...), as
+// many companies keep them: alert names are not file names, and nothing
+// binds them.
+func servicePages(t *testing.T) *Matcher {
+	t.Helper()
+	fsys := fstest.MapFS{
+		"docs/gitaly/README.md":        page("# Gitaly\n\nGitaly serves git repositories over gRPC.\n\n## Troubleshooting\n\n- Check the gitaly service with `systemctl status gitaly`\n"),
+		"docs/gitaly/gitaly-down.md":   page("# Gitaly is down\n\nThe gitaly process stopped answering.\n\n## Mitigation\n\n1. Restart gitaly: `sudo gitlab-ctl restart gitaly`\n"),
+		"docs/patroni/README.md":       page("# Patroni\n\nOur PostgreSQL clusters are managed by Patroni.\n\n## Failover\n\n1. Check `patronictl list`\n"),
+		"docs/patroni-ci/README.md":    page("# Patroni CI\n\nThe CI database cluster.\n"),
+		"docs/elastic/README.md":       page("# Logging cluster\n\nOur logs are stored in hosted clusters.\n\n## Red cluster\n\n1. Look for unassigned shards\n"),
+		"docs/uncategorized/oncall.md": page("# On-call\n\nHow to hand over the pager.\n"),
+	}
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{})
+	if err := lib.Add(runbooks.NewFSSource("ops", fsys), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.Update(lib.Pages(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return NewMatcher(lib, ix)
+}
+
+func TestAPageWhosePathNamesTheAlertsServiceIsALowConfidenceCandidate(t *testing.T) {
+	m := servicePages(t)
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   string // the first candidate's path, "" for none
+	}{
+		{"a type label names the directory", map[string]string{"alertname": "FileServerUnavailable", "type": "gitaly"}, "docs/gitaly/README.md"},
+		{"a label names the directory, the words a page in it", map[string]string{"alertname": "ProcessDown", "type": "gitaly"}, "docs/gitaly/gitaly-down.md"},
+		{"the name's first word names it", map[string]string{"alertname": "PatroniIsDown"}, "docs/patroni/README.md"},
+		{"a path that names the service shortly", map[string]string{"alertname": "ElasticsearchClusterHealthRed"}, "docs/elastic/README.md"},
+		{"nothing names it", map[string]string{"alertname": "ZookeeperEnsembleDown"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := runbooks.Alert{Labels: tt.labels}
+			a.Fill()
+			cands, err := m.Match(context.Background(), a, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if len(cands) > 0 {
+					t.Errorf("got %+v, want no candidate", cands)
+				}
+				return
+			}
+			if len(cands) == 0 {
+				t.Fatal("no candidate")
+			}
+			c := cands[0]
+			if c.Path != tt.want || !strings.Contains(c.Reason, "its path names") {
+				t.Errorf("first candidate %+v, want %s, with its path as the reason", c, tt.want)
+			}
+			if c.LowConfidence != (c.Score < ConfidentScore) {
+				t.Errorf("first candidate %+v: low confidence is not its score under %.2f", c, ConfidentScore)
+			}
+		})
+	}
+}
+
+func TestExplicitRulesAreNeverLowConfidence(t *testing.T) {
+	_, m, _ := matchFixture(t)
+	a := runbooks.Alert{Name: "PaymentsAPIHigh5xxRate", Labels: map[string]string{"alertname": "PaymentsAPIHigh5xxRate"}}
+	cands, err := m.Match(context.Background(), a, 3)
+	if err != nil || len(cands) == 0 {
+		t.Fatalf("%v, %v", cands, err)
+	}
+	if cands[0].LowConfidence || cands[0].Rule != RuleBinding {
+		t.Errorf("got %+v, want a confident binding", cands[0])
 	}
 }

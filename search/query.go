@@ -41,7 +41,9 @@ type Hit struct {
 	Score  float64 `json:"score"`
 	// Snippet is a short passage of the page around the words found.
 	Snippet Snippet `json:"snippet"`
-	// Fuzzy is true when the page was found only by tolerating typos.
+	// Fuzzy is true when the page was found by tolerating typos: a
+	// misspelled word read as the word it was one slip from, or every
+	// word matched loosely when nothing matched as typed.
 	Fuzzy bool `json:"fuzzy"`
 
 	terms map[string]bool // the analyzed terms found in the page
@@ -130,10 +132,12 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	for _, t := range tags {
 		addFilter(fTag, t)
 	}
-	text, err := ix.correct(ctx, capQuery(text))
+	typed := capQuery(text)
+	text, err := ix.correct(ctx, typed)
 	if err != nil {
 		return nil, err
 	}
+	corrected := text != typed
 	terms := ix.queryTerms(text)
 	typos, err := ix.typos(ctx, text)
 	if err != nil {
@@ -149,6 +153,13 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 		hits, err = ix.ranked(ctx, text, known, tq, filters, limit, terms, false)
 	} else {
 		hits, err = ix.run(ctx, tq, filters, limit, terms, false)
+	}
+	if corrected {
+		// A misspelled word was read as the word it was one slip from:
+		// the hits were found by tolerating a typo.
+		for i := range hits {
+			hits[i].Fuzzy = true
+		}
 	}
 	if err != nil || len(hits) > 0 || text == "" {
 		return hits, err

@@ -100,7 +100,7 @@ type lookup struct {
 	bySegment  map[string][]*runbooks.Runbook // each directory and file name of the path, normalized
 	segments   []string                       // the keys of bySegment, made when first asked for
 	segOnce    sync.Once
-	bindings   []*runbooks.Runbook            // pages with front-matter bindings
+	bindings   []*runbooks.Runbook // pages with front-matter bindings
 	sourcesCfg map[string]runbooks.SourceConfig
 	rules      *ruleIndex // the alert rules, resolved
 }

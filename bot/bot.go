@@ -77,6 +77,10 @@ type Deps struct {
 	// PageURL is where a runbook's page, at an anchor, can be read; nil
 	// means the bot shows no Open buttons.
 	PageURL func(runbookID, anchor string) string
+	// NewRunbookURL is where a responder can start writing a runbook for
+	// an incident that has none (a template made from its alert); nil
+	// hides the link.
+	NewRunbookURL func(incidentID string) string
 	// TracerProvider makes the "bot work" spans of the work a traced
 	// change queues (Observe); nil means the global provider, a no-op
 	// unless the process set one.
@@ -186,6 +190,7 @@ type Bot struct {
 	log     *slog.Logger
 	linkURL func(string, int, string) string
 	pageURL func(string, string) string
+	newURL  func(string) string
 
 	q *queue
 
@@ -225,7 +230,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 		return nil, errors.New("bot: the incidents and a chat are required")
 	}
 	b := &Bot{cfg: cfg, inc: deps.Incidents, search: deps.Search, books: deps.Runbooks, chat: deps.Chat,
-		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL,
+		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL, newURL: deps.NewRunbookURL,
 		homes: map[Place]string{}, channels: map[string]int{}, state: map[string]*incState{}}
 	if b.now == nil {
 		b.now = time.Now

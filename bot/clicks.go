@@ -16,10 +16,15 @@ import (
 func (b *Bot) Click(ctx context.Context, c Click) *Message {
 	action, _, _ := strings.Cut(c.Action, ":")
 	switch action {
-	case ActionOpenLink, ActionRunbookOpen:
+	case ActionOpenLink, ActionRunbookOpen, ActionRunbookWrite:
 		return nil // the button opened its URL; the redirect records it
 	case ActionRunbookGuided:
 		return b.guidedFromSearch(ctx, c)
+	case ActionRunbookSearch:
+		// A search suggested for an incident without a runbook: its
+		// hits, for the one who asked, as /runbook answers.
+		m := b.runbookCommand(ctx, Command{Text: c.Value, User: c.User, Place: c.Place})
+		return &m
 	}
 	id, step := splitValue(c.Value)
 	inc, err := b.inc.Get(ctx, id)

@@ -131,6 +131,7 @@ func (w *world) newBot(lib *runbooks.Library, ix *search.Index) *bot.Bot {
 			}
 			return u
 		},
+		NewRunbookURL: func(id string) string { return "https://breadcrumb.example/runbooks/new?incident=" + id },
 	})
 	if err != nil {
 		w.t.Fatal(err)

@@ -27,6 +27,8 @@ const (
 	ActionOpenLink      = "open_link"
 	ActionRunbookOpen   = "runbook_open"
 	ActionRunbookGuided = "runbook_guided"
+	ActionRunbookSearch = "runbook_search"
+	ActionRunbookWrite  = "runbook_write"
 )
 
 // Forms the bot opens.
@@ -118,6 +120,9 @@ func (b *Bot) header(inc *incidents.Incident) Message {
 			}
 		}
 		m.Blocks = append(m.Blocks, &Section{Text: t})
+	}
+	if inc.Runbook == nil && inc.Status.Open() && (len(inc.Alerts) > 0 || len(inc.Suggestions) > 0) {
+		m.Blocks = append(m.Blocks, b.noRunbook(inc)...)
 	}
 	if len(inc.Alerts) > 0 {
 		m.Blocks = append(m.Blocks, &Section{Text: alertsText(inc.Alerts)})
@@ -519,6 +524,48 @@ func (b *Bot) checklist(inc *incidents.Incident) Message {
 	}
 	m.Blocks = append(m.Blocks, &Context{Text: Text{P(fmt.Sprintf("%d done, %d skipped, %d to go", done, skipped, len(inc.Steps)-done-skipped))}})
 	return m
+}
+
+// maxButtons bounds the buttons of one row that helps to a runbook.
+const maxButtons = 7
+
+// noRunbook is what the header shows when no runbook fitted the alerts
+// well enough to attach: that none did, the runbooks that might (with
+// why, and a button to follow one), searches to try, and a way to write
+// the runbook that was missing.
+func (b *Bot) noRunbook(inc *incidents.Incident) []Block {
+	var out []Block
+	if len(inc.Suggestions) == 0 {
+		out = append(out, &Section{Text: Text{B("No runbook matched these alerts."), P(" Search for one below, or write the one that was missing.")}})
+	} else {
+		t := Text{B("No runbook matched these alerts for sure."), P(" These might fit:")}
+		for _, s := range inc.Suggestions {
+			t = append(t, NL(), P("• "+clip(s.Title, maxFieldChars)))
+			if s.Reason != "" {
+				t = append(t, P(" ("+clip(s.Reason, maxFieldChars)+")"))
+			}
+		}
+		out = append(out, &Section{Text: t})
+	}
+	var btns []Button
+	for i, s := range inc.Suggestions {
+		btns = append(btns, Button{Label: "Follow: " + notification(clip(s.Title, 40)), Action: ActionRunbookGuided + ":s" + strconv.Itoa(i), Value: s.ID})
+	}
+	for i, q := range inc.Searches {
+		btns = append(btns, Button{Label: "Search: " + notification(clip(q, 40)), Action: ActionRunbookSearch + ":" + strconv.Itoa(i), Value: clip(q, 200)})
+	}
+	if b.newURL != nil {
+		if u := b.newURL(inc.ID); u != "" {
+			btns = append(btns, Button{Label: "Write a runbook", Action: ActionRunbookWrite, Value: inc.ID, URL: u})
+		}
+	}
+	if len(btns) > maxButtons {
+		btns = btns[:maxButtons]
+	}
+	if len(btns) > 0 {
+		out = append(out, &Actions{Buttons: btns})
+	}
+	return out
 }
 
 // hits shows the runbooks found for a query.

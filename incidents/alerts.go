@@ -50,6 +50,10 @@ type Enrichment struct {
 	Runbook *RunbookRef
 	Steps   []StepProgress
 	Links   []Link
+	// Suggestions and Searches, when no runbook fitted well enough to
+	// attach: the runbooks that might, and searches worth trying.
+	Suggestions []RunbookRef
+	Searches    []string
 }
 
 // Enricher finds an Enrichment for alerts. It must not fail: what it
@@ -139,6 +143,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		if s.enricher != nil {
 			e := s.enricher.Enrich(ctx, d.ID, firingAlerts(g.Alerts))
 			d.Runbook, d.Steps, d.Links = e.Runbook, e.Steps, e.Links
+			d.Suggestions, d.Searches = e.Suggestions, e.Searches
 		}
 		inc, created, err := s.Declare(ctx, d, Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source), At: a.At})
 		if err != nil {

@@ -88,7 +88,14 @@ type Incident struct {
 	Responders []string          `json:"responders,omitempty"`
 	Runbook    *RunbookRef       `json:"runbook,omitempty"`
 	Steps      []StepProgress    `json:"steps,omitempty"`
-	Slack      SlackHome         `json:"slack,omitzero"`
+	// Suggestions are the runbooks that might fit, when none fitted well
+	// enough to attach (the matcher's low-confidence candidates, with
+	// their reasons); Searches are searches worth trying for one. Both
+	// are set when the incident opens, for a responder left without a
+	// runbook.
+	Suggestions []RunbookRef `json:"suggestions,omitempty"`
+	Searches    []string     `json:"searches,omitempty"`
+	Slack       SlackHome    `json:"slack,omitzero"`
 	// Alerts are the alerts that opened or joined the incident, as last
 	// reported; Links its breadcrumbs and dashboards, filled when it
 	// opened.

@@ -134,6 +134,10 @@ type Declaration struct {
 	Steps []StepProgress
 	// Links are the incident's breadcrumbs and dashboards, filled.
 	Links []Link
+	// Suggestions and Searches help a responder to a runbook when none
+	// is attached (see Incident).
+	Suggestions []RunbookRef
+	Searches    []string
 	// ID, when set, is the new incident's ID (so that links filled before
 	// the declaration can name it); an ID already taken gets a new one.
 	ID string
@@ -190,6 +194,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 			ID: id, Links: append([]Link(nil), d.Links...), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
 			Status: StatusTriggered, Source: firstNonEmpty(d.Source, a.Source), Service: d.Service, Refs: refs,
 			Runbook: d.Runbook, CreatedAt: at.UTC(), UpdatedAt: now,
+			Suggestions: append([]RunbookRef(nil), d.Suggestions...), Searches: append([]string(nil), d.Searches...),
 		}
 		for _, st := range d.Steps {
 			inc.Steps = append(inc.Steps, StepProgress{Number: st.Number, Title: st.Title, State: StepPending})

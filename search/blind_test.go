@@ -78,6 +78,15 @@ func (s blindSet) resolve(p string) string {
 	if strings.HasPrefix(p, "corpora/") {
 		return filepath.Join("..", "..", "shared", p)
 	}
+	if rest, ok := strings.CutPrefix(p, "external:"); ok {
+		// A collection that is not beside the repository: a checkout of
+		// its repository under BREADCRUMB_EXTERNAL_CORPORA.
+		dir := os.Getenv("BREADCRUMB_EXTERNAL_CORPORA")
+		if dir == "" {
+			return ""
+		}
+		return filepath.Join(dir, rest)
+	}
 	return filepath.Join(s.dir, p)
 }
 
@@ -142,8 +151,11 @@ func blindSets(t *testing.T) []blindSet {
 	var out []blindSet
 	for _, f := range files {
 		s := readBlindSet(t, f)
-		if _, err := os.Stat(s.resolve(s.Corpus)); err != nil {
-			t.Logf("%s: no corpus at %s; this set runs where the shared corpora are present", s.Name, s.resolve(s.Corpus))
+		if dir := s.resolve(s.Corpus); dir == "" {
+			t.Logf("%s: its corpus %s is not here; set BREADCRUMB_EXTERNAL_CORPORA to a directory that holds it", s.Name, s.Corpus)
+			continue
+		} else if _, err := os.Stat(dir); err != nil {
+			t.Logf("%s: no corpus at %s; this set runs where the shared corpora are present", s.Name, dir)
 			continue
 		}
 		out = append(out, s)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -29,7 +30,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")
@@ -419,6 +420,7 @@ const (
 	fCommands    = "commands"
 	fBody        = "body"
 	fRules       = "rules" // what the alert rules that lead to the page say
+	fDirs        = "dirs"  // the directories of the page's path, as words
 	fAll         = "_all"  // the composite of every text field
 )
 
@@ -447,7 +449,7 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	for name, fm := range map[string]*mapping.FieldMapping{
 		fTitle: text(true), fName: text(false), fAlertText: text(false), fMeta: text(false),
 		fDescription: text(true), fHeadings: text(false), fSteps: text(true), fCommands: text(false),
-		fBody: text(true), fRules: text(false),
+		fBody: text(true), fRules: text(false), fDirs: text(false),
 		fAlert: keyword(false), fAlias: keyword(false), fService: keyword(true), fTeam: keyword(true),
 		fTag: keyword(false), fSource: keyword(true), fPath: keyword(true),
 	} {
@@ -508,9 +510,23 @@ func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
 		return out
 	}
 	meta := strings.Join(append(append([]string{rb.Service, rb.Team}, rb.Tags...), rb.Owners...), " ")
+	// A service page's name is its directory's: docs/gitaly/README.md is
+	// the gitaly page.
+	name := rb.Name
+	dirs := strings.Split(path.Dir(rb.Path), "/")
+	if dirs[0] == "." {
+		dirs = nil
+	}
+	switch strings.ToLower(name) {
+	case "readme", "index", "_index":
+		if len(dirs) > 0 {
+			name = dirs[len(dirs)-1]
+		}
+	}
 	return map[string]any{
 		fTitle:       rb.Title,
-		fName:        rb.Name,
+		fName:        name,
+		fDirs:        strings.Join(dirs, " "),
 		fAlert:       alerts,
 		fAlertText:   strings.Join(alertText, " "),
 		fAlias:       lower(rb.Aliases),

@@ -312,8 +312,11 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 					continue
 				}
 				if pe, ok := paths[rb.ID]; ok {
-					// The words and the path agree.
-					add(rb, RuleText, h.reason+"; "+pe.reason, math.Min(0.7, h.score+pe.score), "")
+					// The words and the path agree: the stronger of the
+					// two, and half the weaker. Confident only when the
+					// page has most of the alert's words.
+					score := math.Max(h.score, pe.score) + 0.5*math.Min(h.score, pe.score)
+					add(rb, RuleText, h.reason+"; "+pe.reason, math.Min(0.7, score), "")
 					continue
 				}
 				add(rb, RuleText, h.reason, h.score, "")

@@ -207,7 +207,7 @@ func (ix *Index) candidates(ctx context.Context, text string, known *knownTerms,
 		words, syn = ix.tokens(text), ix.tokens(synonymsOf(text))
 	}
 	var groups []fieldSearch
-	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta, fRules} {
+	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta, fRules, fDirs} {
 		groups = append(groups, fieldSearch{f, words})
 	}
 	for _, f := range []string{fTitle, fName, fHeadings} {
@@ -332,7 +332,7 @@ var weights = struct {
 	// unknownTypo weighs the corrections of a word no page has.
 	unknownTypo float64
 }{
-	fields:      []fieldWeight{{fTitle, 2}, {fName, 1}, {fAlertText, 1}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 4}, {fAll, 5}},
+	fields:      []fieldWeight{{fTitle, 2}, {fName, 2}, {fAlertText, 1}, {fDescription, 1.5}, {fHeadings, 1.3}, {fRules, 4}, {fDirs, 2}, {fAll, 5}},
 	synonyms:    []fieldWeight{{fTitle, 1.6}, {fName, 1.2}, {fAll, 0.6}},
 	typo:        0.3,
 	unknownTypo: 1,

@@ -258,3 +258,35 @@ func bindingFits(b runbooks.AlertBinding, labels map[string]string) bool {
 	}
 	return true
 }
+
+// maxSearches bounds the searches suggested for alerts.
+const maxSearches = 3
+
+// SuggestedSearches returns searches worth trying for a runbook when
+// the alerts matched none: each alert's name in words, and its summary
+// without its template actions, each once.
+func SuggestedSearches(alerts []runbooks.Alert) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(q string) {
+		q = strings.Join(strings.Fields(q), " ")
+		if len(q) > 80 {
+			q = clipText(q, 80)
+			q = strings.TrimSuffix(q, "…")
+		}
+		k := strings.ToLower(q)
+		if q == "" || seen[k] || len(out) == maxSearches {
+			return
+		}
+		seen[k] = true
+		out = append(out, q)
+	}
+	for _, a := range alerts {
+		name := AlertName(a)
+		add(strings.ToLower(splitIdentifiers(strings.NewReplacer("_", " ", "-", " ").Replace(name))))
+		if a.Summary != "" && a.Summary != a.Name {
+			add(runbooks.StripTemplates(pdTitlePrefix.ReplaceAllString(a.Summary, "")))
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"unicode"
@@ -444,7 +445,7 @@ type knownTerms struct {
 
 // The fields the second phase searches the words in, and their synonyms.
 var (
-	wordFields    = []string{fTitle, fName, fAlertText, fDescription, fHeadings, fRules, fAll}
+	wordFields    = []string{fTitle, fName, fAlertText, fDescription, fHeadings, fRules, fDirs, fAll}
 	synonymFields = []string{fTitle, fName, fAll}
 )
 
@@ -515,19 +516,30 @@ func (ix *Index) correct(ctx context.Context, text string) (string, error) {
 		if err != nil {
 			return text, err
 		}
-		best, bestDF := "", uint64(0)
+		// The corrections most pages have first; a few of them, since
+		// the commonest is not always meant ("gitlay" is one slip from
+		// "gitlab" and from "gitaly"), and a rare word weighs more.
+		type cand struct {
+			word string
+			df   uint64
+		}
+		var cands []cand
 		for _, f := range fixed {
 			d, err := ix.docFreqs(ctx, []fieldTerm{{fAll, f.term}})
 			if err != nil {
 				return text, err
 			}
-			if d[0] > bestDF {
-				best, bestDF = f.word, d[0]
-			}
+			cands = append(cands, cand{f.word, d[0]})
 		}
-		if best == "" {
+		if len(cands) == 0 {
 			continue
 		}
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].df > cands[j].df })
+		words := make([]string, 0, maxCorrections)
+		for _, c := range cands[:min(len(cands), maxCorrections)] {
+			words = append(words, c.word)
+		}
+		best := strings.Join(words, " ")
 		b.WriteString(text[last:tok.Start])
 		b.WriteString(best)
 		last = tok.End
@@ -538,6 +550,9 @@ func (ix *Index) correct(ctx context.Context, text string) (string, error) {
 	b.WriteString(text[last:])
 	return b.String(), nil
 }
+
+// maxCorrections bounds the words a misspelled word is read as.
+const maxCorrections = 3
 
 // plainWord reports whether s is letters only, in lower case.
 func plainWord(s string) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
@@ -26,23 +27,38 @@ type enricher struct {
 // storm of hundreds of alerts in one group is one kind of alert.
 const maxMatchedAlerts = 5
 
+// maxSuggestions bounds the runbooks suggested to an incident that has
+// none attached.
+const maxSuggestions = 3
+
 func (e *enricher) Enrich(ctx context.Context, id string, alerts []runbooks.Alert) incidents.Enrichment {
 	var best *search.Candidate
+	var maybe []search.Candidate
 	for i, a := range alerts {
 		if i == maxMatchedAlerts {
 			break
 		}
-		cands, err := e.matcher.Match(ctx, a, 1)
+		cands, err := e.matcher.Match(ctx, a, maxSuggestions)
 		if err != nil {
 			e.logger.Warn("runbook matching failed", "incident_id", id, "alert", a.Name, "err", err)
 			continue
 		}
-		if len(cands) > 0 && (best == nil || cands[0].Score > best.Score) {
-			best = &cands[0]
+		for _, c := range cands {
+			if c.LowConfidence {
+				maybe = append(maybe, c)
+			} else if best == nil || c.Score > best.Score {
+				best = &c
+			}
 		}
 	}
 	var out incidents.Enrichment
 	var rb *runbooks.Runbook
+	if best == nil {
+		// Nothing fits well enough to be followed step by step: the
+		// responder gets what might fit, and searches to try.
+		out.Suggestions = suggestions(maybe)
+		out.Searches = search.SuggestedSearches(alerts)
+	}
 	if best != nil {
 		if page, ok := e.lib.Get(best.ID); ok {
 			rb = page
@@ -55,6 +71,21 @@ func (e *enricher) Enrich(ctx context.Context, id string, alerts []runbooks.Aler
 	}
 	if e.links != nil {
 		out.Links = e.links(id, alerts, rb, e.now())
+	}
+	return out
+}
+
+// suggestions are the best low-confidence candidates, each page once.
+func suggestions(cands []search.Candidate) []incidents.RunbookRef {
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	var out []incidents.RunbookRef
+	seen := map[string]bool{}
+	for _, c := range cands {
+		if seen[c.ID] || len(out) == maxSuggestions {
+			continue
+		}
+		seen[c.ID] = true
+		out = append(out, incidents.RunbookRef{ID: c.ID, Source: c.Source, Path: c.Path, Title: c.Title, Reason: c.Reason})
 	}
 	return out
 }

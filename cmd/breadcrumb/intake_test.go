@@ -190,3 +190,44 @@ func TestASignedPagerDutyWebhookOpensAnIncident(t *testing.T) {
 	}
 	s.stop()
 }
+
+func TestAnAlertNoRunbookFitsForSureOpensAnIncidentWithSuggestions(t *testing.T) {
+	vars := serveEnv(t)
+	vars["ALERTMANAGER_WEBHOOK_TOKEN"] = "am-token"
+	s := startServe(t, vars)
+	now := time.Now().UTC().Format(time.RFC3339)
+	// No page is named after it or bound to it; a directory of the
+	// examples is named after its team's service.
+	body := []byte(`{"version":"4","groupKey":"{}:{alertname=\"LabelPrinterJammed\"}","status":"firing","receiver":"r","groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am","alerts":[
+{"status":"firing","labels":{"alertname":"LabelPrinterJammed","service":"fulfilment"},"annotations":{"summary":"The label printer of the warehouse is jammed"},"startsAt":"` + now + `","fingerprint":"lp1"}]}`)
+	if code, msg := s.post("/webhooks/alertmanager", body, map[string]string{"Authorization": "Bearer am-token"}); code/100 != 2 {
+		t.Fatalf("got %d %s", code, msg)
+	}
+	id := s.waitIncidents(1).Incidents[0].ID
+	var got struct {
+		Incident struct {
+			Runbook     *struct{ ID string } `json:"runbook"`
+			Suggestions []struct {
+				ID, Path, Reason string
+			} `json:"suggestions"`
+			Searches []string `json:"searches"`
+		} `json:"incident"`
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/incidents/"+id, "application/json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	inc := got.Incident
+	if inc.Runbook != nil {
+		t.Errorf("a runbook was attached on weak evidence: %+v", inc.Runbook)
+	}
+	if len(inc.Suggestions) == 0 || !strings.HasPrefix(inc.Suggestions[0].Path, "fulfilment/") || inc.Suggestions[0].Reason == "" {
+		t.Errorf("suggestions %+v, want a fulfilment page with its reason", inc.Suggestions)
+	}
+	if len(inc.Searches) == 0 || inc.Searches[0] != "label printer jammed" {
+		t.Errorf("searches %q, want the alert's name in words first", inc.Searches)
+	}
+	page := s.get("/incidents/"+id, "text/html")
+	if !strings.Contains(page, "No runbook matched") || !strings.Contains(page, "/runbooks/new?incident=") {
+		t.Error("the incident's page does not say that no runbook matched, nor offer to write one")
+	}
+}

@@ -149,6 +149,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	self := "http://" + ln.Addr().String()
 	srv.console, err = console.New(console.Config{SecureCookies: strings.HasPrefix(base, "https://"), Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, in.amToken) }})
 	if err != nil {

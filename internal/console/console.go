@@ -55,6 +55,11 @@ type Config struct {
 	Demo   func(ctx context.Context) error
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Rules returns the alert rules with the runbook each resolves to;
+	// nil when there are no rules sources. RulesStatus says how each
+	// rules source read.
+	Rules       func() []search.RuleReport
+	RulesStatus func() []runbooks.RulesStatus
 	// SecureCookies marks the sign-in cookie Secure even on a plain HTTP
 	// request: the service is reached over HTTPS through a proxy that
 	// ends TLS (its public_url is https://).
@@ -109,6 +114,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /incidents", c.incidentList)
 	mux.HandleFunc("GET /incidents/{id}", c.incident)
 	mux.HandleFunc("GET /runbooks", c.runbookList)
+	mux.HandleFunc("GET /runbooks/new", c.newRunbook)
+	mux.HandleFunc("GET /runbooks/new.md", c.newRunbookFile)
 	mux.HandleFunc("GET /runbooks/{id...}", c.runbook)
 	mux.HandleFunc("GET /search", c.search)
 	mux.HandleFunc("GET /coverage", c.coverage)

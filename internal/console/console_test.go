@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/examples"
@@ -40,6 +41,13 @@ func newFixture(t *testing.T, token string) *fixture {
 	if err := lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := lib.AddRules(runbooks.NewFSSource("example-rules", examples.Rules()), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	extra := fstest.MapFS{"team.yaml": {Data: []byte("groups:\n- name: team\n  rules:\n  - alert: CheckoutSlow<b>\n    expr: up == 0\n    annotations:\n      summary: Checkout takes <i>9 s</i>\n  - alert: CartDown\n    expr: up == 0\n    annotations:\n      runbook_url: https://wiki.example/cart\n")}}
+	if err := lib.AddRules(runbooks.NewFSSource("team-rules", extra), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := lib.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +59,9 @@ func newFixture(t *testing.T, token string) *fixture {
 	if _, err := ix.Update(lib.Pages(), nil); err != nil {
 		t.Fatal(err)
 	}
+	m := search.NewMatcher(lib, ix)
 	c, err := console.New(console.Config{Incidents: svc, Library: lib, Search: ix, Token: secret.New(token),
+		Rules: m.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return "/b/" + id + "/" + string(rune('0'+n)) },
 		Chat:    http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "chat here") }),
 	})
@@ -272,5 +282,73 @@ func TestTheDemoNeedsTheToken(t *testing.T) {
 		if resp.StatusCode != tc.want || sent != tc.sent {
 			t.Errorf("POST /demo with %q: got %d and %d demos sent, want %d and %d", tc.auth, resp.StatusCode, sent, tc.want, tc.sent)
 		}
+	}
+}
+
+func TestAnIncidentWithoutARunbookShowsWhatMightFitAndHowToWriteOne(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	res, err := f.svc.ReportAlerts(ctx, incidents.AlertGroup{Refs: map[string]string{incidents.RefAlertmanagerGroup: "g1"}, Source: "alertmanager",
+		Alerts: []runbooks.Alert{{Name: "CheckoutSlow", Labels: map[string]string{"alertname": "CheckoutSlow", "service": "checkout"},
+			Summary: "Checkout <script>takes</script> 9 s", Status: "firing", Fingerprint: "f1", StartsAt: time.Now()}}}, incidents.Action{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Incident.ID
+	// The enricher is the service's, in serve; here the incident gets
+	// what it would have given.
+	inc, err := f.svc.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = inc
+	code, body := f.get(t, "/incidents/"+url.PathEscape(id))
+	if code != http.StatusOK || !strings.Contains(body, "No runbook matched") || !strings.Contains(body, "/runbooks/new?incident="+url.QueryEscape(id)) {
+		t.Fatalf("incident page %d lacks the no-runbook card:\n%s", code, body)
+	}
+
+	code, body = f.get(t, "/runbooks/new?incident="+url.QueryEscape(id))
+	if code != http.StatusOK {
+		t.Fatalf("new runbook page: %d", code)
+	}
+	for _, want := range []string{"Write the runbook for CheckoutSlow", "CheckoutSlow.md", "alerts:", "  - CheckoutSlow", "service: checkout", "breadcrumb lint"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the new runbook page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<script>takes") {
+		t.Error("the alert's text reached the page unescaped")
+	}
+	resp, err := http.Get(f.srv.URL + "/runbooks/new.md?incident=" + url.QueryEscape(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rb := runbooks.Parse("CheckoutSlow.md", md, runbooks.ParseOptions{})
+	if resp.Header.Get("Content-Disposition") == "" || rb.Problems() > 0 || len(rb.Alerts) == 0 || rb.Alerts[0].Name != "CheckoutSlow" {
+		t.Errorf("the download: %q, problems %v, alerts %+v", resp.Header.Get("Content-Disposition"), rb.Diagnostics, rb.Alerts)
+	}
+	for _, bad := range []string{"/runbooks/new", "/runbooks/new?incident=NOPE", "/runbooks/new?alert=" + strings.Repeat("x", 300)} {
+		if code, _ := f.get(t, bad); code != http.StatusBadRequest && code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 400 or 404", bad, code)
+		}
+	}
+}
+
+func TestCoverageListsTheRulesWithoutARunbook(t *testing.T) {
+	f := newFixture(t, "")
+	code, body := f.get(t, "/coverage")
+	if code != http.StatusOK {
+		t.Fatalf("coverage: %d", code)
+	}
+	for _, want := range []string{"19 of 21 alert rules lead to a runbook", "Rules without a runbook", "CheckoutSlow&lt;b&gt;", "team-rules/team.yaml:4",
+		"/runbooks/new?alert=CheckoutSlow%3cb%3e", "Links that lead to no page", "https://wiki.example/cart"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the coverage page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<i>9 s</i>") || strings.Contains(body, "CheckoutSlow<b>") {
+		t.Error("a rule's text reached the page unescaped")
 	}
 }

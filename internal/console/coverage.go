@@ -102,7 +102,39 @@ func (c *Console) coverage(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, p.ID)
 		}
 	}
-	c.render(w, http.StatusOK, "coverage.html", map[string]any{"Title": "Coverage", "Cov": ComputeCoverage(list, ids)})
+	data := map[string]any{"Title": "Coverage", "Cov": ComputeCoverage(list, ids)}
+	if c.cfg.Rules != nil {
+		data["Rules"] = rulesCoverage(c.cfg.Rules())
+		if c.cfg.RulesStatus != nil {
+			data["RulesStatus"] = c.cfg.RulesStatus()
+		}
+	}
+	c.render(w, http.StatusOK, "coverage.html", data)
+}
+
+// RulesCoverage is what the alert rules say of the runbooks: the rules
+// without one, and those whose link leads to no page.
+type RulesCoverage struct {
+	Total   int
+	Covered int
+	Missing []search.RuleReport // no runbook at all
+	Broken  []search.RuleReport // a runbook link that leads to no page
+}
+
+func rulesCoverage(reports []search.RuleReport) RulesCoverage {
+	rc := RulesCoverage{Total: len(reports)}
+	for _, r := range reports {
+		switch {
+		case r.Runbook == nil:
+			rc.Missing = append(rc.Missing, r)
+		default:
+			rc.Covered++
+		}
+		if r.BrokenLink != "" {
+			rc.Broken = append(rc.Broken, r)
+		}
+	}
+	return rc
 }
 
 func when(t time.Time) string {

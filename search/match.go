@@ -312,11 +312,15 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 					continue
 				}
 				if pe, ok := paths[rb.ID]; ok {
-					// The words and the path agree: the stronger of the
-					// two, and half the weaker. Confident only when the
-					// page has most of the alert's words.
-					score := math.Max(h.score, pe.score) + 0.5*math.Min(h.score, pe.score)
-					add(rb, RuleText, h.reason+"; "+pe.reason, math.Min(0.7, score), "")
+					// The words and the path agree: above either alone.
+					// Confident only when the page also has most of the
+					// alert's words; otherwise the score stays under
+					// ConfidentScore, in the same order.
+					score := math.Min(0.7, h.score+pe.score)
+					if h.score < strongText {
+						score = 0.47 + 0.17*math.Min(1, (h.score+pe.score)/1.1)
+					}
+					add(rb, RuleText, h.reason+"; "+pe.reason, score, "")
 					continue
 				}
 				add(rb, RuleText, h.reason, h.score, "")
@@ -731,6 +735,11 @@ type pathHit struct {
 	reason string
 }
 
+// strongText is the text confidence from which a page whose path also
+// names the alert's service is a confident candidate: its text has about
+// three quarters of the alert's words.
+const strongText = 0.45
+
 // nameWordScore is what a page whose path names a word of the alert's
 // name is worth: less than a label, which says what the alert is about.
 const nameWordScore = 0.3
@@ -758,7 +767,7 @@ func (lk *lookup) pathEvidence(name string, labels map[string]string) map[string
 		if i == 0 {
 			// The name's first word is most often what the alert is
 			// about: Patroni in PatroniIsDown.
-			score += 0.04
+			score += 0.08
 		}
 		clues = append(clues, clue{"a word of the alert's name", w, score})
 	}

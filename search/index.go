@@ -30,7 +30,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")
@@ -417,11 +417,10 @@ const (
 	fDescription = "description"
 	fHeadings    = "headings"
 	fSteps       = "steps"
-	fCommands    = "commands"
 	fBody        = "body"
 	fRules       = "rules" // what the alert rules that lead to the page say
 	fDirs        = "dirs"  // the directories of the page's path, as words
-	fAll         = "_all"  // the composite of every text field
+	fAll         = "all"   // every word of the page, once
 )
 
 func newMapping() (*mapping.IndexMappingImpl, error) {
@@ -430,31 +429,38 @@ func newMapping() (*mapping.IndexMappingImpl, error) {
 	if err := addAnalyzers(im); err != nil {
 		return nil, err
 	}
-	text := func(store bool) *mapping.FieldMapping {
+	// No field keeps term vectors or doc values: searches score with
+	// term frequencies, and snippets are cut from the stored text, so
+	// positions and uninverted values would only cost indexing time and
+	// disk.
+	field := func(analyzer string, index, store bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Analyzer = textAnalyzer
-		f.Store = store
-		f.IncludeTermVectors = store
-		return f
-	}
-	keyword := func(store bool) *mapping.FieldMapping {
-		f := bleve.NewTextFieldMapping()
-		f.Analyzer = keywordAnalyzer
+		f.Analyzer = analyzer
+		f.Index = index
 		f.Store = store
 		f.IncludeTermVectors = false
 		f.IncludeInAll = false
+		f.DocValues = false
 		return f
 	}
+	text := func(store bool) *mapping.FieldMapping { return field(textAnalyzer, true, store) }
+	stored := func() *mapping.FieldMapping { return field(textAnalyzer, false, true) }
+	keyword := func(store bool) *mapping.FieldMapping { return field(keywordAnalyzer, true, store) }
 	doc := bleve.NewDocumentStaticMapping()
 	for name, fm := range map[string]*mapping.FieldMapping{
 		fTitle: text(true), fName: text(false), fAlertText: text(false), fMeta: text(false),
-		fDescription: text(true), fHeadings: text(false), fSteps: text(true), fCommands: text(false),
-		fBody: text(true), fRules: text(false), fDirs: text(false),
+		fDescription: text(true), fHeadings: text(false), fRules: text(false), fDirs: text(false),
+		fAll:   text(false),
+		fSteps: stored(), fBody: stored(),
 		fAlert: keyword(false), fAlias: keyword(false), fService: keyword(true), fTeam: keyword(true),
 		fTag: keyword(false), fSource: keyword(true), fPath: keyword(true),
 	} {
 		doc.AddFieldMappingsAt(name, fm)
 	}
+	// Every word of the page is in one field, analyzed once (see
+	// newDocument); bleve's own composite of every field would analyze
+	// the body a second time and keep term vectors for it.
+	doc.AddSubDocumentMapping("_all", bleve.NewDocumentDisabledMapping())
 	im.DefaultMapping = doc
 	im.DefaultAnalyzer = textAnalyzer
 	return im, nil
@@ -474,7 +480,7 @@ func indexedHash(rb *runbooks.Runbook, n PageNotes) string {
 // newDocument is what the index holds of a page, with what the alert
 // rules that lead to it say.
 func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
-	var alerts, alertText, headings, steps, commands []string
+	var alerts, alertText, headings, steps []string
 	for _, a := range rb.Alerts {
 		if a.Name != "" {
 			alerts = append(alerts, strings.ToLower(a.Name))
@@ -498,9 +504,6 @@ func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
 			body = s.Title + "\n" + body
 		}
 		steps = append(steps, body)
-		for _, c := range s.Commands {
-			commands = append(commands, c.Code)
-		}
 	}
 	lower := func(ss []string) []string {
 		out := make([]string, len(ss))
@@ -523,10 +526,13 @@ func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
 			name = dirs[len(dirs)-1]
 		}
 	}
+	body := plainMarkdown(rb.Text)
+	dirText := strings.Join(dirs, " ")
+	all := strings.Join([]string{rb.Title, name, strings.Join(alertText, " "), meta, rb.Description, body, notes.Text, dirText}, "\n")
 	return map[string]any{
 		fTitle:       rb.Title,
 		fName:        name,
-		fDirs:        strings.Join(dirs, " "),
+		fDirs:        dirText,
 		fAlert:       alerts,
 		fAlertText:   strings.Join(alertText, " "),
 		fAlias:       lower(rb.Aliases),
@@ -539,8 +545,8 @@ func newDocument(rb *runbooks.Runbook, notes PageNotes) map[string]any {
 		fDescription: rb.Description,
 		fHeadings:    strings.Join(headings, "\n"),
 		fSteps:       strings.Join(steps, "\n\n"),
-		fCommands:    strings.Join(commands, "\n"),
-		fBody:        plainMarkdown(rb.Text),
+		fBody:        body,
 		fRules:       notes.Text,
+		fAll:         all,
 	}
 }

@@ -106,12 +106,13 @@ func Parse(p string, raw []byte, opts ParseOptions) *Runbook {
 	}
 
 	body, r.hugoRefs = preprocess(body)
-	r.Text = strings.TrimSpace(string(body))
+	bodyText := string(body)
+	r.Text = strings.TrimSpace(bodyText)
 	doc := md.Parser().Parse(text.NewReader(body))
 	for _, m := range htmlAnchor.FindAllSubmatch(body, -1) {
 		r.htmlAnchors = append(r.htmlAnchors, string(m[1]))
 	}
-	p2 := &pageParser{rb: r, src: body, lines: newLineIndex(body)}
+	p2 := &pageParser{rb: r, src: body, srcText: bodyText, lines: newLineIndex(body)}
 	p2.walk(doc)
 	return r
 }

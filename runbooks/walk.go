@@ -13,12 +13,13 @@ import (
 // pageParser turns a goldmark tree into sections, steps, commands, links
 // and diagnostics.
 type pageParser struct {
-	rb     *Runbook
-	src    []byte
-	lines  lineIndex
-	blocks []ast.Node // the document's top-level blocks
-	starts []int      // start line of each block
-	heads  []heading
+	rb      *Runbook
+	src     []byte
+	srcText string // src as a string, which the texts of the page share
+	lines   lineIndex
+	blocks  []ast.Node // the document's top-level blocks
+	starts  []int      // start line of each block
+	heads   []heading
 	// owner is, for each block, the index in heads of the nearest heading
 	// at or before it (-1 for none); context says whether the block lies
 	// in a context section.
@@ -88,8 +89,8 @@ func (p *pageParser) blockEnd(i int) int {
 	return p.lines.count()
 }
 
-// span returns the bytes of lines from..to (1-based, inclusive).
-func (p *pageParser) span(from, to int) []byte {
+// spanOf returns the byte range of lines from..to (1-based, inclusive).
+func (p *pageParser) spanOf(from, to int) (start, end int) {
 	if from < 1 {
 		from = 1
 	}
@@ -97,19 +98,27 @@ func (p *pageParser) span(from, to int) []byte {
 		to = p.lines.count()
 	}
 	if to < from {
-		return nil
+		return 0, 0
 	}
-	end := len(p.src)
+	end = len(p.src)
 	if to < p.lines.count() {
 		end = p.lines.start(to + 1)
 	}
-	return p.src[p.lines.start(from):end]
+	return p.lines.start(from), end
+}
+
+// span returns the bytes of lines from..to (1-based, inclusive).
+func (p *pageParser) span(from, to int) []byte {
+	start, end := p.spanOf(from, to)
+	return p.src[start:end]
 }
 
 // text returns lines from..to (1-based, inclusive) with trailing blank lines
-// removed.
+// removed. It is a part of the page's text, not a copy: the sections of a
+// page and their subsections share one string.
 func (p *pageParser) text(from, to int) string {
-	return strings.TrimRight(string(p.span(from, to)), " \t\n")
+	start, end := p.spanOf(from, to)
+	return strings.TrimRight(p.srcText[start:end], " \t\n")
 }
 
 var numberedHeading = regexp.MustCompile(`(?i)^(?:step\s*(\d+)\s*(?:[.:)\-–—]\s*|$)|(\d+)\s*[.):\-–—]\s+)(.*)$`)

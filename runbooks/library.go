@@ -107,7 +107,13 @@ type Library struct {
 	sources []*sourceState
 	// ruleSources hold alert rules (see AddRules).
 	ruleSources []*ruleState
-	version     uint64 // incremented whenever a page or a rule is added, changed or removed
+	// With LibraryOptions.Slim, fresh holds the pages parsed by the last
+	// refreshes whole, until ReleaseFresh, and whole the last pages that
+	// Get read whole again.
+	slim    bool
+	fresh   map[string]*Runbook
+	whole   *pageLRU
+	version uint64 // incremented whenever a page or a rule is added, changed or removed
 }
 
 type sourceState struct {
@@ -118,6 +124,9 @@ type sourceState struct {
 	// cacheRead is set once the source's pages have been loaded, with
 	// what the parse cache held: later refreshes compare with s.pages.
 	cacheRead bool
+	// snap is the source as it was last read, for Get to read a slim
+	// page whole again.
+	snap Snapshot
 }
 
 // LibraryOptions configure a Library.
@@ -134,11 +143,20 @@ type LibraryOptions struct {
 	// cache of another ParserVersion, another build of the program or
 	// another MaxPageSize is ignored.
 	CacheDir string
+	// Slim keeps only slim pages in memory (see Runbook.Slim), and in
+	// the parse cache: what matching, lists and the index's bookkeeping
+	// need. Get reads a page whole again from its source when asked, and
+	// keeps the last few it read. The pages parsed by a refresh are kept
+	// whole too, for the index to read, until ReleaseFresh.
+	Slim bool
 }
 
 // NewLibrary returns an empty library.
 func NewLibrary(opts LibraryOptions) *Library {
-	l := &Library{logger: opts.Logger, opts: ParseOptions{MaxPageSize: opts.MaxPageSize}, now: opts.Now}
+	l := &Library{logger: opts.Logger, opts: ParseOptions{MaxPageSize: opts.MaxPageSize}, now: opts.Now, slim: opts.Slim}
+	if l.slim {
+		l.whole = newPageLRU(wholePages)
+	}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
@@ -239,6 +257,23 @@ func (l *Library) refreshSource(ctx context.Context, s *sourceState, fetch bool)
 	if err != nil {
 		return fail(err)
 	}
+	if l.slim {
+		fresh := map[string]*Runbook{}
+		for p, rb := range pages {
+			if !rb.IsSlim() {
+				fresh[rb.ID] = rb
+				pages[p] = rb.Slim()
+			}
+		}
+		l.mu.Lock()
+		if l.fresh == nil {
+			l.fresh = map[string]*Runbook{}
+		}
+		for id, rb := range fresh {
+			l.fresh[id] = rb
+		}
+		l.mu.Unlock()
+	}
 	ch := l.install(s, snap, pages, syncErr)
 	// prev is what the cache holds: written at the last change, or read
 	// at the first load.
@@ -300,6 +335,7 @@ func (l *Library) install(s *sourceState, snap Snapshot, pages map[string]*Runbo
 	sort.Strings(ch.Changed)
 	sort.Strings(ch.Removed)
 	s.pages = pages
+	s.snap = snap
 	s.cacheRead = true
 	if !ch.Empty() {
 		l.version++
@@ -433,21 +469,124 @@ func (l *Library) Pages() []*Runbook {
 	return out
 }
 
-// Get returns the page with the given ID.
+// Get returns the page with the given ID, whole. A library that keeps
+// pages slim reads the page again from its source (or takes it from the
+// pages it read last); when that fails, it returns the slim page, and
+// logs why.
 func (l *Library) Get(id string) (*Runbook, bool) {
 	source, p, ok := strings.Cut(id, ":")
 	if !ok {
 		return nil, false
 	}
 	l.mu.RLock()
-	defer l.mu.RUnlock()
+	var rb *Runbook
+	var snap Snapshot
 	for _, s := range l.sources {
 		if s.src.Name() == source {
-			rb, ok := s.pages[p]
-			return rb, ok
+			rb, snap = s.pages[p], s.snap
+			break
 		}
 	}
-	return nil, false
+	if rb == nil {
+		l.mu.RUnlock()
+		return nil, false
+	}
+	if !rb.IsSlim() {
+		l.mu.RUnlock()
+		return rb, true
+	}
+	if whole := l.fresh[id]; whole != nil && whole.Hash == rb.Hash {
+		l.mu.RUnlock()
+		return whole, true
+	}
+	l.mu.RUnlock()
+	if whole, ok := l.whole.get(id, rb.Hash); ok {
+		return whole, true
+	}
+	whole, err := l.readWhole(snap, rb)
+	if err != nil {
+		l.logger.Warn("runbook page not read again; showing what is kept of it", "id", id, "err", err)
+		return rb, true
+	}
+	l.whole.put(id, whole)
+	return whole, true
+}
+
+// readWhole reads a slim page's file again and parses it.
+func (l *Library) readWhole(snap Snapshot, rb *Runbook) (*Runbook, error) {
+	if snap.FS == nil {
+		return nil, errors.New("its source has not been read")
+	}
+	data, err := fs.ReadFile(snap.FS, rb.Path)
+	if err != nil {
+		return nil, err
+	}
+	opts := l.opts
+	opts.Source, opts.Commit = rb.Source, rb.Commit
+	return Parse(rb.Path, data, opts), nil
+}
+
+// ReleaseFresh lets go of the whole pages that the last refreshes parsed
+// (see LibraryOptions.Slim), once what needed them (the index) has read
+// them.
+func (l *Library) ReleaseFresh() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fresh = nil
+}
+
+// wholePages is how many pages a slim library keeps whole after Get
+// read them again: the runbooks of the incidents at hand.
+const wholePages = 64
+
+// pageLRU keeps the last pages read whole, by ID.
+type pageLRU struct {
+	mu    sync.Mutex
+	max   int
+	order []string
+	pages map[string]*Runbook
+}
+
+func newPageLRU(n int) *pageLRU { return &pageLRU{max: n, pages: map[string]*Runbook{}} }
+
+func (c *pageLRU) get(id, hash string) (*Runbook, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rb, ok := c.pages[id]
+	if !ok || rb.Hash != hash {
+		return nil, false
+	}
+	c.touch(id)
+	return rb, true
+}
+
+func (c *pageLRU) put(id string, rb *Runbook) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.pages[id]; !ok && len(c.pages) >= c.max {
+		oldest := c.order[0]
+		c.order = c.order[1:]
+		delete(c.pages, oldest)
+	}
+	c.pages[id] = rb
+	c.touch(id)
+}
+
+// touch moves id to the end of the order. c.mu is held.
+func (c *pageLRU) touch(id string) {
+	for i, x := range c.order {
+		if x == id {
+			c.order = append(c.order[:i], c.order[i+1:]...)
+			break
+		}
+	}
+	c.order = append(c.order, id)
 }
 
 // Status reports every source's last refresh, in the order they were

@@ -186,3 +186,54 @@ func TestSourceNamesAndGlobsAreChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestASlimLibraryKeepsSummariesAndReadsPagesWholeWhenAsked(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	writeFile(t, dir, "a.md", strings.Replace(page, "%s", "A", 1))
+	writeFile(t, dir, "b.md", strings.Replace(page, "%s", "B", 1))
+	open := func() *Library {
+		lib := NewLibrary(LibraryOptions{Slim: true, CacheDir: cache})
+		if err := lib.Add(NewDirSource("local", dir), SourceConfig{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lib.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return lib
+	}
+	lib := open()
+	for _, rb := range lib.Pages() {
+		if !rb.IsSlim() || rb.Text != "" || len(rb.Steps) != 1 || rb.Steps[0].Title == "" || rb.Steps[0].Body != "" || len(rb.Sections) == 0 {
+			t.Fatalf("a kept page %+v, want it slim with its step titles and headings", rb)
+		}
+	}
+	whole := func(lib *Library, id string) *Runbook {
+		t.Helper()
+		rb, ok := lib.Get(id)
+		if !ok || rb.IsSlim() || !strings.Contains(rb.Text, "systemctl restart x") || len(rb.Steps[0].Commands) != 1 {
+			t.Fatalf("Get(%s) = %+v, %v; want the page whole", id, rb, ok)
+		}
+		return rb
+	}
+	fresh := whole(lib, "local:a.md") // the page the refresh parsed
+	lib.ReleaseFresh()
+	again := whole(lib, "local:a.md") // read from the source again
+	if again == fresh {
+		t.Error("after ReleaseFresh, Get still answered the page the refresh parsed")
+	}
+	if whole(lib, "local:a.md") != again {
+		t.Error("a page read whole again was not kept for the next Get")
+	}
+
+	// A restart reads the slim pages from the cache, and parses nothing.
+	restarted := open()
+	for _, rb := range restarted.Pages() {
+		if !rb.IsSlim() {
+			t.Errorf("%s came back whole from the cache", rb.ID)
+		}
+	}
+	whole(restarted, "local:b.md")
+	if _, ok := restarted.Get("local:nope.md"); ok {
+		t.Error("Get found a page that does not exist")
+	}
+}

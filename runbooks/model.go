@@ -60,6 +60,7 @@ type Runbook struct {
 	Text string `json:"-"`
 
 	empty    bool            // the page has nothing but whitespace
+	slim     bool            // the page's text, section markdown, step bodies and links were left out (see Slim)
 	hugoRefs map[string]bool // link destinations written as Hugo refs
 
 	htmlAnchors []string // anchors written as <a name="x">
@@ -277,6 +278,41 @@ func (r *Runbook) Problems() int {
 	}
 	return n
 }
+
+// Slim returns a copy of the page without what only its reader needs:
+// its text, its sections' markdown, its steps' bodies and commands, and
+// its links. What says which page it is, what it binds, its headings and
+// its steps' titles, and its diagnostics are kept. A Library that keeps
+// pages slim (LibraryOptions.Slim) reads a page whole again when Get is
+// asked for it.
+func (r *Runbook) Slim() *Runbook {
+	if r.slim {
+		return r
+	}
+	cp := *r
+	cp.slim = true
+	cp.Text = ""
+	cp.Links = nil
+	cp.hugoRefs, cp.htmlAnchors = nil, nil
+	if len(r.Sections) > 0 {
+		cp.Sections = make([]Section, len(r.Sections))
+		for i, s := range r.Sections {
+			s.Markdown = ""
+			cp.Sections[i] = s
+		}
+	}
+	if len(r.Steps) > 0 {
+		cp.Steps = make([]Step, len(r.Steps))
+		for i, s := range r.Steps {
+			s.Body, s.Commands = "", nil
+			cp.Steps[i] = s
+		}
+	}
+	return &cp
+}
+
+// IsSlim reports whether the page is a slim copy (see Slim).
+func (r *Runbook) IsSlim() bool { return r.slim }
 
 // MakeID joins a source name and a path into a runbook ID.
 func MakeID(source, path string) string { return source + ":" + path }

@@ -54,6 +54,7 @@ type cachedPage struct {
 	Page        Runbook
 	Params      []byte
 	Empty       bool
+	Slim        bool
 	HugoRefs    map[string]bool
 	HTMLAnchors []string
 	// SectionsAt holds, for each section whose Markdown was left out,
@@ -166,7 +167,7 @@ func encodePages(w io.Writer, build, source string, maxPageSize int, pages map[s
 }
 
 func newCachedPage(rb *Runbook) (*cachedPage, error) {
-	cp := &cachedPage{Page: *rb, Empty: rb.empty, HugoRefs: rb.hugoRefs, HTMLAnchors: rb.htmlAnchors}
+	cp := &cachedPage{Page: *rb, Empty: rb.empty, Slim: rb.slim, HugoRefs: rb.hugoRefs, HTMLAnchors: rb.htmlAnchors}
 	cp.Page.Params = nil
 	if len(rb.Sections) > 0 {
 		cp.Page.Sections = append([]Section(nil), rb.Sections...)
@@ -209,7 +210,7 @@ func newCachedPage(rb *Runbook) (*cachedPage, error) {
 // matchers are compiled again.
 func (cp *cachedPage) runbook() (*Runbook, error) {
 	rb := cp.Page
-	rb.empty, rb.hugoRefs, rb.htmlAnchors = cp.Empty, cp.HugoRefs, cp.HTMLAnchors
+	rb.empty, rb.slim, rb.hugoRefs, rb.htmlAnchors = cp.Empty, cp.Slim, cp.HugoRefs, cp.HTMLAnchors
 	if cp.Params != nil {
 		dec := json.NewDecoder(bytes.NewReader(cp.Params))
 		dec.UseNumber()

@@ -252,7 +252,42 @@ type UpdateStats struct {
 // Progress is told how many of the pages to index are done.
 type Progress func(done, total int)
 
-const batchSize = 256
+// Pages are indexed batchSize at a time, by indexWorkers goroutines. On
+// the 10,000 real pages of make-scale-corpus, `breadcrumb index` took
+// 14.1 s with one worker and batches of 256 (many small segments to
+// merge), 8.5 s with two and batches of 512; batches of 1,024 were no
+// faster, and took 160 MB more at their peak.
+const (
+	batchSize    = 512
+	indexWorkers = 2
+)
+
+// indexChunk indexes pages in one batch. load, when not nil, gives the
+// whole page of one that the caller keeps only a summary of.
+func (ix *Index) indexChunk(pages []*runbooks.Runbook, notes map[string]PageNotes, load func(*runbooks.Runbook) (*runbooks.Runbook, error)) error {
+	// A fresh batch each time: scorch may still read one from a goroutine
+	// of its own after Batch returns.
+	batch := ix.idx.NewBatch()
+	for _, rb := range pages {
+		page := rb
+		if load == nil && rb.IsSlim() {
+			return fmt.Errorf("search: index %s: the page is slim, and there is no library to read it whole from", rb.ID)
+		}
+		if load != nil {
+			var err error
+			if page, err = load(rb); err != nil {
+				return fmt.Errorf("search: index %s: %w", rb.ID, err)
+			}
+		}
+		if err := batch.Index(rb.ID, newDocument(page, notes[rb.ID])); err != nil {
+			return fmt.Errorf("search: index %s: %w", rb.ID, err)
+		}
+	}
+	if err := ix.idx.Batch(batch); err != nil {
+		return fmt.Errorf("search: update: %w", err)
+	}
+	return nil
+}
 
 // Update makes the index hold exactly pages: a page whose content hash is
 // already indexed is skipped, a new or changed page is indexed, and a page
@@ -261,12 +296,39 @@ func (ix *Index) Update(pages []*runbooks.Runbook, progress Progress) (UpdateSta
 	return ix.UpdateNoted(pages, nil, progress)
 }
 
+// Library is what Sync reads of the runbooks: every page, whole or slim
+// (see runbooks.Runbook.Slim), and each page whole by its ID.
+type Library interface {
+	Pages() []*runbooks.Runbook
+	Get(id string) (*runbooks.Runbook, bool)
+}
+
+// Sync is UpdateNoted over a library that may keep its pages slim: the
+// pages to index are read whole from it.
+func (ix *Index) Sync(lib Library, notes map[string]PageNotes, progress Progress) (UpdateStats, error) {
+	load := func(rb *runbooks.Runbook) (*runbooks.Runbook, error) {
+		if !rb.IsSlim() {
+			return rb, nil
+		}
+		whole, ok := lib.Get(rb.ID)
+		if !ok || whole.IsSlim() {
+			return nil, errors.New("the page could not be read whole")
+		}
+		return whole, nil
+	}
+	return ix.updateAndMerge(lib.Pages(), notes, load, progress)
+}
+
 // UpdateNoted is Update, with what the alert rules say about the pages
 // (see Matcher.Notes), by page ID: a page is indexed again when its notes
 // change.
 func (ix *Index) UpdateNoted(pages []*runbooks.Runbook, notes map[string]PageNotes, progress Progress) (UpdateStats, error) {
+	return ix.updateAndMerge(pages, notes, nil, progress)
+}
+
+func (ix *Index) updateAndMerge(pages []*runbooks.Runbook, notes map[string]PageNotes, load func(*runbooks.Runbook) (*runbooks.Runbook, error), progress Progress) (UpdateStats, error) {
 	start := time.Now()
-	st, merge, err := ix.update(pages, notes, progress)
+	st, merge, err := ix.update(pages, notes, load, progress)
 	if err != nil || !merge {
 		return st, err
 	}
@@ -283,7 +345,7 @@ func (ix *Index) UpdateNoted(pages []*runbooks.Runbook, notes map[string]PageNot
 
 // update is Update's work under the write lock; merge says whether the
 // index should now be merged into one segment.
-func (ix *Index) update(pages []*runbooks.Runbook, notes map[string]PageNotes, progress Progress) (st UpdateStats, merge bool, err error) {
+func (ix *Index) update(pages []*runbooks.Runbook, notes map[string]PageNotes, load func(*runbooks.Runbook) (*runbooks.Runbook, error), progress Progress) (st UpdateStats, merge bool, err error) {
 	start := time.Now()
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -313,54 +375,74 @@ func (ix *Index) update(pages []*runbooks.Runbook, notes map[string]PageNotes, p
 	}
 	defer ix.stats.clear()
 	defer ix.results.clear()
-	batch := ix.idx.NewBatch()
-	pending := map[string]string{}
-	flush := func() error {
-		if batch.Size() == 0 {
-			return nil
+	// Deletions go first, in a batch of their own.
+	if len(gone) > 0 {
+		batch := ix.idx.NewBatch()
+		for _, id := range gone {
+			batch.Delete(id)
 		}
 		if err := ix.idx.Batch(batch); err != nil {
-			return fmt.Errorf("search: update: %w", err)
+			return st, false, fmt.Errorf("search: update: %w", err)
 		}
-		for id, h := range pending {
-			if h == "" {
-				delete(ix.manifest, id)
-			} else {
-				ix.manifest[id] = h
+		for _, id := range gone {
+			delete(ix.manifest, id)
+		}
+		st.Deleted = len(gone)
+	}
+	// Pages are indexed in batches by indexWorkers goroutines at once:
+	// scorch analyses a batch's documents in parallel but builds its
+	// segment on one core, so a second batch keeps the other core busy.
+	// Each batch records its pages in the manifest once it is in the
+	// index.
+	var (
+		mu       sync.Mutex
+		firstErr error
+		done     int
+	)
+	chunks := make(chan []*runbooks.Runbook)
+	var wg sync.WaitGroup
+	for range indexWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for chunk := range chunks {
+				if err := ix.indexChunk(chunk, notes, load); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				mu.Lock()
+				for _, rb := range chunk {
+					ix.manifest[rb.ID] = indexedHash(rb, notes[rb.ID])
+				}
+				done += len(chunk)
+				st.Indexed += len(chunk)
+				if progress != nil {
+					progress(done, len(todo))
+				}
+				mu.Unlock()
 			}
-		}
-		pending = map[string]string{}
-		// A fresh batch rather than Reset: scorch may still read the old
-		// one from a goroutine of its own after Batch returns.
-		batch = ix.idx.NewBatch()
-		return nil
+		}()
 	}
-	for _, id := range gone {
-		batch.Delete(id)
-		pending[id] = ""
-		st.Deleted++
-	}
-	for i, rb := range todo {
-		n := notes[rb.ID]
-		if err := batch.Index(rb.ID, newDocument(rb, n)); err != nil {
-			return st, false, fmt.Errorf("search: index %s: %w", rb.ID, err)
+	for i := 0; i < len(todo); i += batchSize {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed {
+			break
 		}
-		pending[rb.ID] = indexedHash(rb, n)
-		st.Indexed++
-		if batch.Size() >= batchSize {
-			if err := flush(); err != nil {
-				return st, false, err
-			}
-		}
-		if progress != nil && (i+1)%batchSize == 0 {
-			progress(i+1, len(todo))
-		}
+		chunks <- todo[i:min(len(todo), i+batchSize)]
 	}
-	if err := flush(); err != nil {
-		return st, false, err
+	close(chunks)
+	wg.Wait()
+	if firstErr != nil {
+		return st, false, firstErr
 	}
-	if progress != nil {
-		progress(len(todo), len(todo))
+	if progress != nil && len(todo) == 0 {
+		progress(0, 0)
 	}
 	if err := ix.writeManifest(); err != nil {
 		return st, false, err

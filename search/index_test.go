@@ -205,3 +205,27 @@ func TestBrokenOrOldIndexIsRebuilt(t *testing.T) {
 		})
 	}
 }
+
+func TestSyncIndexesTheWholePagesOfASlimLibrary(t *testing.T) {
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Slim: true})
+	if err := lib.Add(runbooks.NewFSSource("examples", examples.Runbooks()), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lib.ReleaseFresh() // the index must read every page whole again
+	ix := openIndex(t, t.TempDir())
+	if _, err := ix.UpdateNoted(lib.Pages(), nil, nil); err == nil {
+		t.Error("an update of slim pages without their library succeeded: it would index pages without their text")
+	}
+	if _, err := ix.Sync(lib, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A command inside a step of the crash-looping page: only the whole
+	// page has it.
+	hits, err := ix.Search(context.Background(), Query{Text: "kubectl logs previous", Limit: 3})
+	if err != nil || len(hits) == 0 || hits[0].Path != "platform/PodCrashLooping.md" || hits[0].Snippet.Text == "" {
+		t.Errorf("got %+v, %v; want the crash-looping page, with a snippet of its text", hits, err)
+	}
+}

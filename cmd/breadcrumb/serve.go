@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -280,8 +281,17 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 			s.logger.Warn("runbook refresh incomplete", "err", err)
 		}
 		if !changes.Empty() || !s.ready.Load() {
-			if _, err := s.ix.UpdateNoted(s.lib.Pages(), s.matcher.Notes(), nil); err != nil {
+			st, err := s.ix.Sync(s.lib, s.matcher.Notes(), nil)
+			if err != nil {
 				s.logger.Error("search index not updated", "err", err)
+			}
+			s.lib.ReleaseFresh()
+			if st.Indexed >= bulkIndexed {
+				// The pages read whole for a large update, and the index's
+				// work space, are garbage now: give their memory back to
+				// the system rather than keep it for a next time that may
+				// not come.
+				debug.FreeOSMemory()
 			}
 		}
 		if !s.ready.Load() {
@@ -300,6 +310,10 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// bulkIndexed is the number of pages indexed from which serve gives the
+// memory of the update back to the system.
+const bulkIndexed = 500
 
 // revisionKey is where the leader publishes the revision of a git source
 // it fetched.

@@ -23,7 +23,10 @@ import (
 func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger, cache bool) (*runbooks.Library, error) {
 	opts := runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize}
 	if cache {
+		// The service keeps its pages slim, and in a cache for the next
+		// start: only the pages of incidents and readers are read whole.
 		opts.CacheDir = filepath.Join(cfg.DataDir, "pages")
+		opts.Slim = true
 	}
 	lib := runbooks.NewLibrary(opts)
 	for _, s := range cfg.Runbooks.Sources {

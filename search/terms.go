@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -477,8 +478,36 @@ func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, erro
 	for i := range pairs {
 		k.present[i] = df[i] > 0
 	}
+	// A word that most pages have (a heading every page of a collection
+	// repeats, such as Meaning or Mitigation) weighs next to nothing in
+	// BM25, and scoring it walks the longest postings of the index: the
+	// second phase leaves it out when the query has a rarer word. It
+	// still counts in each field's coordination, as a query that
+	// matches nothing.
+	if n := uint64(ix.Len()); n >= commonFloor {
+		allAt := slices.Index(wordFields, fAll) * len(k.wordTerms)
+		ubiquitous := make([]bool, len(k.wordTerms))
+		rarer := false
+		for i := range k.wordTerms {
+			ubiquitous[i] = df[allAt+i]*ubiquitousShare > n
+			rarer = rarer || (!ubiquitous[i] && df[allAt+i] > 0)
+		}
+		if rarer {
+			for fi := range wordFields {
+				for i, u := range ubiquitous {
+					if u {
+						k.present[fi*len(k.wordTerms)+i] = false
+					}
+				}
+			}
+		}
+	}
 	return k, nil
 }
+
+// A word that more than one page in ubiquitousShare has is left out of a
+// search's second phase when the query has a rarer one.
+const ubiquitousShare = 3
 
 // correct rewrites the words of text that no page has, and that one slip
 // of the fingers away are a word the pages use, as that word (the one

@@ -432,7 +432,7 @@ func (m *Matcher) textCandidates(ctx context.Context, a runbooks.Alert, name str
 	// The candidates are picked by the alert's words, its service and
 	// its namespace, as the pages are then scored.
 	pick := strings.Join([]string{capped, a.Service(), a.Labels["namespace"]}, " ")
-	hits, err := m.ix.ranked(ctx, pick, nil, q, nil, limit, m.ix.queryTerms(splitIdentifiers(text)), true)
+	hits, err := m.ix.ranked(ctx, pick, nil, q, nil, nil, limit, m.ix.queryTerms(splitIdentifiers(text)), true)
 	if err != nil {
 		return nil, err
 	}

@@ -150,7 +150,11 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 	tq := textQuery(text, false, typos, known)
 	var hits []Hit
 	if text != "" {
-		hits, err = ix.ranked(ctx, text, known, tq, filters, limit, terms, false)
+		var all query.Query
+		if k := known.withAll(); k != nil {
+			all = textQuery(text, false, typos, k)
+		}
+		hits, err = ix.ranked(ctx, text, known, tq, all, filters, limit, terms, false)
 	} else {
 		hits, err = ix.run(ctx, tq, filters, limit, terms, false)
 	}
@@ -177,7 +181,9 @@ func (ix *Index) find(ctx context.Context, q Query, limit int) ([]Hit, error) {
 // candidatePool of them, skipping through the long postings of the
 // bodies. Only when they give fewer than limit hits does q run over every
 // page. known, when not nil, holds the analyzed terms of text.
-func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
+// all, when not nil, is q with the words that most pages have, for the
+// run over every page.
+func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q, all query.Query, filters []query.Query, limit int, terms []string, coverage bool) ([]Hit, error) {
 	ids, err := ix.candidates(ctx, text, known, filters, candidatePool)
 	if err != nil {
 		return nil, err
@@ -191,6 +197,9 @@ func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q q
 			return ix.hitsOf(f, terms, coverage)
 		}
 		f.close()
+	}
+	if all != nil {
+		q = all
 	}
 	return ix.run(ctx, q, filters, limit, terms, coverage)
 }

@@ -139,6 +139,15 @@ func (ix *Index) nearTerms(ctx context.Context, field, term string) ([]nearTerm,
 	return near, nil
 }
 
+// A word that the pages have is matched with a typo too only when it is
+// rare: at most minRareTypo pages, or one in rareTypoShare. On 10,000
+// real pages a common word had dozens of neighbours one typo away, each a
+// list of postings that the search walked for nothing.
+const (
+	minRareTypo   = 3
+	rareTypoShare = 20
+)
+
 // minTypoTerm is the length of the shortest term matched with a typo. A
 // long word can hold short terms ("eu-west-1" holds "eu" and "1"), and one
 // typo away from "1" is every term of one or two characters: hundreds of
@@ -163,6 +172,15 @@ func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float6
 				return nil, err
 			}
 			if hasTerm(near, t) {
+				// A word many pages have is what was meant: only a rare
+				// one may be a slip that happens to be a word.
+				df, err := ix.docFreqs(ctx, []fieldTerm{{field, t}})
+				if err != nil {
+					return nil, err
+				}
+				if df[0] > max(minRareTypo, uint64(ix.Len()/rareTypoShare)) {
+					continue
+				}
 				if len(near) == 1 {
 					known = append(known, termQuery(field, t, boost))
 					continue
@@ -439,6 +457,9 @@ func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fie
 // and which fields of the index have each.
 type knownTerms struct {
 	wordTerms, synTerms []string
+	// ubiquitous, when set, marks the word terms that most pages have,
+	// which the second phase leaves out.
+	ubiquitous []bool
 	// present tells, for each field of wordFields and then of
 	// synonymFields, whether it has each of wordTerms, then of synTerms.
 	present []bool
@@ -481,9 +502,9 @@ func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, erro
 	// A word that most pages have (a heading every page of a collection
 	// repeats, such as Meaning or Mitigation) weighs next to nothing in
 	// BM25, and scoring it walks the longest postings of the index: the
-	// second phase leaves it out when the query has a rarer word. It
-	// still counts in each field's coordination, as a query that
-	// matches nothing.
+	// second phase leaves it out when the query has a rarer word (it
+	// still counts in each field's coordination, as a query that matches
+	// nothing). The fallback over every page keeps it (see withAll).
 	if n := uint64(ix.Len()); n >= commonFloor {
 		allAt := slices.Index(wordFields, fAll) * len(k.wordTerms)
 		ubiquitous := make([]bool, len(k.wordTerms))
@@ -492,14 +513,8 @@ func (ix *Index) knownTerms(ctx context.Context, text string) (*knownTerms, erro
 			ubiquitous[i] = df[allAt+i]*ubiquitousShare > n
 			rarer = rarer || (!ubiquitous[i] && df[allAt+i] > 0)
 		}
-		if rarer {
-			for fi := range wordFields {
-				for i, u := range ubiquitous {
-					if u {
-						k.present[fi*len(k.wordTerms)+i] = false
-					}
-				}
-			}
+		if rarer && slices.Contains(ubiquitous, true) {
+			k.ubiquitous = ubiquitous
 		}
 	}
 	return k, nil
@@ -617,6 +632,8 @@ func (k *knownTerms) has(field string, synonym bool, i int) (present, ok bool) {
 	fields, terms, base := wordFields, k.wordTerms, 0
 	if synonym {
 		fields, terms, base = synonymFields, k.synTerms, len(wordFields)*len(k.wordTerms)
+	} else if k.ubiquitous != nil && k.ubiquitous[i] {
+		return false, true
 	}
 	for fi, f := range fields {
 		if f == field {
@@ -624,6 +641,17 @@ func (k *knownTerms) has(field string, synonym bool, i int) (present, ok bool) {
 		}
 	}
 	return false, false
+}
+
+// withAll returns the terms with none left out as ubiquitous, or nil
+// when none was.
+func (k *knownTerms) withAll() *knownTerms {
+	if k == nil || k.ubiquitous == nil {
+		return nil
+	}
+	cp := *k
+	cp.ubiquitous = nil
+	return &cp
 }
 
 func (k *knownTerms) words() []string {

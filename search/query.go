@@ -216,7 +216,7 @@ func (ix *Index) candidates(ctx context.Context, text string, known *knownTerms,
 		words, syn = ix.tokens(text), ix.tokens(synonymsOf(text))
 	}
 	var groups []fieldSearch
-	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta, fRules, fDirs} {
+	for _, f := range []string{fTitle, fName, fAlertText, fDescription, fHeadings, fMeta, fRules, fDirs, fAll} {
 		groups = append(groups, fieldSearch{f, words})
 	}
 	for _, f := range []string{fTitle, fName, fHeadings} {
@@ -564,7 +564,7 @@ const snippetWidth = 200
 
 // snippetScan is how much of a field a search reads to find its
 // snippet: a 200 KB page must not cost a millisecond per hit.
-const snippetScan = 16 << 10
+const snippetScan = 8 << 10
 
 // snippetOf cuts a passage around the densest cluster of the searched
 // words in the most telling stored field (description, then steps, then

@@ -53,7 +53,8 @@ func (c *Console) newRunbookFor(w http.ResponseWriter, r *http.Request) (p newRu
 // alertOf is the incident's first alert as the matcher saw it, or an
 // alert named after the incident's title when it has none.
 func alertOf(inc *incidents.Incident) runbooks.Alert {
-	for _, a := range inc.Alerts {
+	if len(inc.Alerts) > 0 {
+		a := inc.Alerts[0]
 		labels := map[string]string{}
 		for k, v := range a.Labels {
 			labels[k] = v
@@ -70,7 +71,8 @@ func alertOf(inc *incidents.Incident) runbooks.Alert {
 // placeFor suggests where the new page goes: beside the runbook that came
 // closest, else at the root of its source.
 func placeFor(inc *incidents.Incident, alert string) (source, p string) {
-	for _, s := range inc.Suggestions {
+	if len(inc.Suggestions) > 0 {
+		s := inc.Suggestions[0]
 		return s.Source, runbooks.NewPagePath(path.Dir(s.Path), alert)
 	}
 	return "", runbooks.NewPagePath("", alert)

@@ -86,9 +86,11 @@ func (identifierFilter) Filter(input analysis.TokenStream) analysis.TokenStream 
 				for _, p := range parts[i : i+n] {
 					term = append(term, tok.Term[p[0]:p[1]]...)
 				}
+				// Marked as shingles: a query needs them not, since
+				// its own words are split the same way (see tokens).
 				out = append(out, &analysis.Token{
 					Start: tok.Start + parts[i][0], End: tok.Start + parts[i+n-1][1],
-					Term: term, Position: tok.Position, Type: tok.Type,
+					Term: term, Position: tok.Position, Type: analysis.Shingle,
 				})
 			}
 		}

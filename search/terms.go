@@ -348,13 +348,38 @@ func (ix *Index) docFreqs(ctx context.Context, pairs []fieldTerm) ([]uint64, err
 		return nil, fmt.Errorf("search: term statistics: %w", err)
 	}
 	defer r.Close()
+	// Most terms asked about are in no page's field (a word in the
+	// titles, the typo candidates of a word): the field's dictionary says
+	// so at once, where reading the term's postings takes a reader each.
+	dicts := map[string]index.FieldDictContains{}
+	rc, _ := r.(index.IndexReaderContains)
 	for _, i := range missing {
-		n, err := docFreq(ctx, r, pairs[i])
+		p := pairs[i]
+		if rc != nil {
+			d, ok := dicts[p.field]
+			if !ok {
+				d, err = rc.FieldDictContains(p.field)
+				if err != nil {
+					return nil, fmt.Errorf("search: terms of %s: %w", p.field, err)
+				}
+				dicts[p.field] = d
+			}
+			has, err := d.Contains([]byte(p.term))
+			if err != nil {
+				return nil, fmt.Errorf("search: term %q of %s: %w", p.term, p.field, err)
+			}
+			if !has {
+				out[i] = 0
+				ix.stats.put(p, 0)
+				continue
+			}
+		}
+		n, err := docFreq(ctx, r, p)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = n
-		ix.stats.put(pairs[i], n)
+		ix.stats.put(p, n)
 	}
 	return out, nil
 }
@@ -387,9 +412,15 @@ func (ix *Index) tokens(text string) []string {
 		return nil
 	}
 	toks := a.Analyze([]byte(text))
-	out := make([]string, len(toks))
-	for i, t := range toks {
-		out[i] = string(t.Term)
+	out := make([]string, 0, len(toks))
+	for _, t := range toks {
+		// The joined words of an identifier typed in the query
+		// (crashloop, loopback in CrashLoopBackOff) are left out: the
+		// identifier and its words are searched, and the joins only
+		// multiplied the terms to score.
+		if t.Type != analysis.Shingle {
+			out = append(out, string(t.Term))
+		}
 	}
 	return out
 }

@@ -577,7 +577,7 @@ func (mk *marker) snippetOf(p *storedPage, coverage bool) (Snippet, map[string]b
 	var found map[string]bool
 	if coverage {
 		found = map[string]bool{}
-		mk.wordSpans([]byte(p.title), found)
+		mk.wordSpans([]byte(p.title), found, 0)
 	}
 	var best Snippet
 	for i := range len(p.long) {
@@ -588,7 +588,7 @@ func (mk *marker) snippetOf(p *storedPage, coverage bool) (Snippet, map[string]b
 		if !coverage {
 			text = clipBytes(text, snippetScan)
 		}
-		spans := mk.wordSpans(text, found)
+		spans := mk.wordSpans(text, found, snippetWidth)
 		if best.Text == "" && len(spans) > 0 {
 			best = cutSnippet(text, spans, snippetWidth)
 			if !coverage {
@@ -714,7 +714,11 @@ func (mk *marker) stemOf(w []byte) []byte {
 // one of the terms (ignoring case), and records those terms in found
 // when it is not nil. The ranges are in the marker's scratch space,
 // valid until its next call.
-func (mk *marker) wordSpans(text []byte, found map[string]bool) [][2]int {
+//
+// With window above 0 (and found nil), the scan stops window bytes after
+// the first word found: a snippet is cut around it, and a page can be
+// long.
+func (mk *marker) wordSpans(text []byte, found map[string]bool, window int) [][2]int {
 	mk.spans = mk.spans[:0]
 	start := -1
 	flush := func(end int) {
@@ -751,11 +755,27 @@ func (mk *marker) wordSpans(text []byte, found map[string]bool) [][2]int {
 			mk.spans = append(mk.spans, [2]int{end - len(word), end})
 		}
 	}
+	stop := len(text)
 	for i := 0; i < len(text); {
-		r, n := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRune(text[i:])
+		c := text[i]
+		if c < utf8.RuneSelf {
+			if wordByte[c] {
+				if start < 0 {
+					start = i
+				}
+			} else if start >= 0 {
+				flush(i)
+				if window > 0 && found == nil && len(mk.spans) == 1 && stop == len(text) {
+					stop = min(len(text), mk.spans[0][0]+window)
+				}
+				if i >= stop {
+					return mk.spans
+				}
+			}
+			i++
+			continue
 		}
+		r, n := utf8.DecodeRune(text[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			if start < 0 {
 				start = i
@@ -768,6 +788,14 @@ func (mk *marker) wordSpans(text []byte, found map[string]bool) [][2]int {
 	flush(len(text))
 	return mk.spans
 }
+
+// wordByte tells the ASCII bytes that make words: letters and digits.
+var wordByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+	}
+	return t
+}()
 
 // cutSnippet returns a window of text, about width bytes, holding as many
 // of the spans (in order) as possible, cut at word boundaries, with the

@@ -237,3 +237,38 @@ func TestASlimLibraryKeepsSummariesAndReadsPagesWholeWhenAsked(t *testing.T) {
 		t.Error("Get found a page that does not exist")
 	}
 }
+
+func TestAFileOfTheSameSizeAndTimeIsNotReadAgain(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.md")
+	writeFile(t, dir, "a.md", "# Aaaa\n\n## Mitigation\n\n1. Do it\n")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	lib := NewLibrary(LibraryOptions{})
+	if err := lib.Add(NewDirSource("local", dir), SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := lib.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Other bytes, the same size and time: the page is taken as it was.
+	writeFile(t, dir, "a.md", "# Bbbb\n\n## Mitigation\n\n1. Do it\n")
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _ := lib.Refresh(ctx); !ch.Empty() {
+		t.Fatalf("a file of the same size and time was read again: %+v", ch)
+	}
+	// A new time: the file is read, and the change seen.
+	if err := os.Chtimes(p, time.Now(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := lib.Refresh(ctx)
+	rb, _ := lib.Get("local:a.md")
+	if len(ch.Changed) != 1 || rb.Title != "Bbbb" {
+		t.Errorf("a file with a new time: changes %+v, title %q; want it read again", ch, rb.Title)
+	}
+}

@@ -61,6 +61,7 @@ type Runbook struct {
 
 	empty    bool            // the page has nothing but whitespace
 	slim     bool            // the page's text, section markdown, step bodies and links were left out (see Slim)
+	stamp    fileStamp       // the file's size and modification time when it was read
 	hugoRefs map[string]bool // link destinations written as Hugo refs
 
 	htmlAnchors []string // anchors written as <a name="x">

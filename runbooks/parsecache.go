@@ -55,6 +55,8 @@ type cachedPage struct {
 	Params      []byte
 	Empty       bool
 	Slim        bool
+	Size        int64 // the file's, when it was read
+	ModTime     int64
 	HugoRefs    map[string]bool
 	HTMLAnchors []string
 	// SectionsAt holds, for each section whose Markdown was left out,
@@ -167,7 +169,8 @@ func encodePages(w io.Writer, build, source string, maxPageSize int, pages map[s
 }
 
 func newCachedPage(rb *Runbook) (*cachedPage, error) {
-	cp := &cachedPage{Page: *rb, Empty: rb.empty, Slim: rb.slim, HugoRefs: rb.hugoRefs, HTMLAnchors: rb.htmlAnchors}
+	cp := &cachedPage{Page: *rb, Empty: rb.empty, Slim: rb.slim, Size: rb.stamp.size, ModTime: rb.stamp.modTime,
+		HugoRefs: rb.hugoRefs, HTMLAnchors: rb.htmlAnchors}
 	cp.Page.Params = nil
 	if len(rb.Sections) > 0 {
 		cp.Page.Sections = append([]Section(nil), rb.Sections...)
@@ -211,6 +214,7 @@ func newCachedPage(rb *Runbook) (*cachedPage, error) {
 func (cp *cachedPage) runbook() (*Runbook, error) {
 	rb := cp.Page
 	rb.empty, rb.slim, rb.hugoRefs, rb.htmlAnchors = cp.Empty, cp.Slim, cp.HugoRefs, cp.HTMLAnchors
+	rb.stamp = fileStamp{size: cp.Size, modTime: cp.ModTime}
 	if cp.Params != nil {
 		dec := json.NewDecoder(bytes.NewReader(cp.Params))
 		dec.UseNumber()

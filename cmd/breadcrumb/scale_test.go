@@ -341,8 +341,8 @@ func BenchmarkScale(b *testing.B) {
 // that a busy machine slows both).
 const (
 	guardPages       = 2000
-	guardIndexPeakMB = 150.0
-	guardGrepRatio   = 20.0
+	guardIndexPeakMB = 210.0
+	guardGrepRatio   = 7.0
 )
 
 // TestScaleGuard fails when memory or search latency on real-shaped

@@ -150,7 +150,7 @@ func splitIdentifier(term []byte) [][2]int {
 const wordsTokenizer = "breadcrumb_words"
 
 // wordTokenizer cuts text into words: runs of letters, digits and '_',
-// with a '.', ':' or '\'' between two of them kept inside ("v1.2",
+// with a '.', ':' or '\” between two of them kept inside ("v1.2",
 // "node_exporter", "don't"), as Unicode's word boundaries mostly do for
 // this text; each ideograph is a word of its own. It reads ASCII a byte
 // at a time, where the Unicode segmenter it replaces took a tenth of the

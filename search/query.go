@@ -198,10 +198,14 @@ func (ix *Index) ranked(ctx context.Context, text string, known *knownTerms, q, 
 		}
 		f.close()
 	}
-	if all != nil {
-		q = all
+	// Over every page, without the words most pages have first: they
+	// would make every page a hit to score. With them only when that
+	// finds too few.
+	hits, err := ix.run(ctx, q, filters, limit, terms, coverage)
+	if err != nil || len(hits) >= limit || all == nil {
+		return hits, err
 	}
-	return ix.run(ctx, q, filters, limit, terms, coverage)
+	return ix.run(ctx, all, filters, limit, terms, coverage)
 }
 
 // candidatePool is how many pages the first phase of a search keeps.

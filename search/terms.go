@@ -142,10 +142,11 @@ func (ix *Index) nearTerms(ctx context.Context, field, term string) ([]nearTerm,
 // A word that the pages have is matched with a typo too only when it is
 // rare: at most minRareTypo pages, or one in rareTypoShare. On 10,000
 // real pages a common word had dozens of neighbours one typo away, each a
-// list of postings that the search walked for nothing.
+// list of postings that the search walked for nothing, and finding the
+// neighbours of a long word took up to a millisecond.
 const (
 	minRareTypo   = 3
-	rareTypoShare = 20
+	rareTypoShare = 1000
 )
 
 // minTypoTerm is the length of the shortest term matched with a typo. A
@@ -480,7 +481,19 @@ func (ix *Index) withoutCommon(ctx context.Context, groups []fieldSearch) ([]fie
 	if out, n := keep(false); n > 0 {
 		return out, nil
 	}
+	// Only common words: the pages are picked by the short fields, where
+	// those words say most; in the whole text their postings are the
+	// longest of the index, and every page has them.
 	out, _ := keep(true)
+	short := out[:0]
+	for _, g := range out {
+		if g.field != fAll {
+			short = append(short, g)
+		}
+	}
+	if len(short) > 0 {
+		return short, nil
+	}
 	return out, nil
 }
 

@@ -149,8 +149,9 @@ func splitIdentifier(term []byte) [][2]int {
 // wordsTokenizer is the name of the tokenizer of runbook text.
 const wordsTokenizer = "breadcrumb_words"
 
-// wordTokenizer cuts text into words: runs of letters, digits and '_',
-// with a '.', ':' or '\” between two of them kept inside ("v1.2",
+// wordTokenizer cuts text into words: runs of letters, digits and
+// underscores, with a dot, a colon or an apostrophe between two of them
+// kept inside ("v1.2",
 // "node_exporter", "don't"), as Unicode's word boundaries mostly do for
 // this text; each ideograph is a word of its own. It reads ASCII a byte
 // at a time, where the Unicode segmenter it replaces took a tenth of the

@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
 )
 
 // rulesSetup writes a runbooks directory, published as a Hugo site, and
@@ -166,5 +170,23 @@ func TestMatchWithoutALinkFindsThePageThroughItsRule(t *testing.T) {
 	c := got[0].Candidates[0]
 	if c.Path != "kubernetes/KubePodCrashLooping.md" || c.Rule != "alert_rule" || !strings.Contains(c.Reason, "mixins:kube.yaml:8") {
 		t.Errorf("candidate %+v, want the page its rule links to, with the rule named", c)
+	}
+}
+
+func TestRulesAreReadFromGitLikeRunbooks(t *testing.T) {
+	env := inEmptyDir(t)
+	repoDir := t.TempDir()
+	repo, err := git.PlainInit(repoDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitPage(t, repo, repoDir, "monitoring/rules/api.yaml", "groups:\n- name: api\n  rules:\n  - alert: APIDown\n    expr: up{job=\"api\"} == 0\n", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	commitPage(t, repo, repoDir, "monitoring/dashboards.yaml", "dashboards: []\n", time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC))
+	pages := t.TempDir()
+	writeFile(t, pages, "APIDown.md", "# APIDown\n\n## Mitigation\n\n1. Restart the API.\n")
+	cfg := writeFile(t, t.TempDir(), "breadcrumb.yaml", fmt.Sprintf("runbooks:\n  sources:\n    - name: pages\n      path: %q\nrules:\n  sources:\n    - name: mon\n      git:\n        url: %q\n        subdir: monitoring\n", pages, repoDir))
+	res := runCLI(t, env, "rules", "--missing", "--config", cfg)
+	if res.code != exitOK || !strings.Contains(res.stdout, "1 alert rule in 2 files: 1 with a runbook, 0 without; skipped 1 other YAML file") {
+		t.Errorf("code %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
 	}
 }

@@ -136,3 +136,34 @@ func TestAPIIncidents(t *testing.T) {
 		}
 	}
 }
+
+func TestAPIRulesListsTheRulesWithTheirRunbooks(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s := startServe(t, serveEnv(t))
+	defer s.stop()
+	var got struct {
+		Rules []struct {
+			Alert   string
+			Source  string
+			Runbook *struct{ ID, Rule string }
+		}
+		Sources []struct {
+			Name         string
+			Files, Rules int
+		}
+	}
+	if err := json.Unmarshal([]byte(s.get("/api/rules", "application/json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rules) != 19 || len(got.Sources) != 1 || got.Sources[0].Name != "example-rules" || got.Sources[0].Rules != 19 {
+		t.Fatalf("got %d rules from %+v, want the 19 example rules", len(got.Rules), got.Sources)
+	}
+	for _, r := range got.Rules {
+		if r.Runbook == nil || !strings.HasPrefix(r.Runbook.ID, "examples:") {
+			t.Errorf("example rule %s has runbook %+v", r.Alert, r.Runbook)
+		}
+	}
+	if body := s.get("/api/rules?missing=true", "application/json"); !strings.Contains(body, `"rules":[]`) {
+		t.Errorf("?missing=true: %s, want no rule", body)
+	}
+}

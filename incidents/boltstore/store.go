@@ -52,9 +52,10 @@ func (e *lockedError) Unwrap() []error { return []error{ErrLocked, e.err} }
 
 // Store is an incidents.Store in a bbolt file.
 type Store struct {
-	db   *bolt.DB
-	path string
-	now  func() time.Time // for claims' expiry, the inbox's retention and leases
+	db      *bolt.DB
+	commits *committer
+	path    string
+	now     func() time.Time // for claims' expiry, the inbox's retention and leases
 
 	inboxRetention  time.Duration
 	inboxMaxPending int
@@ -131,7 +132,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: time.Now, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
+	s := &Store{db: db, commits: newCommitter(db), path: path, now: time.Now, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
 	if s.inboxRetention <= 0 {
 		s.inboxRetention = DefaultInboxRetention
 	}
@@ -141,8 +142,10 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close releases the file and its lock.
+// Close commits the writes under way, then releases the file and its
+// lock. A write after Close fails.
 func (s *Store) Close() error {
+	s.commits.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
 	}
@@ -402,6 +405,7 @@ func (s *Store) claim(ctx context.Context, key string, ttl time.Duration) (bool,
 	}
 	var first bool
 	err := s.write(func(tx *bolt.Tx) (bool, error) {
+		first = false
 		now := s.now().UnixNano()
 		claims, expiry := tx.Bucket(bucketClaims), tx.Bucket(bucketClaimExpiry)
 		if err := pruneClaims(claims, expiry, now); err != nil {
@@ -458,20 +462,11 @@ func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// write runs fn in a write transaction and commits it, with its fsync,
-// only when fn reports a change.
-func (s *Store) write(fn func(tx *bolt.Tx) (changed bool, err error)) error {
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // after Commit, a no-op
-	changed, err := fn(tx)
-	if err != nil || !changed {
-		return err
-	}
-	return tx.Commit()
-}
+// write runs fn in a write transaction, shared with the writes queued
+// beside it (see committer and writeFunc), and returns once that
+// transaction is committed and synced, or rolled back when nothing in it
+// changed.
+func (s *Store) write(fn writeFunc) error { return s.commits.write(fn) }
 
 // validate checks an incident and its events before a transaction starts.
 func validate(inc *incidents.Incident, events []incidents.Event) error {

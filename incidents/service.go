@@ -154,6 +154,13 @@ const RefKey = "declaration_key"
 // Declare opens an incident, or returns the one already opened for the
 // same reference or action key (created is then false).
 func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *Incident, created bool, err error) {
+	return s.declare(ctx, d, a, nil)
+}
+
+// declare is Declare; when the incident is new, with (unless nil) adds
+// to it, and the events it returns to its first ones, before it is
+// stored: one write opens the incident with them.
+func (s *Service) declare(ctx context.Context, d Declaration, a Action, with func(inc *Incident, now time.Time) ([]Event, error)) (inc *Incident, created bool, err error) {
 	if strings.TrimSpace(d.Title) == "" {
 		return nil, false, fmt.Errorf("incidents: declare: a title is needed: %w", ErrInvalid)
 	}
@@ -202,6 +209,13 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		events := []Event{s.event(inc.ID, a, "", EventDeclared, now, inc.Title, map[string]string{"severity": sevText(d.Severity)})}
 		if d.Runbook != nil {
 			events = append(events, s.event(inc.ID, a, "runbook", EventRunbookAttached, now, d.Runbook.Title, runbookData(d.Runbook)))
+		}
+		if with != nil {
+			more, werr := with(inc, now)
+			if werr != nil && !errors.Is(werr, errNoChange) {
+				return nil, false, fmt.Errorf("incidents: declare: %w", werr)
+			}
+			events = append(events, more...)
 		}
 		err = s.store.Create(ctx, inc, events)
 		if err == nil {

@@ -33,6 +33,7 @@ type Incidents interface {
 	Get(ctx context.Context, id string) (*incidents.Incident, error)
 	Timeline(ctx context.Context, id string, after int64, limit int) ([]incidents.Event, error)
 	List(ctx context.Context, f incidents.Filter) ([]*incidents.Incident, error)
+	Each(ctx context.Context, f incidents.Filter, fn func(*incidents.Incident) error) error
 }
 
 // Hit is a runbook found by a Searcher.
@@ -245,12 +246,12 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	b.q = newQueue(b.idle, b.log, tp.Tracer("github.com/breadcrumb-oncall/breadcrumb/bot"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	open, err := b.inc.List(ctx, incidents.Filter{Open: true})
+	err = b.inc.Each(ctx, incidents.Filter{Open: true}, func(inc *incidents.Incident) error {
+		b.remember(inc)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bot: read the open incidents: %w", err)
-	}
-	for _, inc := range open {
-		b.remember(inc)
 	}
 	return b, nil
 }
@@ -312,27 +313,31 @@ func (b *Bot) incidentAt(ctx context.Context, place Place) (*incidents.Incident,
 	if id, ok := b.lookupHome(place); ok {
 		return b.inc.Get(ctx, id)
 	}
-	list, err := b.inc.List(ctx, incidents.Filter{Limit: maxFallback})
-	if err != nil {
-		return nil, err
-	}
 	var found *incidents.Incident
-	for _, inc := range list {
+	err := b.inc.Each(ctx, incidents.Filter{Limit: maxFallback}, func(inc *incidents.Incident) error {
 		h := inc.Slack
 		if h.Channel != place.Channel {
-			continue
+			return nil
 		}
 		if h.Thread == place.Thread {
 			found = inc
-			break
+			return errFound
 		}
 		if h.Thread == "" && found == nil {
 			found = inc
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, err
 	}
 	b.remember(found)
 	return found, nil
 }
+
+// errFound stops a walk through the incidents once it found what it
+// looked for.
+var errFound = errors.New("found")
 
 // stateOf returns the incident's posted state; callers hold b.mu.
 func (b *Bot) stateOf(id string) *incState {

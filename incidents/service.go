@@ -698,6 +698,59 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
 	return s.store.List(ctx, f)
 }
 
+// eachPage is how many incidents Each reads at a time.
+const eachPage = 200
+
+// Each calls fn with every incident the filter selects, newest first (as
+// List orders them), reading them a page at a time: a caller that keeps
+// only what it needs of each holds one page of incidents, not all of
+// them. f.Limit caps the incidents fn sees; 0 means all. Each stops at
+// fn's first error and returns it. An incident created while Each runs
+// may or may not be seen; none is seen twice.
+func (s *Service) Each(ctx context.Context, f Filter, fn func(*Incident) error) error {
+	page := f
+	var last *Incident
+	// tie counts the incidents seen that were created at last's time:
+	// the next page, which ends just after that time, starts with them.
+	seen, tie := 0, 0
+	for {
+		want := eachPage
+		if f.Limit > 0 {
+			want = min(want, f.Limit-seen)
+		}
+		if want <= 0 {
+			return nil
+		}
+		page.Limit = want + tie
+		list, err := s.store.List(ctx, page)
+		if err != nil {
+			return err
+		}
+		for _, inc := range list {
+			if last != nil && inc.CreatedAt.Equal(last.CreatedAt) && inc.ID >= last.ID {
+				continue // seen on the page before
+			}
+			if f.Limit > 0 && seen == f.Limit {
+				return nil
+			}
+			if err := fn(inc); err != nil {
+				return err
+			}
+			seen++
+			if last != nil && inc.CreatedAt.Equal(last.CreatedAt) {
+				tie++
+			} else {
+				tie = 1
+			}
+			last = inc
+		}
+		if len(list) < page.Limit || last == nil {
+			return nil
+		}
+		page.To = last.CreatedAt.Add(time.Nanosecond)
+	}
+}
+
 // FindByRef returns the incident with an external reference.
 func (s *Service) FindByRef(ctx context.Context, kind, value string) (*Incident, error) {
 	return s.store.FindByRef(ctx, kind, value)

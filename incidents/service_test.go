@@ -341,3 +341,82 @@ func TestWithdrawnMitigationIsForgotten(t *testing.T) {
 		t.Errorf("mitigated at %v after the mitigation was withdrawn", got.MitigatedAt)
 	}
 }
+
+func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
+	// 520 incidents: 250 created at one instant (a tie longer than a
+	// page), the others a second apart, every third one resolved.
+	svc, c := newService(t)
+	var wg sync.WaitGroup
+	for i := range 520 {
+		at := c.At(time.Duration(i) * time.Second)
+		if i < 250 {
+			at = c.At(0)
+		}
+		wg.Go(func() {
+			inc, _, err := svc.Declare(ctx, incidents.Declaration{Title: fmt.Sprintf("Incident %d", i), Service: fmt.Sprintf("svc-%d", i%2)},
+				incidents.Action{Key: fmt.Sprintf("declare-%d", i), At: at})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if i%3 == 0 {
+				if _, err := svc.Transition(ctx, inc.ID, incidents.StatusResolved, incidents.Action{}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	tests := []struct {
+		name string
+		f    incidents.Filter
+	}{
+		{"every incident", incidents.Filter{}},
+		{"the open ones", incidents.Filter{Open: true}},
+		{"one service's resolved ones", incidents.Filter{Service: "svc-1", Statuses: []incidents.Status{incidents.StatusResolved}}},
+		{"the newest 300", incidents.Filter{Limit: 300}},
+		{"the newest 210 open ones", incidents.Filter{Open: true, Limit: 210}},
+		{"before a time", incidents.Filter{To: c.At(400 * time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := svc.List(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := svc.Each(ctx, tt.f, func(inc *incidents.Incident) error {
+				got = append(got, inc.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("Each saw %d incidents, List returns %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i].ID {
+					t.Fatalf("incident %d: Each saw %s, List returns %s", i, got[i], want[i].ID)
+				}
+			}
+		})
+	}
+}
+
+func TestEachStopsAtTheFirstError(t *testing.T) {
+	svc, _ := newService(t)
+	for i := range 3 {
+		if _, _, err := svc.Declare(ctx, incidents.Declaration{Title: fmt.Sprint("Incident ", i)}, incidents.Action{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("enough")
+	n := 0
+	err := svc.Each(ctx, incidents.Filter{}, func(*incidents.Incident) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Each = %v after %d calls, want %v after 1", err, n, stop)
+	}
+}

@@ -106,16 +106,40 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	list, err := s.incidents.List(r.Context(), f)
-	if err != nil {
+	// The incidents are read a page at a time and written as they come,
+	// so that a list of a thousand holds one page of them, not all of
+	// them and their JSON.
+	started := false
+	err := s.incidents.Each(r.Context(), f, func(inc *incidents.Incident) error {
+		data, err := json.Marshal(inc)
+		if err != nil {
+			return err
+		}
+		sep := ","
+		if !started {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			sep, started = `{"incidents":[`, true
+		}
+		_, err = io.WriteString(w, sep)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		return err
+	})
+	switch {
+	case err != nil && !started:
 		s.logger.Error("listing incidents", "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot list incidents")
-		return
+	case err != nil:
+		// The answer is under way: it ends here, cut short, which its
+		// reader sees as JSON that does not close.
+		s.logger.Error("listing incidents", "err", err)
+	case !started:
+		writeJSON(w, http.StatusOK, map[string]any{"incidents": []*incidents.Incident{}})
+	default:
+		_, _ = io.WriteString(w, "]}\n")
 	}
-	if list == nil {
-		list = []*incidents.Incident{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
 }
 
 // incidentAndTimeline loads an incident and its whole timeline, answering

@@ -2,11 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 func TestAPISearchAndMatch(t *testing.T) {
@@ -133,6 +138,66 @@ func TestAPIIncidents(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != status {
 			t.Errorf("GET %s: %s, want %d", path, resp.Status, status)
+		}
+	}
+}
+
+func TestAPIIncidentListsAreWhatTheStoreListsPageAfterPage(t *testing.T) {
+	t.Chdir(t.TempDir())
+	env := serveEnv(t)
+	st := openDataStore(t, env["BREADCRUMB_DATA_DIR"])
+	// 450 incidents, more than two of the pages the list is read in, a
+	// third of them resolved, some created at the same instant.
+	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	svc := incidents.NewService(st, incidents.Options{})
+	var wg sync.WaitGroup
+	for i := range 450 {
+		wg.Go(func() {
+			inc, _, err := svc.Declare(t.Context(), incidents.Declaration{Title: fmt.Sprintf("Incident <%d> & co", i), Service: fmt.Sprintf("svc-%d", i%3)},
+				incidents.Action{At: start.Add(time.Duration(i/2) * time.Minute)})
+			if err == nil && i%3 == 0 {
+				_, err = svc.Transition(t.Context(), inc.ID, incidents.StatusResolved, incidents.Action{})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	tests := []struct {
+		query string
+		f     incidents.Filter
+	}{
+		{"", incidents.Filter{Limit: 100}},
+		{"?limit=1000", incidents.Filter{Limit: 1000}},
+		{"?limit=420", incidents.Filter{Limit: 420}},
+		{"?status=open&limit=1000", incidents.Filter{Open: true, Limit: 1000}},
+		{"?status=resolved&service=svc-0&limit=1000", incidents.Filter{Statuses: []incidents.Status{incidents.StatusResolved}, Service: "svc-0", Limit: 1000}},
+		{"?service=none", incidents.Filter{Service: "none", Limit: 100}},
+	}
+	want := map[string]string{}
+	for _, tt := range tests {
+		list, err := svc.List(t.Context(), tt.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list == nil {
+			list = []*incidents.Incident{}
+		}
+		var buf strings.Builder
+		if err := json.NewEncoder(&buf).Encode(map[string]any{"incidents": list}); err != nil {
+			t.Fatal(err)
+		}
+		want[tt.query] = buf.String()
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, env)
+	defer s.stop()
+	for _, tt := range tests {
+		if got := s.get("/api/incidents"+tt.query, "application/json"); got != want[tt.query] {
+			t.Errorf("/api/incidents%s: got %d bytes, want the %d bytes of the store's list (%.120s...)", tt.query, len(got), len(want[tt.query]), got)
 		}
 	}
 }

@@ -197,13 +197,22 @@ type Bot struct {
 
 	mu sync.Mutex
 	// homes maps an incident's home to its ID: {Channel} for a channel,
-	// {Channel, Thread} for a thread.
-	homes map[Place]string
+	// {Channel, Thread} for a thread. It keeps the maxHomes used last; an
+	// older home is found again in the store (incidentAt).
+	homes *lru[Place, string]
 	// channels counts the homes in each channel, for reactions.
 	channels map[string]int
-	// state holds, by incident ID, what the bot posted for it.
-	state map[string]*incState
+	// state holds, by incident ID, what the bot posted for the maxStates
+	// incidents it changed last; an older incident's cards and checklist
+	// are no longer kept current.
+	state *lru[string, *incState]
 }
+
+// The most homes and incident states the bot keeps in memory.
+const (
+	maxHomes  = 5000
+	maxStates = 500
+)
 
 // incState is what the bot posted for an incident, beyond its header
 // (which the incident records): the guided cards and the checklist, and
@@ -232,7 +241,12 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, inc: deps.Incidents, search: deps.Search, books: deps.Runbooks, chat: deps.Chat,
 		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL, newURL: deps.NewRunbookURL,
-		homes: map[Place]string{}, channels: map[string]int{}, state: map[string]*incState{}}
+		channels: map[string]int{}, state: newLRU[string, *incState](maxStates, nil)}
+	b.homes = newLRU(maxHomes, func(k Place, _ string) {
+		if b.channels[k.Channel]--; b.channels[k.Channel] <= 0 {
+			delete(b.channels, k.Channel)
+		}
+	})
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -275,10 +289,10 @@ func (b *Bot) remember(inc *incidents.Incident) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := homeKey(inc.Slack)
-	if _, ok := b.homes[k]; !ok {
+	if _, ok := b.homes.get(k); !ok {
 		b.channels[k.Channel]++
 	}
-	b.homes[k] = inc.ID
+	b.homes.put(k, inc.ID)
 }
 
 func homeKey(h incidents.SlackHome) Place {
@@ -290,11 +304,11 @@ func homeKey(h incidents.SlackHome) Place {
 func (b *Bot) lookupHome(place Place) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if id, ok := b.homes[place]; ok {
+	if id, ok := b.homes.get(place); ok {
 		return id, true
 	}
 	if place.Thread != "" {
-		id, ok := b.homes[Place{Channel: place.Channel}]
+		id, ok := b.homes.get(Place{Channel: place.Channel})
 		return id, ok
 	}
 	return "", false
@@ -341,10 +355,10 @@ var errFound = errors.New("found")
 
 // stateOf returns the incident's posted state; callers hold b.mu.
 func (b *Bot) stateOf(id string) *incState {
-	st := b.state[id]
-	if st == nil {
+	st, ok := b.state.get(id)
+	if !ok {
 		st = &incState{rendered: map[MessageRef]string{}}
-		b.state[id] = st
+		b.state.put(id, st)
 	}
 	return st
 }

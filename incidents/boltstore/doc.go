@@ -22,6 +22,17 @@
 // answer, and the others run again without it. A write's function may
 // therefore run more than once, and never with its effects kept twice.
 //
+// # Memory
+//
+// bbolt reads the file through a memory mapping, so every page read or
+// written stays in the process's resident set, and RSS grows with the
+// file, that is with the incidents kept. Every Options.ReleaseInterval
+// (10 s) the store drops the mapping's pages from the resident set
+// (madvise MADV_DONTNEED, on Linux), in a read transaction so that bbolt
+// cannot map the file elsewhere meanwhile: the pages stay in the kernel's
+// page cache, and the next read maps them again without touching the
+// disk.
+//
 // # Locking
 //
 // bbolt takes an exclusive flock on the file. A second Open, from another

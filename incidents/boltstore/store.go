@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,7 +29,17 @@ type Options struct {
 	// InboxMaxPending is how many deliveries the inbox holds before Put
 	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
 	InboxMaxPending int
+	// ReleaseInterval is how often the store drops the pages of its file
+	// that bbolt mapped in memory from the process's resident set, on
+	// Linux: the pages read or written since stay in the kernel's page
+	// cache, but the process's RSS no longer grows with the file, that is
+	// with the incidents kept. 0 means DefaultReleaseInterval; a negative
+	// value never drops them.
+	ReleaseInterval time.Duration
 }
+
+// DefaultReleaseInterval is Options.ReleaseInterval's default.
+const DefaultReleaseInterval = 10 * time.Second
 
 // DefaultTimeout is Options.Timeout's default.
 const DefaultTimeout = time.Second
@@ -59,6 +70,11 @@ type Store struct {
 
 	inboxRetention  time.Duration
 	inboxMaxPending int
+
+	// stopRelease ends the loop that drops the mapped pages, which closes
+	// released when it has returned.
+	stopRelease, released chan struct{}
+	closeOnce             sync.Once
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -139,12 +155,41 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.inboxMaxPending <= 0 {
 		s.inboxMaxPending = DefaultInboxMaxPending
 	}
+	s.stopRelease, s.released = make(chan struct{}), make(chan struct{})
+	interval := opts.ReleaseInterval
+	if interval == 0 {
+		interval = DefaultReleaseInterval
+	}
+	go s.releaseLoop(interval)
 	return s, nil
+}
+
+// releaseLoop drops the mapped pages every interval until Close.
+func (s *Store) releaseLoop(interval time.Duration) {
+	defer close(s.released)
+	if interval < 0 {
+		<-s.stopRelease
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRelease:
+			return
+		case <-t.C:
+			// A failure costs memory only: the pages stay resident until
+			// the next tick.
+			_ = s.releaseMapped()
+		}
+	}
 }
 
 // Close commits the writes under way, then releases the file and its
 // lock. A write after Close fails.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stopRelease) })
+	<-s.released
 	s.commits.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)

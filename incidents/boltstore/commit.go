@@ -33,12 +33,17 @@ type writeCall struct {
 	done chan error
 }
 
-// committer runs the store's writes, group commit: one goroutine takes
-// every write queued while the last transaction was syncing and runs them,
-// in the order they came, in one transaction with one sync. A webhook's
-// Put then waits for at most the sync under way and its own, however many
-// writers (the inbox worker, the bot, other webhooks) queue beside it,
-// where bbolt's single writer lock lined them up one sync each.
+// committer runs the store's writes, group commit: the writes queued
+// while a transaction syncs are run together, in the order they came, in
+// the next transaction, with one sync. A webhook's Put then waits for at
+// most the sync under way and its own, however many writers (the inbox
+// worker, the bot, other webhooks) queue beside it, where bbolt's single
+// writer lock lined them up one sync each.
+//
+// No goroutine waits for writes: a write that finds no commit under way
+// commits itself (a lone write costs no hand-over), and a committing
+// goroutine that finds more writes queued once its own is done hands
+// them to a new goroutine, and returns.
 //
 // Each write returns once its transaction is synced, as before. When a
 // write fails, its transaction is rolled back whole: the failed write runs
@@ -49,14 +54,14 @@ type committer struct {
 
 	mu      sync.Mutex
 	queue   []*writeCall
+	running bool // a goroutine commits the queue
 	closing bool
-	wake    chan struct{}
-	stopped chan struct{}
+	idle    *sync.Cond // signalled when running turns false
 }
 
 func newCommitter(db *bolt.DB) *committer {
-	c := &committer{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
-	go c.loop()
+	c := &committer{db: db}
+	c.idle = sync.NewCond(&c.mu)
 	return c
 }
 
@@ -69,48 +74,44 @@ func (c *committer) write(fn writeFunc) error {
 		return berrors.ErrDatabaseNotOpen
 	}
 	c.queue = append(c.queue, call)
+	lead := !c.running
+	c.running = true
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	if lead {
+		c.lead()
 	}
 	return <-call.done
 }
 
-// close commits what is queued, refuses any later write and returns once
-// the committer has stopped.
+// close lets the writes queued be committed, refuses any later write and
+// returns once nothing is being committed.
 func (c *committer) close() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.closing = true
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
+	for c.running {
+		c.idle.Wait()
 	}
-	<-c.stopped
 }
 
-func (c *committer) loop() {
-	defer close(c.stopped)
-	for {
-		c.mu.Lock()
-		n := min(len(c.queue), maxBatch)
-		batch := c.queue[:n:n]
-		c.queue = c.queue[n:]
-		if len(c.queue) == 0 {
-			c.queue = nil
-		}
-		closing := c.closing
-		c.mu.Unlock()
-		if n == 0 {
-			if closing {
-				return
-			}
-			<-c.wake
-			continue
-		}
-		c.commit(batch)
+// lead commits a batch of the queue (at most maxBatch writes), then
+// hands what was queued meanwhile to a new goroutine.
+func (c *committer) lead() {
+	c.mu.Lock()
+	n := min(len(c.queue), maxBatch)
+	batch := c.queue[:n:n]
+	c.queue = c.queue[n:]
+	c.mu.Unlock()
+	c.commit(batch)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		c.queue = nil
+		c.running = false
+		c.idle.Broadcast()
+		return
 	}
+	go c.lead()
 }
 
 // commit runs batch in one transaction and answers every call. A call

@@ -13,11 +13,12 @@
 // # Group commit
 //
 // bbolt has one writer at a time, and each commit waits for the disk. The
-// writes are therefore queued to one goroutine, which runs every write
-// queued while the last commit was syncing in one transaction, in the
-// order they came, with one commit: a webhook's Put waits for at most the
-// sync under way and its own, however many writes the inbox worker and
-// the bot queue beside it. When a write fails, the transaction is rolled
+// writes are therefore queued, and every write queued while the last
+// commit was syncing runs in the next transaction, in the order they
+// came, with one commit: a webhook's Put waits for at most the sync under
+// way and its own, however many writes the inbox worker and the bot
+// queue beside it. A write that finds no commit under way commits itself,
+// at no more cost than before. When a write fails, the transaction is rolled
 // back; the failed write runs again alone, and its outcome there is its
 // answer, and the others run again without it. A write's function may
 // therefore run more than once, and never with its effects kept twice.

@@ -84,7 +84,7 @@ func newChatSide(cfg *config, getenv func(string) string, store incidents.Store,
 		Commands: bot.CommandNames{Runbook: cfg.Slack.Commands.Runbook, Incident: cfg.Slack.Commands.Incident},
 	}, bot.Deps{
 		Incidents: svc, Search: bot.SearchIndex(ix), Runbooks: lib, Chat: chat, Logger: logger.With("part", "bot"),
-		LinkURL: func(id string, n int, user string) string { return breadcrumbs.RedirectURLFor(base, id, n, user) },
+		LinkURL:       func(id string, n int, user string) string { return breadcrumbs.RedirectURLFor(base, id, n, user) },
 		NewRunbookURL: func(id string) string { return base + "/runbooks/new?incident=" + url.QueryEscape(id) },
 		PageURL: func(id, anchor string) string {
 			u := base + "/runbooks/" + (&url.URL{Path: id}).EscapedPath()

@@ -701,6 +701,17 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
 // eachPage is how many incidents Each reads at a time.
 const eachPage = 200
 
+// Position is where an incident stands in List's order: newest first by
+// creation time, then by ID, descending. The zero Position stands before
+// every incident.
+type Position struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// PositionOf returns inc's Position.
+func PositionOf(inc *Incident) Position { return Position{CreatedAt: inc.CreatedAt, ID: inc.ID} }
+
 // Each calls fn with every incident the filter selects, newest first (as
 // List orders them), reading them a page at a time: a caller that keeps
 // only what it needs of each holds one page of incidents, not all of
@@ -708,11 +719,24 @@ const eachPage = 200
 // fn's first error and returns it. An incident created while Each runs
 // may or may not be seen; none is seen twice.
 func (s *Service) Each(ctx context.Context, f Filter, fn func(*Incident) error) error {
+	return s.EachAfter(ctx, f, Position{}, fn)
+}
+
+// EachAfter is Each from the incident that follows after in List's
+// order: what a reader that stopped at after has not seen yet.
+func (s *Service) EachAfter(ctx context.Context, f Filter, after Position, fn func(*Incident) error) error {
 	page := f
-	var last *Incident
-	// tie counts the incidents seen that were created at last's time:
-	// the next page, which ends just after that time, starts with them.
-	seen, tie := 0, 0
+	var last *Position
+	if after != (Position{}) {
+		last = &after
+		if to := after.CreatedAt.Add(time.Nanosecond); f.To.IsZero() || to.Before(f.To) {
+			page.To = to
+		}
+	}
+	// Each page after the first ends just after last's instant, so it
+	// starts again with the incidents of that instant already seen (or,
+	// from after, passed): overlap is how many more it reads for them.
+	seen, overlap := 0, 0
 	for {
 		want := eachPage
 		if f.Limit > 0 {
@@ -721,31 +745,39 @@ func (s *Service) Each(ctx context.Context, f Filter, fn func(*Incident) error) 
 		if want <= 0 {
 			return nil
 		}
-		page.Limit = want + tie
+		page.Limit = want + overlap
 		list, err := s.store.List(ctx, page)
 		if err != nil {
 			return err
 		}
+		fresh := 0
 		for _, inc := range list {
 			if last != nil && inc.CreatedAt.Equal(last.CreatedAt) && inc.ID >= last.ID {
-				continue // seen on the page before
-			}
-			if f.Limit > 0 && seen == f.Limit {
-				return nil
+				continue // seen or passed already
 			}
 			if err := fn(inc); err != nil {
 				return err
 			}
-			seen++
-			if last != nil && inc.CreatedAt.Equal(last.CreatedAt) {
-				tie++
-			} else {
-				tie = 1
+			seen, fresh = seen+1, fresh+1
+			last = &Position{CreatedAt: inc.CreatedAt, ID: inc.ID}
+			if f.Limit > 0 && seen == f.Limit {
+				return nil
 			}
-			last = inc
 		}
 		if len(list) < page.Limit || last == nil {
 			return nil
+		}
+		if fresh == 0 {
+			// More incidents of after's instant than the page held: read
+			// more of them.
+			overlap = 2*overlap + want
+			continue
+		}
+		overlap = 0
+		for _, inc := range list {
+			if inc.CreatedAt.Equal(last.CreatedAt) {
+				overlap++
+			}
 		}
 		page.To = last.CreatedAt.Add(time.Nanosecond)
 	}

@@ -342,9 +342,11 @@ func TestWithdrawnMitigationIsForgotten(t *testing.T) {
 	}
 }
 
-func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
-	// 520 incidents: 250 created at one instant (a tie longer than a
-	// page), the others a second apart, every third one resolved.
+// manyIncidents declares 520 incidents: 250 created at one instant (a
+// run longer than a page of Each), the others a second apart, every third
+// one resolved, half of them of svc-1.
+func manyIncidents(t *testing.T) (*incidents.Service, *clock) {
+	t.Helper()
 	svc, c := newService(t)
 	var wg sync.WaitGroup
 	for i := range 520 {
@@ -367,6 +369,11 @@ func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	return svc, c
+}
+
+func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
+	svc, c := manyIncidents(t)
 	tests := []struct {
 		name string
 		f    incidents.Filter
@@ -400,6 +407,39 @@ func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestEachAfterGoesOnWhereAReaderStopped(t *testing.T) {
+	svc, _ := manyIncidents(t)
+	for _, f := range []incidents.Filter{{}, {Open: true}} {
+		all, err := svc.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stops in the run of 250 at one instant (the oldest 250), at its
+		// edges, and among the others.
+		for _, k := range []int{0, 1, 150, 199, 200, len(all) - 251, len(all) - 250, len(all) - 249, len(all) - 100, len(all) - 2, len(all) - 1} {
+			t.Run(fmt.Sprintf("open=%v after=%d", f.Open, k), func(t *testing.T) {
+				var got []string
+				err := svc.EachAfter(ctx, f, incidents.PositionOf(all[k]), func(inc *incidents.Incident) error {
+					got = append(got, inc.ID)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := all[k+1:]
+				if len(got) != len(want) {
+					t.Fatalf("EachAfter saw %d incidents, want the %d after the %dth", len(got), len(want), k)
+				}
+				for i := range want {
+					if got[i] != want[i].ID {
+						t.Fatalf("incident %d: EachAfter saw %s, want %s", i, got[i], want[i].ID)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -177,18 +177,33 @@ func TestAPIIncidentListsAreWhatTheStoreListsPageAfterPage(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, tt := range tests {
-		list, err := svc.List(t.Context(), tt.f)
+		f := tt.f
+		f.Limit++ // one more tells whether there is a next page
+		list, err := svc.List(t.Context(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if list == nil {
-			list = []*incidents.Incident{}
+		answer := map[string]any{"incidents": list}
+		switch {
+		case len(list) > tt.f.Limit:
+			answer["incidents"] = list[:tt.f.Limit]
+			answer["next"] = encodeCursor(incidents.PositionOf(list[tt.f.Limit-1]))
+		case list == nil:
+			answer["incidents"] = []*incidents.Incident{}
 		}
 		var buf strings.Builder
-		if err := json.NewEncoder(&buf).Encode(map[string]any{"incidents": list}); err != nil {
+		if err := json.NewEncoder(&buf).Encode(answer); err != nil {
 			t.Fatal(err)
 		}
 		want[tt.query] = buf.String()
+	}
+	all, err := svc.List(t.Context(), incidents.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open, err := svc.List(t.Context(), incidents.Filter{Open: true})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -198,6 +213,53 @@ func TestAPIIncidentListsAreWhatTheStoreListsPageAfterPage(t *testing.T) {
 	for _, tt := range tests {
 		if got := s.get("/api/incidents"+tt.query, "application/json"); got != want[tt.query] {
 			t.Errorf("/api/incidents%s: got %d bytes, want the %d bytes of the store's list (%.120s...)", tt.query, len(got), len(want[tt.query]), got)
+		}
+	}
+	// Following next, page after page, reads every incident once, in
+	// order, and the last page has no next.
+	for _, pages := range []struct {
+		query string
+		want  []*incidents.Incident
+	}{
+		{"?limit=100", all},
+		{"?limit=7&status=open", open},
+		{"?limit=450", all},
+	} {
+		var got []string
+		query := pages.query
+		for n := 0; ; n++ {
+			var page struct {
+				Incidents []struct{ ID string }
+				Next      string
+			}
+			if err := json.Unmarshal([]byte(s.get("/api/incidents"+query, "application/json")), &page); err != nil {
+				t.Fatal(err)
+			}
+			for _, inc := range page.Incidents {
+				got = append(got, inc.ID)
+			}
+			if page.Next == "" || n > len(pages.want) {
+				break
+			}
+			query = pages.query + "&cursor=" + page.Next
+		}
+		if len(got) != len(pages.want) {
+			t.Fatalf("/api/incidents%s, page after page: got %d incidents, want %d", pages.query, len(got), len(pages.want))
+		}
+		for i, inc := range pages.want {
+			if got[i] != inc.ID {
+				t.Fatalf("/api/incidents%s, page after page: incident %d is %s, want %s", pages.query, i, got[i], inc.ID)
+			}
+		}
+	}
+	for _, bad := range []string{"nonsense", encodeCursor(incidents.Position{})[:5], "AAAA"} {
+		resp, err := s.client.Get(s.url + "/api/incidents?cursor=" + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("/api/incidents?cursor=%s: %s, want 400", bad, resp.Status)
 		}
 	}
 }

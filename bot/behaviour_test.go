@@ -374,3 +374,22 @@ func TestNewRefusesABadConfig(t *testing.T) {
 		t.Error("got no error without incidents")
 	}
 }
+
+// TestAnIncidentWhoseHomeTheBotForgotIsFoundAgain: the bot keeps a
+// bounded number of homes in memory; a command typed in an older
+// incident's home finds it in the store.
+func TestAnIncidentWhoseHomeTheBotForgotIsFoundAgain(t *testing.T) {
+	w := newWorld(t, bot.Config{})
+	bot.BoundMemory(w.bot, 2, 2)
+	general := w.chat.CreateChannel("general", "")
+	for _, title := range []string{"Disk full", "Queue backlog", "Checkout slow"} {
+		w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare "+title+" sev3")
+	}
+	for i, id := range []string{"INC-20261125-00001", "INC-20261125-00002", "INC-20261125-00003"} {
+		home := bot.Place{Channel: w.incident(id).Slack.Channel}
+		got := text(w.command(alice, home, "incident", "status"))
+		if !strings.Contains(got, id) {
+			t.Errorf("incident %d: /incident status in its home answered %q, want it to name %s", i+1, got, id)
+		}
+	}
+}

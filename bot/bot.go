@@ -33,6 +33,7 @@ type Incidents interface {
 	Get(ctx context.Context, id string) (*incidents.Incident, error)
 	Timeline(ctx context.Context, id string, after int64, limit int) ([]incidents.Event, error)
 	List(ctx context.Context, f incidents.Filter) ([]*incidents.Incident, error)
+	Each(ctx context.Context, f incidents.Filter, fn func(*incidents.Incident) error) error
 }
 
 // Hit is a runbook found by a Searcher.
@@ -196,13 +197,22 @@ type Bot struct {
 
 	mu sync.Mutex
 	// homes maps an incident's home to its ID: {Channel} for a channel,
-	// {Channel, Thread} for a thread.
-	homes map[Place]string
+	// {Channel, Thread} for a thread. It keeps the maxHomes used last; an
+	// older home is found again in the store (incidentAt).
+	homes *lru[Place, string]
 	// channels counts the homes in each channel, for reactions.
 	channels map[string]int
-	// state holds, by incident ID, what the bot posted for it.
-	state map[string]*incState
+	// state holds, by incident ID, what the bot posted for the maxStates
+	// incidents it changed last; an older incident's cards and checklist
+	// are no longer kept current.
+	state *lru[string, *incState]
 }
+
+// The most homes and incident states the bot keeps in memory.
+const (
+	maxHomes  = 5000
+	maxStates = 500
+)
 
 // incState is what the bot posted for an incident, beyond its header
 // (which the incident records): the guided cards and the checklist, and
@@ -231,7 +241,12 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, inc: deps.Incidents, search: deps.Search, books: deps.Runbooks, chat: deps.Chat,
 		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL, newURL: deps.NewRunbookURL,
-		homes: map[Place]string{}, channels: map[string]int{}, state: map[string]*incState{}}
+		channels: map[string]int{}, state: newLRU[string, *incState](maxStates, nil)}
+	b.homes = newLRU(maxHomes, func(k Place, _ string) {
+		if b.channels[k.Channel]--; b.channels[k.Channel] <= 0 {
+			delete(b.channels, k.Channel)
+		}
+	})
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -245,12 +260,12 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	b.q = newQueue(b.idle, b.log, tp.Tracer("github.com/breadcrumb-oncall/breadcrumb/bot"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	open, err := b.inc.List(ctx, incidents.Filter{Open: true})
+	err = b.inc.Each(ctx, incidents.Filter{Open: true}, func(inc *incidents.Incident) error {
+		b.remember(inc)
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("bot: read the open incidents: %w", err)
-	}
-	for _, inc := range open {
-		b.remember(inc)
 	}
 	return b, nil
 }
@@ -274,10 +289,10 @@ func (b *Bot) remember(inc *incidents.Incident) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := homeKey(inc.Slack)
-	if _, ok := b.homes[k]; !ok {
+	if _, ok := b.homes.get(k); !ok {
 		b.channels[k.Channel]++
 	}
-	b.homes[k] = inc.ID
+	b.homes.put(k, inc.ID)
 }
 
 func homeKey(h incidents.SlackHome) Place {
@@ -289,11 +304,11 @@ func homeKey(h incidents.SlackHome) Place {
 func (b *Bot) lookupHome(place Place) (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if id, ok := b.homes[place]; ok {
+	if id, ok := b.homes.get(place); ok {
 		return id, true
 	}
 	if place.Thread != "" {
-		id, ok := b.homes[Place{Channel: place.Channel}]
+		id, ok := b.homes.get(Place{Channel: place.Channel})
 		return id, ok
 	}
 	return "", false
@@ -312,34 +327,38 @@ func (b *Bot) incidentAt(ctx context.Context, place Place) (*incidents.Incident,
 	if id, ok := b.lookupHome(place); ok {
 		return b.inc.Get(ctx, id)
 	}
-	list, err := b.inc.List(ctx, incidents.Filter{Limit: maxFallback})
-	if err != nil {
-		return nil, err
-	}
 	var found *incidents.Incident
-	for _, inc := range list {
+	err := b.inc.Each(ctx, incidents.Filter{Limit: maxFallback}, func(inc *incidents.Incident) error {
 		h := inc.Slack
 		if h.Channel != place.Channel {
-			continue
+			return nil
 		}
 		if h.Thread == place.Thread {
 			found = inc
-			break
+			return errFound
 		}
 		if h.Thread == "" && found == nil {
 			found = inc
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return nil, err
 	}
 	b.remember(found)
 	return found, nil
 }
 
+// errFound stops a walk through the incidents once it found what it
+// looked for.
+var errFound = errors.New("found")
+
 // stateOf returns the incident's posted state; callers hold b.mu.
 func (b *Bot) stateOf(id string) *incState {
-	st := b.state[id]
-	if st == nil {
+	st, ok := b.state.get(id)
+	if !ok {
 		st = &incState{rendered: map[MessageRef]string{}}
-		b.state[id] = st
+		b.state.put(id, st)
 	}
 	return st
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -187,7 +188,8 @@ func topicText(s string) string {
 }
 
 // fingerprint identifies a message's content, to skip updates that
-// change nothing.
+// change nothing: a hash of it, for the bot keeps one for every message
+// it keeps current, of every incident.
 func fingerprint(m Message) string {
 	type block struct {
 		Kind string
@@ -202,7 +204,8 @@ func fingerprint(m Message) string {
 		Blocks  []block
 		Replace bool
 	}{m.Text, bs, m.Replace})
-	return string(out)
+	sum := sha256.Sum256(out)
+	return string(sum[:])
 }
 
 func blockKind(b Block) string {

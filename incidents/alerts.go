@@ -123,36 +123,10 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		g.Alerts[i].Fill()
 		firing = firing || g.Alerts[i].Status != "resolved"
 	}
-	existing, err := s.findAnyRef(ctx, g.Refs)
-	switch {
-	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts)):
-		// A late copy of a report the resolved incident already holds
-		// (from a second Alertmanager, or a delivery taken again) does not
-		// open another incident.
-		res.Incident = existing
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return res, fmt.Errorf("incidents: report alerts: %w", err)
-	case !firing:
-		return res, nil // resolutions of a group we never saw open
-	default:
-		d := Declaration{Title: g.Title, Severity: g.Severity, Service: g.Service, Source: g.Source, Refs: g.Refs}
-		if d.Title == "" {
-			d.Title = firstFiringName(g.Alerts)
-		}
-		d.ID = s.newID(s.now())
-		if s.enricher != nil {
-			e := s.enricher.Enrich(ctx, d.ID, firingAlerts(g.Alerts))
-			d.Runbook, d.Steps, d.Links = e.Runbook, e.Steps, e.Links
-			d.Suggestions, d.Searches = e.Suggestions, e.Searches
-		}
-		inc, created, err := s.Declare(ctx, d, Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source), At: a.At})
-		if err != nil {
-			return res, err
-		}
-		res.Incident, res.Created = inc, created
-	}
-	id := res.Incident.ID
-	inc, err := s.change(ctx, "report alerts", id, Action{}, func(inc *Incident, now time.Time) ([]Event, error) {
+	// apply records the report's alerts on inc, the group's incident,
+	// and returns their events (errNoChange for none).
+	apply := func(inc *Incident, now time.Time) ([]Event, error) {
+		id := inc.ID
 		res.Fired, res.Resolved, res.AllResolved = 0, 0, false
 		var events []Event
 		var dropped []string
@@ -219,7 +193,41 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		}
 		res.AllResolved = wasFiring && !stillFiring && res.Resolved > 0
 		return events, nil
-	})
+	}
+	existing, err := s.findAnyRef(ctx, g.Refs)
+	switch {
+	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts)):
+		// A late copy of a report the resolved incident already holds
+		// (from a second Alertmanager, or a delivery taken again) does not
+		// open another incident.
+		res.Incident = existing
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return res, fmt.Errorf("incidents: report alerts: %w", err)
+	case !firing:
+		return res, nil // resolutions of a group we never saw open
+	default:
+		d := Declaration{Title: g.Title, Severity: g.Severity, Service: g.Service, Source: g.Source, Refs: g.Refs}
+		if d.Title == "" {
+			d.Title = firstFiringName(g.Alerts)
+		}
+		d.ID = s.newID(s.now())
+		if s.enricher != nil {
+			e := s.enricher.Enrich(ctx, d.ID, firingAlerts(g.Alerts))
+			d.Runbook, d.Steps, d.Links = e.Runbook, e.Steps, e.Links
+			d.Suggestions, d.Searches = e.Suggestions, e.Searches
+		}
+		// The incident opens with the report's alerts, in one write.
+		inc, created, err := s.declare(ctx, d, Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source), At: a.At}, apply)
+		if err != nil {
+			return res, err
+		}
+		res.Incident, res.Created = inc, created
+		if created {
+			return res, nil
+		}
+		// Another writer opened it meanwhile: the alerts go to theirs.
+	}
+	inc, err := s.change(ctx, "report alerts", res.Incident.ID, Action{}, apply)
 	if err != nil {
 		return res, err
 	}

@@ -113,6 +113,52 @@ func TestAnAlertGroupOpensOneEnrichedIncidentAndRepeatsChangeNothing(t *testing.
 	}
 }
 
+func TestAGroupsFirstReportOpensItsIncidentWithItsAlertsInOneWrite(t *testing.T) {
+	tests := []struct {
+		name   string
+		alerts []runbooks.Alert
+		fired  int
+	}{
+		{"one alert firing", []runbooks.Alert{alert("a", "firing")}, 1},
+		{"three alerts firing", []runbooks.Alert{alert("a", "firing"), alert("b", "firing"), alert("c", "firing")}, 3},
+		{"a firing alert and one resolved before it was seen", []runbooks.Alert{alert("a", "firing"), alert("b", "resolved")}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc, _, rec := newAlertService(t)
+			res, err := svc.ReportAlerts(ctx, group(tt.alerts...), incidents.Action{Key: "d1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Created || res.Fired != tt.fired || len(res.Incident.Alerts) != tt.fired {
+				t.Fatalf("got created=%v fired=%d alerts=%d, want a new incident with %d alerts", res.Created, res.Fired, len(res.Incident.Alerts), tt.fired)
+			}
+			// Each stored change is observed once: one here, and the
+			// stored incident is at its first version.
+			stored, err := svc.Get(ctx, res.Incident.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.calls != 1 || stored.Version != 1 || len(stored.Alerts) != tt.fired {
+				t.Errorf("got %d changes stored, version %d with %d alerts, want 1 change, version 1 with %d alerts", rec.calls, stored.Version, len(stored.Alerts), tt.fired)
+			}
+			events, err := svc.Timeline(ctx, res.Incident.ID, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fired := 0
+			for _, e := range events {
+				if e.Type == incidents.EventAlertFired {
+					fired++
+				}
+			}
+			if len(events) != 2+tt.fired || fired != tt.fired {
+				t.Errorf("got %d events, %d of them alert.fired, want the declaration, the runbook and %d alert.fired", len(events), fired, tt.fired)
+			}
+		})
+	}
+}
+
 func TestResolvingTheLastAlertSaysSoOnce(t *testing.T) {
 	svc, _, _ := newAlertService(t)
 	if _, err := svc.ReportAlerts(ctx, group(alert("a", "firing"), alert("b", "firing")), incidents.Action{}); err != nil {

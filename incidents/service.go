@@ -154,6 +154,13 @@ const RefKey = "declaration_key"
 // Declare opens an incident, or returns the one already opened for the
 // same reference or action key (created is then false).
 func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *Incident, created bool, err error) {
+	return s.declare(ctx, d, a, nil)
+}
+
+// declare is Declare; when the incident is new, with (unless nil) adds
+// to it, and the events it returns to its first ones, before it is
+// stored: one write opens the incident with them.
+func (s *Service) declare(ctx context.Context, d Declaration, a Action, with func(inc *Incident, now time.Time) ([]Event, error)) (inc *Incident, created bool, err error) {
 	if strings.TrimSpace(d.Title) == "" {
 		return nil, false, fmt.Errorf("incidents: declare: a title is needed: %w", ErrInvalid)
 	}
@@ -202,6 +209,13 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 		events := []Event{s.event(inc.ID, a, "", EventDeclared, now, inc.Title, map[string]string{"severity": sevText(d.Severity)})}
 		if d.Runbook != nil {
 			events = append(events, s.event(inc.ID, a, "runbook", EventRunbookAttached, now, d.Runbook.Title, runbookData(d.Runbook)))
+		}
+		if with != nil {
+			more, werr := with(inc, now)
+			if werr != nil && !errors.Is(werr, errNoChange) {
+				return nil, false, fmt.Errorf("incidents: declare: %w", werr)
+			}
+			events = append(events, more...)
 		}
 		err = s.store.Create(ctx, inc, events)
 		if err == nil {
@@ -682,6 +696,91 @@ func (s *Service) Timeline(ctx context.Context, id string, after int64, limit in
 // List returns the incidents the filter selects, newest first.
 func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
 	return s.store.List(ctx, f)
+}
+
+// eachPage is how many incidents Each reads at a time.
+const eachPage = 200
+
+// Position is where an incident stands in List's order: newest first by
+// creation time, then by ID, descending. The zero Position stands before
+// every incident.
+type Position struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// PositionOf returns inc's Position.
+func PositionOf(inc *Incident) Position { return Position{CreatedAt: inc.CreatedAt, ID: inc.ID} }
+
+// Each calls fn with every incident the filter selects, newest first (as
+// List orders them), reading them a page at a time: a caller that keeps
+// only what it needs of each holds one page of incidents, not all of
+// them. f.Limit caps the incidents fn sees; 0 means all. Each stops at
+// fn's first error and returns it. An incident created while Each runs
+// may or may not be seen; none is seen twice.
+func (s *Service) Each(ctx context.Context, f Filter, fn func(*Incident) error) error {
+	return s.EachAfter(ctx, f, Position{}, fn)
+}
+
+// EachAfter is Each from the incident that follows after in List's
+// order: what a reader that stopped at after has not seen yet.
+func (s *Service) EachAfter(ctx context.Context, f Filter, after Position, fn func(*Incident) error) error {
+	page := f
+	var last *Position
+	if after != (Position{}) {
+		last = &after
+		if to := after.CreatedAt.Add(time.Nanosecond); f.To.IsZero() || to.Before(f.To) {
+			page.To = to
+		}
+	}
+	// Each page after the first ends just after last's instant, so it
+	// starts again with the incidents of that instant already seen (or,
+	// from after, passed): overlap is how many more it reads for them.
+	seen, overlap := 0, 0
+	for {
+		want := eachPage
+		if f.Limit > 0 {
+			want = min(want, f.Limit-seen)
+		}
+		if want <= 0 {
+			return nil
+		}
+		page.Limit = want + overlap
+		list, err := s.store.List(ctx, page)
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, inc := range list {
+			if last != nil && inc.CreatedAt.Equal(last.CreatedAt) && inc.ID >= last.ID {
+				continue // seen or passed already
+			}
+			if err := fn(inc); err != nil {
+				return err
+			}
+			seen, fresh = seen+1, fresh+1
+			last = &Position{CreatedAt: inc.CreatedAt, ID: inc.ID}
+			if f.Limit > 0 && seen == f.Limit {
+				return nil
+			}
+		}
+		if len(list) < page.Limit || last == nil {
+			return nil
+		}
+		if fresh == 0 {
+			// More incidents of after's instant than the page held: read
+			// more of them.
+			overlap = 2*overlap + want
+			continue
+		}
+		overlap = 0
+		for _, inc := range list {
+			if inc.CreatedAt.Equal(last.CreatedAt) {
+				overlap++
+			}
+		}
+		page.To = last.CreatedAt.Add(time.Nanosecond)
+	}
 }
 
 // FindByRef returns the incident with an external reference.

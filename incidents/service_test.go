@@ -341,3 +341,122 @@ func TestWithdrawnMitigationIsForgotten(t *testing.T) {
 		t.Errorf("mitigated at %v after the mitigation was withdrawn", got.MitigatedAt)
 	}
 }
+
+// manyIncidents declares 520 incidents: 250 created at one instant (a
+// run longer than a page of Each), the others a second apart, every third
+// one resolved, half of them of svc-1.
+func manyIncidents(t *testing.T) (*incidents.Service, *clock) {
+	t.Helper()
+	svc, c := newService(t)
+	var wg sync.WaitGroup
+	for i := range 520 {
+		at := c.At(time.Duration(i) * time.Second)
+		if i < 250 {
+			at = c.At(0)
+		}
+		wg.Go(func() {
+			inc, _, err := svc.Declare(ctx, incidents.Declaration{Title: fmt.Sprintf("Incident %d", i), Service: fmt.Sprintf("svc-%d", i%2)},
+				incidents.Action{Key: fmt.Sprintf("declare-%d", i), At: at})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if i%3 == 0 {
+				if _, err := svc.Transition(ctx, inc.ID, incidents.StatusResolved, incidents.Action{}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return svc, c
+}
+
+func TestEachSeesWhatListSelectsOncePageByPage(t *testing.T) {
+	svc, c := manyIncidents(t)
+	tests := []struct {
+		name string
+		f    incidents.Filter
+	}{
+		{"every incident", incidents.Filter{}},
+		{"the open ones", incidents.Filter{Open: true}},
+		{"one service's resolved ones", incidents.Filter{Service: "svc-1", Statuses: []incidents.Status{incidents.StatusResolved}}},
+		{"the newest 300", incidents.Filter{Limit: 300}},
+		{"the newest 210 open ones", incidents.Filter{Open: true, Limit: 210}},
+		{"before a time", incidents.Filter{To: c.At(400 * time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := svc.List(ctx, tt.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := svc.Each(ctx, tt.f, func(inc *incidents.Incident) error {
+				got = append(got, inc.ID)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("Each saw %d incidents, List returns %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i].ID {
+					t.Fatalf("incident %d: Each saw %s, List returns %s", i, got[i], want[i].ID)
+				}
+			}
+		})
+	}
+}
+
+func TestEachAfterGoesOnWhereAReaderStopped(t *testing.T) {
+	svc, _ := manyIncidents(t)
+	for _, f := range []incidents.Filter{{}, {Open: true}} {
+		all, err := svc.List(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Stops in the run of 250 at one instant (the oldest 250), at its
+		// edges, and among the others.
+		for _, k := range []int{0, 1, 150, 199, 200, len(all) - 251, len(all) - 250, len(all) - 249, len(all) - 100, len(all) - 2, len(all) - 1} {
+			t.Run(fmt.Sprintf("open=%v after=%d", f.Open, k), func(t *testing.T) {
+				var got []string
+				err := svc.EachAfter(ctx, f, incidents.PositionOf(all[k]), func(inc *incidents.Incident) error {
+					got = append(got, inc.ID)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := all[k+1:]
+				if len(got) != len(want) {
+					t.Fatalf("EachAfter saw %d incidents, want the %d after the %dth", len(got), len(want), k)
+				}
+				for i := range want {
+					if got[i] != want[i].ID {
+						t.Fatalf("incident %d: EachAfter saw %s, want %s", i, got[i], want[i].ID)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestEachStopsAtTheFirstError(t *testing.T) {
+	svc, _ := newService(t)
+	for i := range 3 {
+		if _, _, err := svc.Declare(ctx, incidents.Declaration{Title: fmt.Sprint("Incident ", i)}, incidents.Action{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("enough")
+	n := 0
+	err := svc.Each(ctx, incidents.Filter{}, func(*incidents.Incident) error {
+		n++
+		return stop
+	})
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("Each = %v after %d calls, want %v after 1", err, n, stop)
+	}
+}

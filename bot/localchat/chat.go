@@ -26,12 +26,29 @@ type Options struct {
 	// PermalinkBase starts the permalink of every message, which ends in
 	// "/CHANNEL/TS"; empty means "localchat:".
 	PermalinkBase string
+	// MaxChannels is how many channels the chat keeps: past it, making a
+	// channel forgets the one used least recently, with its messages, so
+	// that a chat holding a channel per incident does not grow with the
+	// incidents. 0 means DefaultMaxChannels.
+	MaxChannels int
+	// MaxMessages is how many messages a channel keeps, replies
+	// included: past it, the oldest is forgotten. 0 means
+	// DefaultMaxMessages.
+	MaxMessages int
 }
+
+// The defaults of Options.
+const (
+	DefaultMaxChannels = 200
+	DefaultMaxMessages = 1000
+)
 
 // Chat is an in-memory chat. The zero value is not usable; call New.
 type Chat struct {
-	now       func() time.Time
-	permalink string
+	now         func() time.Time
+	permalink   string
+	maxChannels int
+	maxMessages int
 
 	mu       sync.Mutex
 	seq      int64
@@ -40,6 +57,7 @@ type Chat struct {
 	channels map[string]*channel
 	byName   map[string]string // channel name → ID
 	order    []string          // channel IDs in creation order
+	made     int               // channels made, forgotten ones included
 	messages map[bot.MessageRef]*Posted
 	whispers []Ephemeral
 	forms    []OpenedForm
@@ -49,6 +67,8 @@ type Chat struct {
 type channel struct {
 	info ChannelInfo
 	msgs []bot.MessageRef // in order, replies included
+	// used is the chat's version when the channel last changed.
+	used uint64
 }
 
 // ChannelInfo describes a channel.
@@ -98,9 +118,16 @@ var _ bot.Chat = (*Chat)(nil)
 // New returns an empty chat.
 func New(opts Options) *Chat {
 	c := &Chat{now: opts.Now, permalink: opts.PermalinkBase, changed: make(chan struct{}),
+		maxChannels: opts.MaxChannels, maxMessages: opts.MaxMessages,
 		channels: map[string]*channel{}, byName: map[string]string{}, messages: map[bot.MessageRef]*Posted{}}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.maxChannels <= 0 {
+		c.maxChannels = DefaultMaxChannels
+	}
+	if c.maxMessages <= 0 {
+		c.maxMessages = DefaultMaxMessages
 	}
 	if c.permalink == "" {
 		c.permalink = "localchat:"
@@ -164,7 +191,11 @@ func (c *Chat) createChannel(name, topic string, members []string) ChannelInfo {
 		}
 		return cloneInfo(ch.info)
 	}
-	id := fmt.Sprintf("C%04d", len(c.order)+1)
+	if len(c.order) >= c.maxChannels {
+		c.forgetChannel()
+	}
+	c.made++
+	id := fmt.Sprintf("C%04d", c.made)
 	ch := &channel{info: ChannelInfo{ID: id, Name: name, Topic: topic}}
 	for _, m := range members {
 		if !slices.Contains(ch.info.Members, m) {
@@ -175,7 +206,38 @@ func (c *Chat) createChannel(name, topic string, members []string) ChannelInfo {
 	c.byName[name] = id
 	c.order = append(c.order, id)
 	c.touch()
+	ch.used = c.version
 	return cloneInfo(ch.info)
+}
+
+// forgetChannel forgets the channel used least recently, and its
+// messages; callers hold c.mu.
+func (c *Chat) forgetChannel() {
+	oldest := 0
+	for i, id := range c.order {
+		if c.channels[id].used < c.channels[c.order[oldest]].used {
+			oldest = i
+		}
+	}
+	id := c.order[oldest]
+	ch := c.channels[id]
+	for _, ref := range ch.msgs {
+		delete(c.messages, ref)
+	}
+	delete(c.channels, id)
+	delete(c.byName, ch.info.Name)
+	c.order = slices.Delete(c.order, oldest, oldest+1)
+}
+
+// keepMessages forgets a channel's oldest messages past the most it
+// keeps; callers hold c.mu.
+func (c *Chat) keepMessages(ch *channel) {
+	if over := len(ch.msgs) - c.maxMessages; over > 0 {
+		for _, ref := range ch.msgs[:over] {
+			delete(c.messages, ref)
+		}
+		ch.msgs = slices.Delete(ch.msgs, 0, over)
+	}
 }
 
 func cloneInfo(i ChannelInfo) ChannelInfo {
@@ -242,7 +304,9 @@ func (c *Chat) post(to bot.Place, author bot.User, m bot.Message) (bot.MessageRe
 	ref := bot.MessageRef{Channel: ch.info.ID, TS: c.nextTS()}
 	c.messages[ref] = &Posted{Ref: ref, Author: author, Thread: to.Thread, Message: cloneMessage(m), At: c.now()}
 	ch.msgs = append(ch.msgs, ref)
+	c.keepMessages(ch)
 	c.touch()
+	ch.used = c.version
 	return ref, nil
 }
 
@@ -257,6 +321,9 @@ func (c *Chat) Update(_ context.Context, ref bot.MessageRef, m bot.Message) erro
 	p.Message = cloneMessage(m)
 	p.Edits++
 	c.touch()
+	if ch, ok := c.channels[ref.Channel]; ok {
+		ch.used = c.version
+	}
 	return nil
 }
 

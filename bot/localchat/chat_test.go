@@ -199,3 +199,74 @@ func TestText(t *testing.T) {
 		t.Errorf("got %q, want the message's text", got)
 	}
 }
+
+func TestTheChatKeepsItsBoundedNumberOfChannelsAndMessages(t *testing.T) {
+	tests := []struct {
+		name                  string
+		channels, perChannel  int
+		maxChannels, maxMsgs  int
+		wantChannels, wantMsg int
+	}{
+		{"within the bounds", 3, 4, 5, 10, 3, 4},
+		{"more channels than kept", 12, 2, 5, 10, 5, 2},
+		{"more messages than kept", 2, 15, 5, 10, 2, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := localchat.New(localchat.Options{MaxChannels: tt.maxChannels, MaxMessages: tt.maxMsgs})
+			// The general channel is made first and used last: the
+			// channel forgotten is the one used least recently.
+			general, err := c.OpenHome(ctx, bot.Home{Name: "general"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var places []bot.Place
+			for i := range tt.channels - 1 {
+				p, err := c.OpenHome(ctx, bot.Home{Name: fmt.Sprintf("inc-%d", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				places = append(places, p)
+				for j := range tt.perChannel {
+					if _, err := c.Post(ctx, p, bot.Message{Text: fmt.Sprintf("inc-%d message %d", i, j)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := c.Post(ctx, general, bot.Message{Text: fmt.Sprintf("inc-%d opened", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := c.Channels()
+			if len(got) != tt.wantChannels {
+				t.Fatalf("the chat keeps %d channels, want %d", len(got), tt.wantChannels)
+			}
+			ids := map[string]bool{}
+			for _, ch := range got {
+				if ids[ch.ID] {
+					t.Errorf("channel ID %s is given twice", ch.ID)
+				}
+				ids[ch.ID] = true
+			}
+			if _, ok := c.Channel("general"); !ok {
+				t.Errorf("the general channel, used last, was forgotten")
+			}
+			last := places[len(places)-1]
+			msgs := c.All(last.Channel)
+			if len(msgs) != tt.wantMsg {
+				t.Errorf("the newest channel keeps %d messages, want %d", len(msgs), tt.wantMsg)
+			}
+			if want := fmt.Sprintf("inc-%d message %d", tt.channels-2, tt.perChannel-1); len(msgs) > 0 && msgs[len(msgs)-1].Message.Text != want {
+				t.Errorf("the newest channel's last message is %q, want %q", msgs[len(msgs)-1].Message.Text, want)
+			}
+			if tt.wantChannels < tt.channels {
+				first := places[0]
+				if _, err := c.Post(ctx, first, bot.Message{Text: "late"}); !errors.Is(err, localchat.ErrNotFound) {
+					t.Errorf("posting to a forgotten channel = %v, want ErrNotFound", err)
+				}
+				if n := len(c.All(first.Channel)); n != 0 {
+					t.Errorf("a forgotten channel still holds %d messages", n)
+				}
+			}
+		})
+	}
+}

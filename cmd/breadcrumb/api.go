@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
@@ -84,11 +86,13 @@ func (s *server) apiMatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": results})
 }
 
-// apiIncidents is GET /api/incidents[?status=S][&service=X][&limit=N]:
-// the incidents, newest first, every status unless narrowed.
+// apiIncidents is GET /api/incidents[?status=S][&service=X][&limit=N]
+// [&cursor=C]: the incidents, newest first, every status unless narrowed,
+// N at a time (100 unless limit says otherwise); while there are more,
+// the answer carries "next", the cursor of the page that follows.
 func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := incidents.Filter{Service: q.Get("service"), Limit: 100}
+	f := incidents.Filter{Service: q.Get("service")}
 	if st := q.Get("status"); st == "open" {
 		f.Open = true
 	} else if st != "" {
@@ -98,24 +102,97 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Statuses = []incidents.Status{incidents.Status(st)}
 	}
+	limit := 100
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n <= 0 || n > 1000 {
 			apiError(w, http.StatusBadRequest, "limit must be a number from 1 to 1000")
 			return
 		}
-		f.Limit = n
+		limit = n
 	}
-	list, err := s.incidents.List(r.Context(), f)
-	if err != nil {
+	var after incidents.Position
+	if c := q.Get("cursor"); c != "" {
+		p, ok := decodeCursor(c)
+		if !ok {
+			apiError(w, http.StatusBadRequest, "cursor is not one that this API gave: pass the next of an answer")
+			return
+		}
+		after = p
+	}
+	// The incidents are read a page at a time and written as they come,
+	// so that a list of a thousand holds one page of them, not all of
+	// them and their JSON. One more than the limit is looked for, to know
+	// whether another page follows.
+	started, written, more := false, 0, false
+	var last *incidents.Incident
+	err := s.incidents.EachAfter(r.Context(), f, after, func(inc *incidents.Incident) error {
+		if written == limit {
+			more = true
+			return errEnough
+		}
+		data, err := json.Marshal(inc)
+		if err != nil {
+			return err
+		}
+		sep := ","
+		if !started {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			sep, started = `{"incidents":[`, true
+		}
+		_, err = io.WriteString(w, sep)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		written, last = written+1, inc
+		return err
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	switch {
+	case err != nil && !started:
 		s.logger.Error("listing incidents", "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot list incidents")
-		return
+	case err != nil:
+		// The answer is under way: it ends here, cut short, which its
+		// reader sees as JSON that does not close.
+		s.logger.Error("listing incidents", "err", err)
+	case !started:
+		writeJSON(w, http.StatusOK, map[string]any{"incidents": []*incidents.Incident{}})
+	case more:
+		next, _ := json.Marshal(encodeCursor(incidents.PositionOf(last)))
+		_, _ = io.WriteString(w, `],"next":`+string(next)+"}\n")
+	default:
+		_, _ = io.WriteString(w, "]}\n")
 	}
-	if list == nil {
-		list = []*incidents.Incident{}
+}
+
+// errEnough stops a walk through the incidents once a page is full.
+var errEnough = errors.New("enough")
+
+// encodeCursor makes the cursor of the page that follows p: its creation
+// time and ID, opaque to the reader.
+func encodeCursor(p incidents.Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.CreatedAt.UTC().Format(time.RFC3339Nano) + "\x00" + p.ID))
+}
+
+// decodeCursor reads a cursor that encodeCursor made.
+func decodeCursor(c string) (incidents.Position, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return incidents.Position{}, false
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"incidents": list})
+	at, id, ok := strings.Cut(string(raw), "\x00")
+	if !ok || id == "" {
+		return incidents.Position{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return incidents.Position{}, false
+	}
+	return incidents.Position{CreatedAt: t, ID: id}, true
 }
 
 // incidentAndTimeline loads an incident and its whole timeline, answering

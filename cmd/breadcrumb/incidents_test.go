@@ -15,7 +15,9 @@ import (
 
 // seedIncidents writes two incidents into the embedded store of a data
 // directory: one resolved with a runbook and a note, one still open.
-func seedIncidents(t *testing.T, dataDir string) (resolved, open string) {
+// openDataStore opens the embedded store of the data directory dataDir,
+// making the directory.
+func openDataStore(t *testing.T, dataDir string) *boltstore.Store {
 	t.Helper()
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		t.Fatal(err)
@@ -24,6 +26,12 @@ func seedIncidents(t *testing.T, dataDir string) (resolved, open string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func seedIncidents(t *testing.T, dataDir string) (resolved, open string) {
+	t.Helper()
+	st := openDataStore(t, dataDir)
 	defer st.Close()
 	now := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
 	svc := incidents.NewService(st, incidents.Options{Now: func() time.Time { now = now.Add(time.Minute); return now }})
@@ -102,14 +110,7 @@ func TestIncidentsListShowExport(t *testing.T) {
 
 func TestIncidentsSaysSoWhenTheServerHoldsTheStore(t *testing.T) {
 	env := inEmptyDir(t)
-	dir := env["BREADCRUMB_DATA_DIR"]
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	st, err := boltstore.Open(filepath.Join(dir, "incidents.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openDataStore(t, env["BREADCRUMB_DATA_DIR"])
 	defer st.Close()
 	res := runCLI(t, env, "incidents", "list")
 	if res.code != exitUsage || !strings.Contains(res.stderr, "/api/incidents") {

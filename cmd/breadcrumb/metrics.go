@@ -165,18 +165,22 @@ func (s *server) registerMetrics() {
 	openCount := &cachedValue{ttl: openIncidentsTTL, read: func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		list, err := s.incidents.List(ctx, incidents.Filter{Open: true})
+		n := 0
+		err := s.incidents.Each(ctx, incidents.Filter{Open: true}, func(*incidents.Incident) error {
+			n++
+			return nil
+		})
 		if err != nil {
 			return -1
 		}
-		return float64(len(list))
+		return float64(n)
 	}}
 	m.gauge("breadcrumb_incidents_open", "Incidents not resolved (counted at most every 30 seconds).", openCount.get)
 }
 
 // openIncidentsTTL is how long a count of open incidents is reused:
-// counting reads the incidents (on Redis, every incident), which scrapes
-// every few seconds should not repeat.
+// counting reads the incidents (on Redis, every incident), a page at a
+// time, which scrapes every few seconds should not repeat.
 const openIncidentsTTL = 30 * time.Second
 
 // cachedValue is a gauge's reading, taken again once it is older than ttl.

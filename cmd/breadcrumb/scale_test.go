@@ -333,7 +333,6 @@ func BenchmarkScale(b *testing.B) {
 	})
 }
 
-
 // The guard's figures, measured on 2,000 pages of make-scale-corpus on
 // 2026-12-07 (see docs/performance.md). The guard fails when the peak
 // memory of an index build doubles, or when search loses half of its

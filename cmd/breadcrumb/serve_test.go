@@ -25,7 +25,7 @@ const deadline = 20 * time.Second
 
 // service is `breadcrumb serve` running in the test's process.
 type service struct {
-	t      *testing.T
+	t      testing.TB
 	url    string // http://host:port
 	cancel context.CancelFunc
 	stderr *syncBuffer
@@ -36,7 +36,7 @@ type service struct {
 
 // startServe runs `breadcrumb serve args...` with the environment vars and
 // waits until it listens and its runbooks are loaded.
-func startServe(t *testing.T, vars map[string]string, args ...string) *service {
+func startServe(t testing.TB, vars map[string]string, args ...string) *service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &service{t: t, cancel: cancel, stderr: &syncBuffer{}, done: make(chan struct{}),

@@ -3,12 +3,36 @@
 //
 // # Durability
 //
-// Every write is one bbolt transaction, and bbolt fsyncs a transaction's
-// pages before its Commit returns (NoSync is false), so a write that
-// returned nil survives a crash of the process or of the machine. A
-// write that changes nothing (an Append whose events are all known, a
-// Claim already held) is rolled back instead of committed and costs no
-// sync.
+// bbolt fsyncs a transaction's pages before its Commit returns (NoSync is
+// false), and a write returns only once the transaction that holds it is
+// committed, so a write that returned nil survives a crash of the process
+// or of the machine. A transaction that changes nothing (an Append whose
+// events are all known, a Claim already held, a repeated delivery) is
+// rolled back instead of committed and costs no sync.
+//
+// # Group commit
+//
+// bbolt has one writer at a time, and each commit waits for the disk. The
+// writes are therefore queued, and every write queued while the last
+// commit was syncing runs in the next transaction, in the order they
+// came, with one commit: a webhook's Put waits for at most the sync under
+// way and its own, however many writes the inbox worker and the bot
+// queue beside it. A write that finds no commit under way commits itself,
+// at no more cost than before. When a write fails, the transaction is rolled
+// back; the failed write runs again alone, and its outcome there is its
+// answer, and the others run again without it. A write's function may
+// therefore run more than once, and never with its effects kept twice.
+//
+// # Memory
+//
+// bbolt reads the file through a memory mapping, so every page read or
+// written stays in the process's resident set, and RSS grows with the
+// file, that is with the incidents kept. Every Options.ReleaseInterval
+// (10 s) the store drops the mapping's pages from the resident set
+// (madvise MADV_DONTNEED, on Linux), in a read transaction so that bbolt
+// cannot map the file elsewhere meanwhile: the pages stay in the kernel's
+// page cache, and the next read maps them again without touching the
+// disk.
 //
 // # Locking
 //
@@ -48,7 +72,7 @@
 // a few milliseconds (BenchmarkList), so there is no index by status.
 //
 // The Store is also the embedded incidents.Inbox. Put, Take and Done are
-// each one synced transaction, so a delivery acknowledged to its sender,
+// each in a synced transaction, so a delivery acknowledged to its sender,
 // and the attempts counted by Take, survive a crash. A delivery's seq
 // comes from the inbox bucket's sequence, so Take walks inboxleases in
 // the order deliveries were put, skipping the 12-byte leases still

@@ -96,6 +96,7 @@ func (s *Store) put(ctx context.Context, d incidents.Delivery) (bool, error) {
 	}
 	var stored bool
 	err = s.write(func(tx *bolt.Tx) (bool, error) {
+		stored = false
 		now := s.now().UnixNano()
 		id := []byte(d.ID)
 		ids, seen := tx.Bucket(bucketInboxIDs), tx.Bucket(bucketInboxSeen)

@@ -33,6 +33,7 @@ func (s *Store) Lead(ctx context.Context, name, holder string, ttl time.Duration
 	}
 	var held bool
 	err := s.write(func(tx *bolt.Tx) (bool, error) {
+		held = false
 		b, err := tx.CreateBucketIfNotExists(bucketLeases)
 		if err != nil {
 			return false, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -28,7 +29,17 @@ type Options struct {
 	// InboxMaxPending is how many deliveries the inbox holds before Put
 	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
 	InboxMaxPending int
+	// ReleaseInterval is how often the store drops the pages of its file
+	// that bbolt mapped in memory from the process's resident set, on
+	// Linux: the pages read or written since stay in the kernel's page
+	// cache, but the process's RSS no longer grows with the file, that is
+	// with the incidents kept. 0 means DefaultReleaseInterval; a negative
+	// value never drops them.
+	ReleaseInterval time.Duration
 }
+
+// DefaultReleaseInterval is Options.ReleaseInterval's default.
+const DefaultReleaseInterval = 10 * time.Second
 
 // DefaultTimeout is Options.Timeout's default.
 const DefaultTimeout = time.Second
@@ -52,12 +63,18 @@ func (e *lockedError) Unwrap() []error { return []error{ErrLocked, e.err} }
 
 // Store is an incidents.Store in a bbolt file.
 type Store struct {
-	db   *bolt.DB
-	path string
-	now  func() time.Time // for claims' expiry, the inbox's retention and leases
+	db      *bolt.DB
+	commits *committer
+	path    string
+	now     func() time.Time // for claims' expiry, the inbox's retention and leases
 
 	inboxRetention  time.Duration
 	inboxMaxPending int
+
+	// stopRelease ends the loop that drops the mapped pages, which closes
+	// released when it has returned.
+	stopRelease, released chan struct{}
+	closeOnce             sync.Once
 }
 
 var _ incidents.Store = (*Store)(nil)
@@ -131,18 +148,49 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, now: time.Now, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
+	s := &Store{db: db, commits: newCommitter(db), path: path, now: time.Now, inboxRetention: opts.InboxRetention, inboxMaxPending: opts.InboxMaxPending}
 	if s.inboxRetention <= 0 {
 		s.inboxRetention = DefaultInboxRetention
 	}
 	if s.inboxMaxPending <= 0 {
 		s.inboxMaxPending = DefaultInboxMaxPending
 	}
+	s.stopRelease, s.released = make(chan struct{}), make(chan struct{})
+	interval := opts.ReleaseInterval
+	if interval == 0 {
+		interval = DefaultReleaseInterval
+	}
+	go s.releaseLoop(interval)
 	return s, nil
 }
 
-// Close releases the file and its lock.
+// releaseLoop drops the mapped pages every interval until Close.
+func (s *Store) releaseLoop(interval time.Duration) {
+	defer close(s.released)
+	if interval < 0 {
+		<-s.stopRelease
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRelease:
+			return
+		case <-t.C:
+			// A failure costs memory only: the pages stay resident until
+			// the next tick.
+			_ = s.releaseMapped()
+		}
+	}
+}
+
+// Close commits the writes under way, then releases the file and its
+// lock. A write after Close fails.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stopRelease) })
+	<-s.released
+	s.commits.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("boltstore: close %s: %w", s.path, err)
 	}
@@ -402,6 +450,7 @@ func (s *Store) claim(ctx context.Context, key string, ttl time.Duration) (bool,
 	}
 	var first bool
 	err := s.write(func(tx *bolt.Tx) (bool, error) {
+		first = false
 		now := s.now().UnixNano()
 		claims, expiry := tx.Bucket(bucketClaims), tx.Bucket(bucketClaimExpiry)
 		if err := pruneClaims(claims, expiry, now); err != nil {
@@ -458,20 +507,11 @@ func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// write runs fn in a write transaction and commits it, with its fsync,
-// only when fn reports a change.
-func (s *Store) write(fn func(tx *bolt.Tx) (changed bool, err error)) error {
-	tx, err := s.db.Begin(true)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // after Commit, a no-op
-	changed, err := fn(tx)
-	if err != nil || !changed {
-		return err
-	}
-	return tx.Commit()
-}
+// write runs fn in a write transaction, shared with the writes queued
+// beside it (see committer and writeFunc), and returns once that
+// transaction is committed and synced, or rolled back when nothing in it
+// changed.
+func (s *Store) write(fn writeFunc) error { return s.commits.write(fn) }
 
 // validate checks an incident and its events before a transaction starts.
 func validate(inc *incidents.Incident, events []incidents.Event) error {

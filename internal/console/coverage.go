@@ -39,31 +39,52 @@ type Count struct {
 
 // ComputeCoverage reads incidents against the runbook pages.
 func ComputeCoverage(list []*incidents.Incident, pageIDs []string) Coverage {
-	cov := Coverage{Incidents: len(list)}
-	unmatched := map[string]int{}
-	used := map[string]int{}
-	skipped := map[[2]string]int{}
+	cc := newCoverageCount()
 	for _, inc := range list {
-		if inc.Runbook == nil {
-			names := map[string]bool{}
-			for _, a := range inc.Alerts {
-				names[a.Name] = true
-			}
-			if len(names) == 0 {
-				names[inc.Title] = true
-			}
-			for n := range names {
-				unmatched[n]++
-			}
-			continue
+		cc.add(inc)
+	}
+	return cc.result(pageIDs)
+}
+
+// coverageCount adds incidents up one at a time, keeping counts only: the
+// coverage page reads its window of incidents a page at a time.
+type coverageCount struct {
+	incidents int
+	unmatched map[string]int
+	used      map[string]int
+	skipped   map[[2]string]int
+}
+
+func newCoverageCount() *coverageCount {
+	return &coverageCount{unmatched: map[string]int{}, used: map[string]int{}, skipped: map[[2]string]int{}}
+}
+
+func (cc *coverageCount) add(inc *incidents.Incident) {
+	cc.incidents++
+	if inc.Runbook == nil {
+		names := map[string]bool{}
+		for _, a := range inc.Alerts {
+			names[a.Name] = true
 		}
-		used[inc.Runbook.ID]++
-		for _, st := range inc.Steps {
-			if st.State == incidents.StepSkipped {
-				skipped[[2]string{inc.Runbook.ID, strconv.Itoa(st.Number) + ". " + st.Title}]++
-			}
+		if len(names) == 0 {
+			names[inc.Title] = true
+		}
+		for n := range names {
+			cc.unmatched[n]++
+		}
+		return
+	}
+	cc.used[inc.Runbook.ID]++
+	for _, st := range inc.Steps {
+		if st.State == incidents.StepSkipped {
+			cc.skipped[[2]string{inc.Runbook.ID, strconv.Itoa(st.Number) + ". " + st.Title}]++
 		}
 	}
+}
+
+func (cc *coverageCount) result(pageIDs []string) Coverage {
+	cov := Coverage{Incidents: cc.incidents}
+	unmatched, used, skipped := cc.unmatched, cc.used, cc.skipped
 	for n, c := range unmatched {
 		cov.Unmatched = append(cov.Unmatched, Count{Name: n, Count: c})
 	}
@@ -91,7 +112,11 @@ func ComputeCoverage(list []*incidents.Incident, pageIDs []string) Coverage {
 }
 
 func (c *Console) coverage(w http.ResponseWriter, r *http.Request) {
-	list, err := c.cfg.Incidents.List(r.Context(), incidents.Filter{Limit: coverageWindow})
+	cc := newCoverageCount()
+	err := c.cfg.Incidents.Each(r.Context(), incidents.Filter{Limit: coverageWindow}, func(inc *incidents.Incident) error {
+		cc.add(inc)
+		return nil
+	})
 	if err != nil {
 		c.fail(w, "listing incidents", err)
 		return
@@ -102,7 +127,7 @@ func (c *Console) coverage(w http.ResponseWriter, r *http.Request) {
 			ids = append(ids, p.ID)
 		}
 	}
-	data := map[string]any{"Title": "Coverage", "Cov": ComputeCoverage(list, ids)}
+	data := map[string]any{"Title": "Coverage", "Cov": cc.result(ids)}
 	if c.cfg.Rules != nil {
 		data["Rules"] = rulesCoverage(c.cfg.Rules())
 		if c.cfg.RulesStatus != nil {

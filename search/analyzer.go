@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -9,10 +10,10 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/analysis/token/porter"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/registry"
+	porterstemmer "github.com/blevesearch/go-porterstemmer"
 )
 
 // Analyzer and filter names, stored in the index's mapping.
@@ -35,6 +36,9 @@ func registerAnalysis() {
 		_ = registry.RegisterTokenizer(wordsTokenizer, func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
 			return wordTokenizer{}, nil
 		})
+		_ = registry.RegisterTokenFilter(stemFilterName, func(map[string]any, *registry.Cache) (analysis.TokenFilter, error) {
+			return stemFilter{stems}, nil
+		})
 	})
 }
 
@@ -45,7 +49,7 @@ func addAnalyzers(im *mapping.IndexMappingImpl) error {
 	if err := im.AddCustomAnalyzer(textAnalyzer, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     wordsTokenizer,
-		"token_filters": []string{splitFilter, lowercase.Name, en.StopName, porter.Name},
+		"token_filters": []string{splitFilter, lowercase.Name, en.StopName, stemFilterName},
 	}); err != nil {
 		return err
 	}
@@ -202,4 +206,45 @@ func (wordTokenizer) Tokenize(input []byte) analysis.TokenStream {
 	}
 	emit(len(input))
 	return out
+}
+
+// stemFilterName names the stemmer of runbook text.
+const stemFilterName = "breadcrumb_stem"
+
+// stemFilter is the Porter stemmer with a memory: the words of runbooks
+// repeat, and a word stemmed once is looked up after that (stemming was
+// a tenth of the index's build).
+type stemFilter struct{ c *stemCache }
+
+// maxStems bounds the words the stemmer remembers.
+const maxStems = 1 << 18
+
+type stemCache struct {
+	mu sync.RWMutex
+	m  map[string][]byte
+}
+
+var stems = &stemCache{m: map[string][]byte{}}
+
+func (f stemFilter) Filter(input analysis.TokenStream) analysis.TokenStream {
+	for _, tok := range input {
+		if tok.KeyWord {
+			continue
+		}
+		f.c.mu.RLock()
+		stem, ok := f.c.m[string(tok.Term)]
+		f.c.mu.RUnlock()
+		if !ok {
+			stem = analysis.BuildTermFromRunes(porterstemmer.StemWithoutLowerCasing(bytes.Runes(tok.Term)))
+			f.c.mu.Lock()
+			if len(f.c.m) < maxStems {
+				f.c.m[string(tok.Term)] = stem
+			}
+			f.c.mu.Unlock()
+		}
+		// The stem is shared by every token of the word: nothing after
+		// this filter writes to a term.
+		tok.Term = stem
+	}
+	return input
 }

@@ -30,7 +30,7 @@ import (
 
 // SchemaVersion changes whenever the mapping or the documents change; an
 // index of another version is rebuilt.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // ErrLocked is returned by Open when another process holds the index.
 var ErrLocked = errors.New("search index is in use by another process")

@@ -18,13 +18,16 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 )
 
 // The scale benchmarks run the breadcrumb binary, as a user does, on a
 // collection of real text shaped like the large runbook collections teams
 // keep: the one ../shared/tools/make-scale-corpus builds. They measure
 // what a user meets: index build time and peak memory, a restart until
-// ready, memory while serving, search latency at the client against grep
+// ready, memory while serving (and with 3,000 incidents on top), search
+// latency at the client against grep
 // over the same files and words in the same run.
 //
 // BREADCRUMB_SCALE_CORPUS names either the make-scale-corpus tool, which
@@ -328,6 +331,16 @@ func BenchmarkScale(b *testing.B) {
 		b.ReportMetric(float64(g99)/float64(p99), "x-grep-p99")
 		b.ReportMetric(firstReady.Seconds(), "s/first-ready")
 		b.ReportMetric(firstRSS, "RSS-MB-first-ready")
+
+		// Then 3,000 incidents on top, opened through the Alertmanager
+		// webhook and read through the console and the API, as in
+		// BenchmarkIncidentMemory; the embedded store drops its mapped
+		// pages from the resident set every DefaultReleaseInterval.
+		svc := &service{t: b, url: s.url, client: &http.Client{Timeout: 30 * time.Second}}
+		openIncidents(b, svc, 3000)
+		svc.readIncidentPages(b, 3000)
+		time.Sleep(boltstore.DefaultReleaseInterval + time.Second)
+		b.ReportMetric(s.rssMB(b), "RSS-MB-3000-incidents")
 		b.ReportMetric(0, "ns/op")
 		s.stop()
 	})

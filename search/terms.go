@@ -168,20 +168,22 @@ func (ix *Index) typoQuery(ctx context.Context, field, text string, boost float6
 			if utf8.RuneCountInString(t) < minTypoTerm {
 				continue
 			}
+			// A word many pages have is what was meant: only a rare one
+			// may be a slip that happens to be a word. Its frequency is
+			// cached, and asked first: the terms near a word are found by
+			// an automaton built for it, the most a query allocated.
+			df, err := ix.docFreqs(ctx, []fieldTerm{{field, t}})
+			if err != nil {
+				return nil, err
+			}
+			if df[0] > max(minRareTypo, uint64(ix.Len()/rareTypoShare)) {
+				continue
+			}
 			near, err := ix.nearTerms(ctx, field, t)
 			if err != nil {
 				return nil, err
 			}
 			if hasTerm(near, t) {
-				// A word many pages have is what was meant: only a rare
-				// one may be a slip that happens to be a word.
-				df, err := ix.docFreqs(ctx, []fieldTerm{{field, t}})
-				if err != nil {
-					return nil, err
-				}
-				if df[0] > max(minRareTypo, uint64(ix.Len()/rareTypoShare)) {
-					continue
-				}
 				if len(near) == 1 {
 					known = append(known, termQuery(field, t, boost))
 					continue

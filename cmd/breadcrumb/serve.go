@@ -123,7 +123,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
-		chats: chats, elector: elector, base: base, loaded: make(chan struct{})}
+		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: e.getenv("GOGC") == ""}
 	srv.board, _ = store.(incidents.Bulletin)
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
@@ -188,6 +188,10 @@ type server struct {
 	// loaded is closed once the runbooks are first loaded.
 	loaded chan struct{}
 	ready  atomic.Bool
+	// tuneGC is set when GOGC is not: the sync loop then sets the
+	// collector's target to buildGOGC while it reads and indexes, and to
+	// serveGOGC between syncs.
+	tuneGC bool
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {
@@ -273,6 +277,9 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 	defer signal.Stop(hup)
 	everything := true // at start and on SIGHUP, every replica fetches
 	for {
+		if s.tuneGC {
+			debug.SetGCPercent(buildGOGC)
+		}
 		changes, err := s.refresh(ctx, everything)
 		if ctx.Err() != nil {
 			return
@@ -286,11 +293,12 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 				s.logger.Error("search index not updated", "err", err)
 			}
 			s.lib.ReleaseFresh()
-			if st.Indexed >= bulkIndexed {
+			if st.Indexed >= bulkIndexed || !s.ready.Load() {
 				// The pages read whole for a large update, and the index's
-				// work space, are garbage now: give their memory back to
-				// the system rather than keep it for a next time that may
-				// not come.
+				// work space, are garbage now; so are those of the first
+				// sync, which parses every page when the parse cache is
+				// another build's. Give their memory back to the system
+				// rather than keep it for a next time that may not come.
 				debug.FreeOSMemory()
 			}
 		}
@@ -298,6 +306,9 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 			s.ready.Store(true)
 			close(s.loaded)
 			s.logger.Info("runbooks ready", "pages", len(s.lib.Pages()))
+		}
+		if s.tuneGC {
+			debug.SetGCPercent(serveGOGC)
 		}
 		select {
 		case <-ctx.Done():

@@ -59,8 +59,8 @@ func commands() []command {
 // (on 10,000 pages: 366 MB instead of 525 MB). While serve only serves,
 // the live heap is small and steady (slim pages, the index on disk), and
 // collecting half as often takes a third off the search's p99 for about
-// 25 MB more (on the same pages: p99 6.1-6.3 ms → 4.2-4.9 ms at the
-// client, RSS 150 → 174 MB).
+// 25 MB more (on the same pages, 1,950 searches: p99 4.6-6.0 ms →
+// 3.5-3.9 ms at the client, RSS 145 → 170 MB).
 const (
 	buildGOGC = 50
 	serveGOGC = 100

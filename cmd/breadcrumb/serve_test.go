@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
+	runtimemetrics "runtime/metrics"
 	"sort"
 	"strings"
 	"testing"
@@ -430,4 +432,37 @@ func TestADefaultRunbooksDirectoryCountsOnlyWithPagesOutsideTestdata(t *testing.
 			t.Errorf("holdsRunbooks(%s) = %v, want %v", c.dir, got, c.want)
 		}
 	}
+}
+
+// gcPercent is the garbage collector's target now, as GOGC gives it.
+func gcPercent(t *testing.T) int {
+	t.Helper()
+	s := []runtimemetrics.Sample{{Name: "/gc/gogc:percent"}}
+	runtimemetrics.Read(s)
+	if s[0].Value.Kind() != runtimemetrics.KindUint64 {
+		t.Fatalf("/gc/gogc:percent is not available here")
+	}
+	return int(s[0].Value.Uint64())
+}
+
+func TestServeCollectsLessOftenOnceRunbooksAreIndexed(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	s := startServe(t, map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:0", "BREADCRUMB_DATA_DIR": t.TempDir()})
+	// The sync loop sets the serving target right after the ready flag.
+	for stop := time.Now().Add(deadline); gcPercent(t) != serveGOGC && time.Now().Before(stop); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := gcPercent(t); got != serveGOGC {
+		t.Errorf("GOGC unset, serving: the collector's target is %d, want %d", got, serveGOGC)
+	}
+	s.stop()
+
+	// With GOGC set, it is the user's: serve leaves it alone.
+	debug.SetGCPercent(37)
+	s = startServe(t, map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:0", "BREADCRUMB_DATA_DIR": t.TempDir(), "GOGC": "37"})
+	s.get("/api/search?q=disk", "application/json")
+	if got := gcPercent(t); got != 37 {
+		t.Errorf("GOGC=37, serving: the collector's target is %d, want 37", got)
+	}
+	s.stop()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -257,7 +258,7 @@ func (b *Bot) export(ctx context.Context, id, typ string, to Place) {
 		b.log.Error("bot: export: read the timeline", "incident_id", id, "err", err)
 		return
 	}
-	doc, _, err := incidents.RenderReport(inc, events, exportExt[typ])
+	doc, _, err := report.Render(inc, events, exportExt[typ])
 	if err != nil {
 		b.log.Error("bot: export: render", "incident_id", id, "err", err)
 		return

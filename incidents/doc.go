@@ -19,6 +19,5 @@
 // until they are processed; a Worker takes them, in order per order key,
 // and hands each to the DeliveryHandler of its source, with retries.
 //
-// The post-incident report is rendered from an incident and its timeline
-// in Markdown, HTML or JSON.
+// The post-incident report is package incidents/report.
 package incidents

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
 
@@ -283,7 +284,7 @@ func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "format must be md, html or json")
 		return
 	}
-	body, contentType, err := incidents.RenderReport(inc, events, ext)
+	body, contentType, err := report.Render(inc, events, ext)
 	if err != nil {
 		s.logger.Error("rendering a report", "incident_id", inc.ID, "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot render the report")

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 )
@@ -154,7 +155,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 			fmt.Fprintf(e.stdout, "%s\n", b)
 			return exitOK
 		}
-		b, _, err := incidents.RenderReport(inc, events, "md")
+		b, _, err := report.Render(inc, events, "md")
 		if err != nil {
 			return incidentError(e, rest[0], err)
 		}
@@ -165,7 +166,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		if err != nil {
 			return incidentError(e, rest[0], err)
 		}
-		b, _, err := incidents.RenderReport(inc, events, format)
+		b, _, err := report.Render(inc, events, format)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "breadcrumb incidents: export %s: %v\n", rest[0], err)
 			return exitUsage

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
@@ -118,7 +119,7 @@ func TestRedirectRecordsTheClickAndSendsToTheStoredLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := incidents.NewReport(stored, all)
+	report := report.New(stored, all)
 	found := false
 	for _, re := range report.Timeline {
 		if re.Link != nil && re.Link.Text == inc.Links[1].Name {

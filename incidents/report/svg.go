@@ -1,6 +1,7 @@
-package incidents
+package report
 
 import (
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"strconv"
 	"time"
 )
@@ -31,25 +32,25 @@ type eventStyle struct {
 // The chart's lanes, top to bottom.
 var chartLanes = []string{"Incident", "Alerts", "Runbook steps", "Notes & messages", "Roles & severity", "Breadcrumbs"}
 
-var eventStyles = map[EventType]eventStyle{
-	EventDeclared:         {0, "#7c3aed"},
-	EventStatusChanged:    {0, "#334155"},
-	EventRunbookAttached:  {0, "#0f766e"},
-	EventPagerDutySync:    {0, "#64748b"},
-	EventAlertFired:       {1, "#dc2626"},
-	EventAlertResolved:    {1, "#16a34a"},
-	EventStepDone:         {2, "#16a34a"},
-	EventStepSkipped:      {2, "#d97706"},
-	EventStepReopened:     {2, "#94a3b8"},
-	EventNote:             {3, "#2563eb"},
-	EventMessagePinned:    {3, "#0891b2"},
-	EventMessageUnpinned:  {3, "#94a3b8"},
-	EventRoleChanged:      {4, "#c026d3"},
-	EventSeverityChanged:  {4, "#ea580c"},
-	EventBreadcrumbOpened: {5, "#4f46e5"},
+var eventStyles = map[incidents.EventType]eventStyle{
+	incidents.EventDeclared:         {0, "#7c3aed"},
+	incidents.EventStatusChanged:    {0, "#334155"},
+	incidents.EventRunbookAttached:  {0, "#0f766e"},
+	incidents.EventPagerDutySync:    {0, "#64748b"},
+	incidents.EventAlertFired:       {1, "#dc2626"},
+	incidents.EventAlertResolved:    {1, "#16a34a"},
+	incidents.EventStepDone:         {2, "#16a34a"},
+	incidents.EventStepSkipped:      {2, "#d97706"},
+	incidents.EventStepReopened:     {2, "#94a3b8"},
+	incidents.EventNote:             {3, "#2563eb"},
+	incidents.EventMessagePinned:    {3, "#0891b2"},
+	incidents.EventMessageUnpinned:  {3, "#94a3b8"},
+	incidents.EventRoleChanged:      {4, "#c026d3"},
+	incidents.EventSeverityChanged:  {4, "#ea580c"},
+	incidents.EventBreadcrumbOpened: {5, "#4f46e5"},
 }
 
-func styleOf(t EventType) eventStyle {
+func styleOf(t incidents.EventType) eventStyle {
 	if s, ok := eventStyles[t]; ok {
 		return s
 	}
@@ -60,11 +61,11 @@ func styleOf(t EventType) eventStyle {
 // (behind the lanes) and text color.
 type phaseStyle struct{ strong, light, text string }
 
-var phaseStyles = map[Status]phaseStyle{
-	StatusTriggered:    {"#fca5a5", "#fef2f2", "#7f1d1d"},
-	StatusAcknowledged: {"#fcd34d", "#fffbeb", "#78350f"},
-	StatusMitigated:    {"#93c5fd", "#eff6ff", "#1e3a8a"},
-	StatusResolved:     {"#86efac", "#f0fdf4", "#14532d"},
+var phaseStyles = map[incidents.Status]phaseStyle{
+	incidents.StatusTriggered:    {"#fca5a5", "#fef2f2", "#7f1d1d"},
+	incidents.StatusAcknowledged: {"#fcd34d", "#fffbeb", "#78350f"},
+	incidents.StatusMitigated:    {"#93c5fd", "#eff6ff", "#1e3a8a"},
+	incidents.StatusResolved:     {"#86efac", "#f0fdf4", "#14532d"},
 }
 
 type svgTimeline struct {

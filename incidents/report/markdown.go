@@ -1,7 +1,8 @@
-package incidents
+package report
 
 import (
 	"bytes"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ func (r *Report) Markdown() []byte {
 		w("- **", mdLine(ref.Label), ":** ", mdLine(ref.Value), "\n")
 	}
 	w("- **Started:** ", r.StartedAt.Format(reportDateTime), "\n")
-	if r.Status == StatusResolved && !r.ResolvedAt.IsZero() {
+	if r.Status == incidents.StatusResolved && !r.ResolvedAt.IsZero() {
 		w("- **Resolved:** ", r.ResolvedAt.Format(reportDateTime), "\n")
 	} else {
 		w("- **Still open** as of ", r.AsOf.Format(reportDateTime), "\n")
@@ -54,7 +55,7 @@ func (r *Report) Markdown() []byte {
 	for _, m := range []struct {
 		name string
 		at   time.Time
-		d    ReportDuration
+		d    Duration
 	}{
 		{"Acknowledged", r.AcknowledgedAt, r.Durations.ToAcknowledge},
 		{"Mitigated", r.MitigatedAt, r.Durations.ToMitigate},
@@ -154,7 +155,7 @@ func (r *Report) clock(t time.Time) string {
 
 // end is when the incident ended, or AsOf while it is open.
 func (r *Report) end() time.Time {
-	if r.Status == StatusResolved && !r.ResolvedAt.IsZero() {
+	if r.Status == incidents.StatusResolved && !r.ResolvedAt.IsZero() {
 		return r.ResolvedAt
 	}
 	return r.AsOf
@@ -181,7 +182,7 @@ func cmpOr(ss ...string) string {
 
 // mdEventCell writes what an event says: its summary, its link, and its
 // text.
-func mdEventCell(e ReportEvent) string {
+func mdEventCell(e Event) string {
 	var parts []string
 	head := mdCell(e.Summary)
 	if l := e.Link; l != nil {

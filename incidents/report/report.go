@@ -1,9 +1,10 @@
-package incidents
+package report
 
 import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"net/url"
 	"slices"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 // Report is the post-incident report: everything the Markdown, HTML and
 // JSON renderings show, computed once from an incident and its whole
-// timeline by NewReport. Its JSON form is part of the public interface
+// timeline by New. Its JSON form is part of the public interface
 // (GET /api/incidents/{id}/report?format=json, breadcrumb incidents export
 // --format json): fields may be added, none renamed or removed.
 //
@@ -29,13 +30,13 @@ type Report struct {
 	Impact string `json:"impact"`
 	// Severity is 1 (worst) to 5, 0 when unknown; SeverityLabel is
 	// "SEV1" to "SEV5", or "unknown".
-	Severity      int    `json:"severity"`
-	SeverityLabel string `json:"severity_label"`
-	Status        Status `json:"status"`
-	Service       string `json:"service,omitempty"`
-	Source        string `json:"source,omitempty"`
+	Severity      int              `json:"severity"`
+	SeverityLabel string           `json:"severity_label"`
+	Status        incidents.Status `json:"status"`
+	Service       string           `json:"service,omitempty"`
+	Source        string           `json:"source,omitempty"`
 	// Refs are the incident's identities elsewhere, sorted by kind.
-	Refs []ReportRef `json:"refs"`
+	Refs []Ref `json:"refs"`
 
 	StartedAt      time.Time `json:"started_at"`
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
@@ -43,64 +44,64 @@ type Report struct {
 	ResolvedAt     time.Time `json:"resolved_at,omitzero"`
 	// AsOf is the time of the last event (the start when there is none):
 	// an open incident's report describes it up to then.
-	AsOf      time.Time       `json:"as_of"`
-	Durations ReportDurations `json:"durations"`
+	AsOf      time.Time `json:"as_of"`
+	Durations Durations `json:"durations"`
 
 	// People are everyone involved, sorted by name.
-	People  []ReportPerson `json:"people"`
-	Runbook *ReportRunbook `json:"runbook,omitempty"`
-	Steps   []ReportStep   `json:"steps"`
+	People  []Person `json:"people"`
+	Runbook *Runbook `json:"runbook,omitempty"`
+	Steps   []Step   `json:"steps"`
 	// StepCounts counts Steps by outcome.
-	StepCounts ReportStepCounts `json:"step_counts"`
+	StepCounts StepCounts `json:"step_counts"`
 	// Timeline is every event in time order, except messages that were
 	// pinned and later unpinned (and the unpin events themselves).
-	Timeline []ReportEvent `json:"timeline"`
+	Timeline []Event `json:"timeline"`
 	// Phases are the status phases over time, from the start to AsOf.
-	Phases []ReportPhase `json:"phases"`
+	Phases []Phase `json:"phases"`
 	// Notes are the note events, in time order.
-	Notes []ReportNote `json:"notes"`
+	Notes []Note `json:"notes"`
 	// FollowUps are the lines of notes that start with "TODO",
 	// "follow-up:" or "action:", without that prefix.
-	FollowUps []ReportFollowUp `json:"follow_ups"`
+	FollowUps []FollowUp `json:"follow_ups"`
 	// EventCount is the number of events the report was made from.
 	EventCount int `json:"event_count"`
 }
 
-// ReportRef is one of the incident's identities elsewhere.
-type ReportRef struct {
+// Ref is one of the incident's identities elsewhere.
+type Ref struct {
 	Kind  string `json:"kind"`  // RefPagerDutyIncident, RefAlertmanagerGroup, ...
 	Label string `json:"label"` // "PagerDuty incident", ...
 	Value string `json:"value"`
 }
 
-// ReportDuration is a span from the start of the incident. Seconds is
+// Duration is a span from the start of the incident. Seconds is
 // null, and Text "—", when the milestone was not reached.
-type ReportDuration struct {
+type Duration struct {
 	Seconds *int64 `json:"seconds"`
 	Text    string `json:"text"` // "4m 10s", "1h 5m", "—"
 }
 
-// ReportDurations are the incident's milestones, measured from its start.
+// Durations are the incident's milestones, measured from its start.
 // Total runs to the resolution, or, for an open incident, to AsOf (its
 // text then ends in "(ongoing)").
-type ReportDurations struct {
-	ToAcknowledge ReportDuration `json:"time_to_acknowledge"`
-	ToMitigate    ReportDuration `json:"time_to_mitigate"`
-	ToResolve     ReportDuration `json:"time_to_resolve"`
-	Total         ReportDuration `json:"total"`
+type Durations struct {
+	ToAcknowledge Duration `json:"time_to_acknowledge"`
+	ToMitigate    Duration `json:"time_to_mitigate"`
+	ToResolve     Duration `json:"time_to_resolve"`
+	Total         Duration `json:"total"`
 }
 
-// ReportPerson is someone involved: a role holder, a responder, or an
+// Person is someone involved: a role holder, a responder, or an
 // actor of the timeline. Roles lists the roles held at the end
 // (commander, comms, scribe, responder); it is empty for someone who only
 // acted.
-type ReportPerson struct {
+type Person struct {
 	Name  string   `json:"name"`
 	Roles []string `json:"roles"`
 }
 
-// ReportRunbook is the runbook that was attached.
-type ReportRunbook struct {
+// Runbook is the runbook that was attached.
+type Runbook struct {
 	ID          string `json:"id,omitempty"`
 	Title       string `json:"title"`
 	Source      string `json:"source,omitempty"`
@@ -111,61 +112,61 @@ type ReportRunbook struct {
 	Reason      string `json:"reason,omitempty"`
 }
 
-// ReportStep is the outcome of one runbook step.
-type ReportStep struct {
-	Number  int       `json:"number"`
-	Title   string    `json:"title"`
-	Outcome StepState `json:"outcome"` // done, skipped, pending
-	Actor   string    `json:"actor,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-	Offset  string    `json:"offset,omitempty"` // "+12m" from the start
-	Note    string    `json:"note,omitempty"`
+// Step is the outcome of one runbook step.
+type Step struct {
+	Number  int                 `json:"number"`
+	Title   string              `json:"title"`
+	Outcome incidents.StepState `json:"outcome"` // done, skipped, pending
+	Actor   string              `json:"actor,omitempty"`
+	At      time.Time           `json:"at,omitzero"`
+	Offset  string              `json:"offset,omitempty"` // "+12m" from the start
+	Note    string              `json:"note,omitempty"`
 }
 
-// ReportStepCounts counts steps by outcome.
-type ReportStepCounts struct {
+// StepCounts counts steps by outcome.
+type StepCounts struct {
 	Done    int `json:"done"`
 	Skipped int `json:"skipped"`
 	Pending int `json:"pending"`
 	Total   int `json:"total"`
 }
 
-// ReportEvent is one timeline entry, in plain words. What happened is
+// Event is one timeline entry, in plain words. What happened is
 // Kind ("status changed"), Summary (what the event's data says:
 // "triggered → acknowledged"), Link (a breadcrumb, a permalink) and Text
 // (free text: a note, a reason, a message).
-type ReportEvent struct {
-	Seq     int64             `json:"seq"`
-	At      time.Time         `json:"at"`
-	Time    string            `json:"time"`   // "15:04:05", UTC
-	Offset  string            `json:"offset"` // "+12m" from the start
-	Actor   string            `json:"actor,omitempty"`
-	Source  string            `json:"source,omitempty"`
-	Type    EventType         `json:"type"`
-	Kind    string            `json:"kind"`
-	Summary string            `json:"summary,omitempty"`
-	Text    string            `json:"text,omitempty"`
-	Link    *ReportLink       `json:"link,omitempty"`
-	Data    map[string]string `json:"data,omitempty"`
+type Event struct {
+	Seq     int64               `json:"seq"`
+	At      time.Time           `json:"at"`
+	Time    string              `json:"time"`   // "15:04:05", UTC
+	Offset  string              `json:"offset"` // "+12m" from the start
+	Actor   string              `json:"actor,omitempty"`
+	Source  string              `json:"source,omitempty"`
+	Type    incidents.EventType `json:"type"`
+	Kind    string              `json:"kind"`
+	Summary string              `json:"summary,omitempty"`
+	Text    string              `json:"text,omitempty"`
+	Link    *Link               `json:"link,omitempty"`
+	Data    map[string]string   `json:"data,omitempty"`
 }
 
-// ReportLink is a link an event carries. URL is empty when the event's
+// Link is a link an event carries. URL is empty when the event's
 // address is not an http or https URL (it is never made a link then).
-type ReportLink struct {
+type Link struct {
 	Text string `json:"text"`
 	URL  string `json:"url,omitempty"`
 }
 
-// ReportPhase is a span of time the incident spent in one status. End is
+// Phase is a span of time the incident spent in one status. End is
 // the start of the next phase, or AsOf for the last one.
-type ReportPhase struct {
-	Status Status    `json:"status"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
+type Phase struct {
+	Status incidents.Status `json:"status"`
+	Start  time.Time        `json:"start"`
+	End    time.Time        `json:"end"`
 }
 
-// ReportNote is a note from the timeline.
-type ReportNote struct {
+// Note is a note from the timeline.
+type Note struct {
 	At     time.Time `json:"at"`
 	Time   string    `json:"time"`
 	Offset string    `json:"offset"`
@@ -173,8 +174,8 @@ type ReportNote struct {
 	Text   string    `json:"text"`
 }
 
-// ReportFollowUp is an action item found in a note.
-type ReportFollowUp struct {
+// FollowUp is an action item found in a note.
+type FollowUp struct {
 	Text   string    `json:"text"`
 	Actor  string    `json:"actor,omitempty"`
 	At     time.Time `json:"at"`
@@ -188,23 +189,23 @@ const (
 	ContentTypeJSON     = "application/json"
 )
 
-// RenderReport renders the report of an incident in a format: "md" (the
+// Render renders the report of an incident in a format: "md" (the
 // default, also "markdown"), "html" or "json". It returns the document
 // and its content type; an unknown format is ErrInvalid.
-func RenderReport(inc *Incident, events []Event, format string) ([]byte, string, error) {
+func Render(inc *incidents.Incident, events []incidents.Event, format string) ([]byte, string, error) {
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "", "md", "markdown":
-		return NewReport(inc, events).Markdown(), ContentTypeMarkdown, nil
+		return New(inc, events).Markdown(), ContentTypeMarkdown, nil
 	case "html":
-		return NewReport(inc, events).HTML(), ContentTypeHTML, nil
+		return New(inc, events).HTML(), ContentTypeHTML, nil
 	case "json":
-		b, err := NewReport(inc, events).JSON()
+		b, err := New(inc, events).JSON()
 		if err != nil {
 			return nil, "", err
 		}
 		return b, ContentTypeJSON, nil
 	}
-	return nil, "", fmt.Errorf("incidents: report format %q (want md, html or json): %w", format, ErrInvalid)
+	return nil, "", fmt.Errorf("incidents: report format %q (want md, html or json): %w", format, incidents.ErrInvalid)
 }
 
 // JSON returns the report as indented JSON, ending in a newline.
@@ -216,12 +217,12 @@ func (r *Report) JSON() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// NewReport computes the report of an incident from its whole timeline.
+// New computes the report of an incident from its whole timeline.
 // It neither changes nor keeps inc and events (though the report's events
 // share their Data maps), and reads no clock.
-func NewReport(inc *Incident, events []Event) *Report {
+func New(inc *incidents.Incident, events []incidents.Event) *Report {
 	if inc == nil {
-		inc = &Incident{}
+		inc = &incidents.Incident{}
 	}
 	evs := orderEvents(events)
 	start := inc.CreatedAt.UTC()
@@ -241,29 +242,29 @@ func NewReport(inc *Incident, events []Event) *Report {
 		Refs:      reportRefs(inc.Refs),
 		StartedAt: start, AcknowledgedAt: inc.AcknowledgedAt.UTC(), MitigatedAt: inc.MitigatedAt.UTC(),
 		ResolvedAt: inc.ResolvedAt.UTC(), AsOf: asOf,
-		People:     []ReportPerson{},
-		Steps:      []ReportStep{},
-		Timeline:   make([]ReportEvent, 0, len(evs)),
-		Notes:      []ReportNote{},
-		FollowUps:  []ReportFollowUp{},
+		People:     []Person{},
+		Steps:      []Step{},
+		Timeline:   make([]Event, 0, len(evs)),
+		Notes:      []Note{},
+		FollowUps:  []FollowUp{},
 		EventCount: len(events),
 	}
-	if inc.Status == StatusResolved && !r.ResolvedAt.IsZero() && r.ResolvedAt.After(r.AsOf) {
+	if inc.Status == incidents.StatusResolved && !r.ResolvedAt.IsZero() && r.ResolvedAt.After(r.AsOf) {
 		r.AsOf = r.ResolvedAt
 	}
-	r.Durations = ReportDurations{
+	r.Durations = Durations{
 		ToAcknowledge: milestone(start, r.AcknowledgedAt),
 		ToMitigate:    milestone(start, r.MitigatedAt),
 		ToResolve:     milestone(start, r.ResolvedAt),
 	}
-	if inc.Status == StatusResolved && !r.ResolvedAt.IsZero() {
+	if inc.Status == incidents.StatusResolved && !r.ResolvedAt.IsZero() {
 		r.Durations.Total = r.Durations.ToResolve
 	} else {
 		r.Durations.Total = milestone(start, r.AsOf)
 		r.Durations.Total.Text += " (ongoing)"
 	}
 	if rb := inc.Runbook; rb != nil {
-		r.Runbook = &ReportRunbook{ID: rb.ID, Title: rb.Title, Source: rb.Source, Path: rb.Path,
+		r.Runbook = &Runbook{ID: rb.ID, Title: rb.Title, Source: rb.Source, Path: rb.Path,
 			Location: location(rb.Source, rb.Path), Commit: rb.Commit, ShortCommit: shortCommit(rb.Commit), Reason: rb.Reason}
 	}
 	stepTitles := make(map[int]string, len(inc.Steps))
@@ -271,17 +272,17 @@ func NewReport(inc *Incident, events []Event) *Report {
 		stepTitles[st.Number] = st.Title
 		out := st.State
 		if out == "" {
-			out = StepPending
+			out = incidents.StepPending
 		}
-		rs := ReportStep{Number: st.Number, Title: st.Title, Outcome: out, Actor: st.Actor, Note: st.Note}
+		rs := Step{Number: st.Number, Title: st.Title, Outcome: out, Actor: st.Actor, Note: st.Note}
 		if !st.At.IsZero() {
 			rs.At = st.At.UTC()
 			rs.Offset = offset(start, rs.At)
 		}
 		switch out {
-		case StepDone:
+		case incidents.StepDone:
 			r.StepCounts.Done++
-		case StepSkipped:
+		case incidents.StepSkipped:
 			r.StepCounts.Skipped++
 		default:
 			r.StepCounts.Pending++
@@ -295,7 +296,7 @@ func NewReport(inc *Incident, events []Event) *Report {
 		people.add(inc.Roles[role], role)
 	}
 	for _, u := range inc.Responders {
-		people.add(u, RoleResponder)
+		people.add(u, incidents.RoleResponder)
 	}
 	for _, st := range inc.Steps {
 		people.add(st.Actor, "")
@@ -304,7 +305,7 @@ func NewReport(inc *Incident, events []Event) *Report {
 	seenFollowUps := map[string]bool{}
 	for i, e := range evs {
 		people.add(e.Actor, "")
-		if e.Type == EventRoleChanged {
+		if e.Type == incidents.EventRoleChanged {
 			people.add(e.Data["user"], "")
 			people.add(e.Data["previous"], "")
 		}
@@ -317,12 +318,12 @@ func NewReport(inc *Incident, events []Event) *Report {
 		re.Seq, re.At, re.Time, re.Offset = e.Seq, at, at.Format("15:04:05"), offset(start, at)
 		re.Actor, re.Source, re.Type, re.Data = e.Actor, e.Source, e.Type, e.Data
 		r.Timeline = append(r.Timeline, re)
-		if e.Type == EventNote {
-			r.Notes = append(r.Notes, ReportNote{At: at, Time: re.Time, Offset: re.Offset, Actor: e.Actor, Text: e.Text})
+		if e.Type == incidents.EventNote {
+			r.Notes = append(r.Notes, Note{At: at, Time: re.Time, Offset: re.Offset, Actor: e.Actor, Text: e.Text})
 			for _, text := range followUps(e.Text) {
 				if k := strings.ToLower(text); !seenFollowUps[k] {
 					seenFollowUps[k] = true
-					r.FollowUps = append(r.FollowUps, ReportFollowUp{Text: text, Actor: e.Actor, At: at, Offset: re.Offset})
+					r.FollowUps = append(r.FollowUps, FollowUp{Text: text, Actor: e.Actor, At: at, Offset: re.Offset})
 				}
 			}
 		}
@@ -334,9 +335,9 @@ func NewReport(inc *Incident, events []Event) *Report {
 
 // orderEvents returns the events in time order; events at the same time
 // keep their timeline order (by Seq, then as given).
-func orderEvents(events []Event) []Event {
+func orderEvents(events []incidents.Event) []incidents.Event {
 	evs := slices.Clone(events)
-	slices.SortStableFunc(evs, func(a, b Event) int {
+	slices.SortStableFunc(evs, func(a, b incidents.Event) int {
 		if c := a.At.Compare(b.At); c != 0 {
 			return c
 		}
@@ -348,7 +349,7 @@ func orderEvents(events []Event) []Event {
 // unpinned marks the pins of messages that were unpinned afterwards, the
 // unpin events, and repeated pins of one message (two people pinning it),
 // none of which the report shows.
-func unpinned(evs []Event) map[int]bool {
+func unpinned(evs []incidents.Event) map[int]bool {
 	hidden := map[int]bool{}
 	// Walk in timeline (Seq) order: a pinned message's event carries the
 	// message's own time, which precedes its unpinning.
@@ -362,7 +363,7 @@ func unpinned(evs []Event) map[int]bool {
 		e := evs[i]
 		id := e.Data["message"]
 		switch e.Type {
-		case EventMessagePinned:
+		case incidents.EventMessagePinned:
 			if id == "" {
 				continue
 			}
@@ -371,7 +372,7 @@ func unpinned(evs []Event) map[int]bool {
 				continue
 			}
 			shown[id] = i
-		case EventMessageUnpinned:
+		case incidents.EventMessageUnpinned:
 			hidden[i] = true
 			if j, ok := shown[id]; ok {
 				hidden[j] = true
@@ -382,43 +383,43 @@ func unpinned(evs []Event) map[int]bool {
 	return hidden
 }
 
-var eventKinds = map[EventType]string{
-	EventDeclared:         "incident declared",
-	EventAlertFired:       "alert fired",
-	EventAlertResolved:    "alert resolved",
-	EventStatusChanged:    "status changed",
-	EventStepDone:         "step done",
-	EventStepSkipped:      "step skipped",
-	EventStepReopened:     "step reopened",
-	EventNote:             "note",
-	EventMessagePinned:    "message pinned",
-	EventMessageUnpinned:  "message unpinned",
-	EventRoleChanged:      "role changed",
-	EventSeverityChanged:  "severity changed",
-	EventRunbookAttached:  "runbook attached",
-	EventBreadcrumbOpened: "breadcrumb opened",
-	EventPagerDutySync:    "PagerDuty sync",
+var eventKinds = map[incidents.EventType]string{
+	incidents.EventDeclared:         "incident declared",
+	incidents.EventAlertFired:       "alert fired",
+	incidents.EventAlertResolved:    "alert resolved",
+	incidents.EventStatusChanged:    "status changed",
+	incidents.EventStepDone:         "step done",
+	incidents.EventStepSkipped:      "step skipped",
+	incidents.EventStepReopened:     "step reopened",
+	incidents.EventNote:             "note",
+	incidents.EventMessagePinned:    "message pinned",
+	incidents.EventMessageUnpinned:  "message unpinned",
+	incidents.EventRoleChanged:      "role changed",
+	incidents.EventSeverityChanged:  "severity changed",
+	incidents.EventRunbookAttached:  "runbook attached",
+	incidents.EventBreadcrumbOpened: "breadcrumb opened",
+	incidents.EventPagerDutySync:    "PagerDuty sync",
 }
 
 // describe puts an event in plain words.
-func describe(e Event, stepTitles map[int]string) ReportEvent {
+func describe(e incidents.Event, stepTitles map[int]string) Event {
 	kind := eventKinds[e.Type]
 	if kind == "" {
 		kind = strings.NewReplacer(".", " ", "_", " ").Replace(string(e.Type))
 	}
-	re := ReportEvent{Kind: kind, Text: e.Text}
+	re := Event{Kind: kind, Text: e.Text}
 	d := e.Data
 	switch e.Type {
-	case EventDeclared:
+	case incidents.EventDeclared:
 		re.Summary, re.Text = e.Text, ""
 		if sev, err := strconv.Atoi(d["severity"]); err == nil {
 			re.Summary = joinNonEmpty(" · ", re.Summary, severityLabel(sev))
 		}
-	case EventAlertFired, EventAlertResolved:
+	case incidents.EventAlertFired, incidents.EventAlertResolved:
 		re.Summary = d["alert"]
-	case EventStatusChanged:
+	case incidents.EventStatusChanged:
 		re.Summary = arrow(d["from"], d["to"])
-	case EventStepDone, EventStepSkipped, EventStepReopened:
+	case incidents.EventStepDone, incidents.EventStepSkipped, incidents.EventStepReopened:
 		n, err := strconv.Atoi(d["step"])
 		title := d["title"]
 		if title == "" && err == nil {
@@ -428,19 +429,19 @@ func describe(e Event, stepTitles map[int]string) ReportEvent {
 		if d["step"] == "" {
 			re.Summary = title
 		}
-	case EventMessagePinned:
+	case incidents.EventMessagePinned:
 		if a := cmp.Or(d["author"], d["name"]); a != "" {
 			re.Summary = "from " + a
 		}
 		if d["url"] != "" {
-			re.Link = &ReportLink{Text: "permalink", URL: safeURL(d["url"])}
+			re.Link = &Link{Text: "permalink", URL: safeURL(d["url"])}
 		}
-	case EventRoleChanged:
+	case incidents.EventRoleChanged:
 		user, role := d["user"], d["role"]
 		switch {
 		case user == "":
 			re.Summary = role + " unassigned"
-		case role == RoleResponder:
+		case role == incidents.RoleResponder:
 			re.Summary = user + " joined as responder"
 		default:
 			re.Summary = user + " is now " + role
@@ -448,18 +449,18 @@ func describe(e Event, stepTitles map[int]string) ReportEvent {
 		if p := d["previous"]; p != "" {
 			re.Summary += " (was " + p + ")"
 		}
-	case EventSeverityChanged:
+	case incidents.EventSeverityChanged:
 		re.Summary = arrow(sevData(d["from"]), sevData(d["to"]))
-	case EventRunbookAttached:
+	case incidents.EventRunbookAttached:
 		re.Summary = e.Text
 		if p := d["path"]; p != "" {
 			re.Summary = joinNonEmpty(" · ", re.Summary, p+atCommit(d["commit"]))
 		}
 		re.Text = d["reason"]
-	case EventBreadcrumbOpened:
+	case incidents.EventBreadcrumbOpened:
 		name := cmp.Or(d["name"], d["url"])
 		if name != "" {
-			re.Link = &ReportLink{Text: name, URL: safeURL(d["url"])}
+			re.Link = &Link{Text: name, URL: safeURL(d["url"])}
 		}
 	}
 	return re
@@ -535,15 +536,15 @@ func severityLabel(sev int) string {
 }
 
 var refLabels = map[string]string{
-	RefPagerDutyIncident: "PagerDuty incident",
-	RefAlertmanagerGroup: "Alertmanager group",
+	incidents.RefPagerDutyIncident: "PagerDuty incident",
+	incidents.RefAlertmanagerGroup: "Alertmanager group",
 }
 
 // reportRefs lists the references a reader can follow, sorted by kind. The
 // declaration's idempotency key (the Service's RefKey) is bookkeeping, and
 // left out.
-func reportRefs(refs map[string]string) []ReportRef {
-	out := make([]ReportRef, 0, len(refs))
+func reportRefs(refs map[string]string) []Ref {
+	out := make([]Ref, 0, len(refs))
 	for k, v := range refs {
 		if k == "declaration_key" || v == "" {
 			continue
@@ -552,9 +553,9 @@ func reportRefs(refs map[string]string) []ReportRef {
 		if label == "" {
 			label = strings.ReplaceAll(k, "_", " ")
 		}
-		out = append(out, ReportRef{Kind: k, Label: label, Value: v})
+		out = append(out, Ref{Kind: k, Label: label, Value: v})
 	}
-	slices.SortFunc(out, func(a, b ReportRef) int { return strings.Compare(a.Kind, b.Kind) })
+	slices.SortFunc(out, func(a, b Ref) int { return strings.Compare(a.Kind, b.Kind) })
 	return out
 }
 
@@ -577,13 +578,13 @@ func shortCommit(c string) string {
 	return c
 }
 
-func milestone(start, at time.Time) ReportDuration {
+func milestone(start, at time.Time) Duration {
 	if at.IsZero() || start.IsZero() {
-		return ReportDuration{Text: "—"}
+		return Duration{Text: "—"}
 	}
 	d := at.Sub(start).Truncate(time.Second)
 	s := int64(d / time.Second)
-	return ReportDuration{Seconds: &s, Text: humanDuration(d)}
+	return Duration{Seconds: &s, Text: humanDuration(d)}
 }
 
 // humanDuration writes d with its two largest units: "45s", "4m 10s",
@@ -663,12 +664,12 @@ func (p *people) add(name, role string) {
 	p.roles[name] = roles
 }
 
-func (p *people) list() []ReportPerson {
-	out := make([]ReportPerson, 0, len(p.roles))
+func (p *people) list() []Person {
+	out := make([]Person, 0, len(p.roles))
 	for name, roles := range p.roles {
-		out = append(out, ReportPerson{Name: name, Roles: roles})
+		out = append(out, Person{Name: name, Roles: roles})
 	}
-	slices.SortFunc(out, func(a, b ReportPerson) int {
+	slices.SortFunc(out, func(a, b Person) int {
 		return cmp.Or(strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), strings.Compare(a.Name, b.Name))
 	})
 	return out
@@ -679,11 +680,11 @@ func (p *people) list() []ReportPerson {
 func sortedRoles(roles map[string]string) []string {
 	rank := func(r string) int {
 		switch r {
-		case RoleCommander:
+		case incidents.RoleCommander:
 			return 0
-		case RoleComms:
+		case incidents.RoleComms:
 			return 1
-		case RoleScribe:
+		case incidents.RoleScribe:
 			return 2
 		}
 		return 3
@@ -699,26 +700,26 @@ func sortedRoles(roles map[string]string) []string {
 // phases are the status phases from the start to the end, from the status
 // changes of the timeline or, when it has none, from the incident's
 // milestones.
-func phases(inc *Incident, evs []Event, start, end time.Time) []ReportPhase {
+func phases(inc *incidents.Incident, evs []incidents.Event, start, end time.Time) []Phase {
 	type change struct {
 		at time.Time
-		to Status
+		to incidents.Status
 	}
-	changes := []change{{start, StatusTriggered}}
+	changes := []change{{start, incidents.StatusTriggered}}
 	for _, e := range evs {
-		if e.Type == EventStatusChanged && Status(e.Data["to"]).Valid() {
-			changes = append(changes, change{e.At.UTC(), Status(e.Data["to"])})
+		if e.Type == incidents.EventStatusChanged && incidents.Status(e.Data["to"]).Valid() {
+			changes = append(changes, change{e.At.UTC(), incidents.Status(e.Data["to"])})
 		}
 	}
 	if len(changes) == 1 {
-		for _, c := range []change{{inc.AcknowledgedAt, StatusAcknowledged}, {inc.MitigatedAt, StatusMitigated}, {inc.ResolvedAt, StatusResolved}} {
+		for _, c := range []change{{inc.AcknowledgedAt, incidents.StatusAcknowledged}, {inc.MitigatedAt, incidents.StatusMitigated}, {inc.ResolvedAt, incidents.StatusResolved}} {
 			if !c.at.IsZero() {
 				changes = append(changes, change{c.at.UTC(), c.to})
 			}
 		}
 		slices.SortStableFunc(changes, func(a, b change) int { return a.at.Compare(b.at) })
 	}
-	var out []ReportPhase
+	var out []Phase
 	for i, c := range changes {
 		e := end
 		if i+1 < len(changes) {
@@ -737,7 +738,7 @@ func phases(inc *Incident, evs []Event, start, end time.Time) []ReportPhase {
 		if n := len(out); n > 0 && out[n-1].Start.Equal(out[n-1].End) && out[n-1].Start.Equal(c.at) {
 			out = out[:n-1] // a phase of no time: replaced by this one
 		}
-		out = append(out, ReportPhase{Status: c.to, Start: c.at, End: e})
+		out = append(out, Phase{Status: c.to, Start: c.at, End: e})
 	}
 	return out
 }

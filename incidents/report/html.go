@@ -1,7 +1,8 @@
-package incidents
+package report
 
 import (
 	"bytes"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"html"
 	"html/template"
 	"slices"
@@ -43,17 +44,17 @@ type htmlLegend struct{ Label, Color string }
 type htmlDuration struct{ Label, Value, At string }
 
 func (r *Report) htmlView() htmlReport {
-	v := htmlReport{Report: r, Open: !(r.Status == StatusResolved && !r.ResolvedAt.IsZero()),
+	v := htmlReport{Report: r, Open: !(r.Status == incidents.StatusResolved && !r.ResolvedAt.IsZero()),
 		End: r.end().Format(reportDateTime), Chart: r.timelineChart(), Bar: r.stepsBar()}
-	seen := map[EventType]bool{}
-	var types []EventType
+	seen := map[incidents.EventType]bool{}
+	var types []incidents.EventType
 	for _, e := range r.Timeline {
 		if !seen[e.Type] {
 			seen[e.Type] = true
 			types = append(types, e.Type)
 		}
 	}
-	slices.SortFunc(types, func(a, b EventType) int {
+	slices.SortFunc(types, func(a, b incidents.EventType) int {
 		sa, sb := styleOf(a), styleOf(b)
 		if sa.lane != sb.lane {
 			return sa.lane - sb.lane
@@ -68,7 +69,7 @@ func (r *Report) htmlView() htmlReport {
 	for _, t := range types {
 		v.Legend = append(v.Legend, htmlLegend{Label: kindOf(t), Color: styleOf(t).color})
 	}
-	for _, s := range []Status{StatusTriggered, StatusAcknowledged, StatusMitigated, StatusResolved} {
+	for _, s := range []incidents.Status{incidents.StatusTriggered, incidents.StatusAcknowledged, incidents.StatusMitigated, incidents.StatusResolved} {
 		v.Phases = append(v.Phases, htmlLegend{Label: string(s), Color: phaseStyles[s].strong})
 	}
 	v.Duration = []htmlDuration{
@@ -80,14 +81,14 @@ func (r *Report) htmlView() htmlReport {
 	return v
 }
 
-func kindOf(t EventType) string {
-	return describe(Event{Type: t}, nil).Kind
+func kindOf(t incidents.EventType) string {
+	return describe(incidents.Event{Type: t}, nil).Kind
 }
 
 var reportTemplate = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Funcs(template.FuncMap{
 		"plural": plural,
-		"color":  func(t EventType) string { return styleOf(t).color },
+		"color":  func(t incidents.EventType) string { return styleOf(t).color },
 		"sev": func(n int) string {
 			if n < 1 || n > 5 {
 				return "sev0"

@@ -1,4 +1,4 @@
-package incidents_test
+package report_test
 
 import (
 	"bytes"
@@ -18,9 +18,10 @@ import (
 	gmhtml "github.com/yuin/goldmark/renderer/html"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 )
 
-var updateReports = flag.Bool("update", false, "rewrite the golden files in testdata/report")
+var updateReports = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // reportT0 is when the rich incident was declared.
 var reportT0 = time.Date(2026, 3, 14, 2, 13, 7, 0, time.UTC)
@@ -191,14 +192,14 @@ func TestReportMatchesGoldenFiles(t *testing.T) {
 		for _, f := range reportFormats {
 			t.Run(c.name+"."+f.ext, func(t *testing.T) {
 				inc, events := c.make()
-				got, ct, err := incidents.RenderReport(inc, events, f.format)
+				got, ct, err := report.Render(inc, events, f.format)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if ct != f.contentType {
 					t.Errorf("content type: got %q, want %q", ct, f.contentType)
 				}
-				path := filepath.Join("testdata", "report", c.name+"."+f.ext)
+				path := filepath.Join("testdata", c.name+"."+f.ext)
 				if *updateReports {
 					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						t.Fatal(err)
@@ -238,9 +239,9 @@ func firstDiff(got, want []byte) string {
 
 func TestReportContent(t *testing.T) {
 	inc, events := richIncident()
-	r := incidents.NewReport(inc, events)
+	r := report.New(inc, events)
 
-	secs := func(d incidents.ReportDuration) int64 {
+	secs := func(d report.Duration) int64 {
 		if d.Seconds == nil {
 			return -1
 		}
@@ -248,7 +249,7 @@ func TestReportContent(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name     string
-		d        incidents.ReportDuration
+		d        report.Duration
 		secs     int64
 		text     string
 		wantText string
@@ -271,7 +272,7 @@ func TestReportContent(t *testing.T) {
 		t.Errorf("people: got %s, want %s", got, want)
 	}
 
-	if got, want := r.StepCounts, (incidents.ReportStepCounts{Done: 4, Skipped: 1, Pending: 1, Total: 6}); got != want {
+	if got, want := r.StepCounts, (report.StepCounts{Done: 4, Skipped: 1, Pending: 1, Total: 6}); got != want {
 		t.Errorf("step counts: got %+v, want %+v", got, want)
 	}
 	if got, want := r.Steps[3].Offset, "+19m"; got != want {
@@ -315,7 +316,7 @@ func TestReportContent(t *testing.T) {
 func TestReportOfAnOpenIncidentRunsToItsLastEvent(t *testing.T) {
 	inc, events := minimalIncident()
 	events = append(events, incidents.Event{Key: "n", Seq: 2, Type: incidents.EventNote, At: inc.CreatedAt.Add(90 * time.Minute), Actor: "bob", Text: "still looking"})
-	r := incidents.NewReport(inc, events)
+	r := report.New(inc, events)
 	if got, want := r.Durations.Total.Text, "1h 30m (ongoing)"; got != want {
 		t.Errorf("total: got %q, want %q", got, want)
 	}
@@ -335,7 +336,7 @@ func TestReportOfAnOpenIncidentRunsToItsLastEvent(t *testing.T) {
 
 func TestReportHTMLEscapesUntrustedText(t *testing.T) {
 	inc, events := hostileIncident()
-	doc := string(incidents.NewReport(inc, events).HTML())
+	doc := string(report.New(inc, events).HTML())
 	for _, bad := range []string{"<script>", "</script>", "<b>", "<i>", "<img", `href="javascript:`, `"onmouseover`, "ZgotmplZ"} {
 		if strings.Contains(strings.ToLower(doc), strings.ToLower(bad)) {
 			t.Errorf("the HTML holds %q", bad)
@@ -360,7 +361,7 @@ func TestReportHTMLEscapesUntrustedText(t *testing.T) {
 
 func TestReportMarkdownRendersUntrustedTextLiterally(t *testing.T) {
 	inc, events := hostileIncident()
-	md := incidents.NewReport(inc, events).Markdown()
+	md := report.New(inc, events).Markdown()
 
 	// Every row of a table has as many cells as its header.
 	unescapedPipe := regexp.MustCompile(`(^|[^\\])((\\\\)*)\|`)
@@ -421,7 +422,7 @@ func TestReportIsDeterministic(t *testing.T) {
 					// A new incident each time: its maps iterate in
 					// another order.
 					inc, events := c.make()
-					got, _, err := incidents.RenderReport(inc, events, f.format)
+					got, _, err := report.Render(inc, events, f.format)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -447,13 +448,13 @@ func TestReportFormats(t *testing.T) {
 		{"HTML", "text/html; charset=utf-8"},
 		{"json", "application/json"},
 	} {
-		_, ct, err := incidents.RenderReport(inc, events, c.format)
+		_, ct, err := report.Render(inc, events, c.format)
 		if err != nil || ct != c.contentType {
 			t.Errorf("format %q: got %q, %v; want %q", c.format, ct, err, c.contentType)
 		}
 	}
 	for _, format := range []string{"pdf", "text", "md5"} {
-		b, _, err := incidents.RenderReport(inc, events, format)
+		b, _, err := report.Render(inc, events, format)
 		if !errors.Is(err, incidents.ErrInvalid) || b != nil {
 			t.Errorf("format %q: got %d bytes, %v; want ErrInvalid", format, len(b), err)
 		}
@@ -462,7 +463,7 @@ func TestReportFormats(t *testing.T) {
 
 func TestReportJSONReadsBack(t *testing.T) {
 	inc, events := richIncident()
-	b, err := incidents.NewReport(inc, events).JSON()
+	b, err := report.New(inc, events).JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +483,7 @@ func TestReportJSONReadsBack(t *testing.T) {
 	}
 	// A minimal report has empty lists, never null.
 	inc, events = minimalIncident()
-	b, _ = incidents.NewReport(inc, events).JSON()
+	b, _ = report.New(inc, events).JSON()
 	if bytes.Contains(b, []byte("null,\n  \"")) && !bytes.Contains(b, []byte(`"seconds": null`)) {
 		t.Errorf("a list is null:\n%s", b)
 	}
@@ -512,7 +513,7 @@ func BenchmarkReport1000Events(b *testing.B) {
 	b.Run("new", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			incidents.NewReport(inc, events)
+			report.New(inc, events)
 		}
 	})
 	for _, f := range reportFormats {
@@ -520,7 +521,7 @@ func BenchmarkReport1000Events(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			for b.Loop() {
-				out, _, err := incidents.RenderReport(inc, events, f.format)
+				out, _, err := report.Render(inc, events, f.format)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -533,7 +534,7 @@ func BenchmarkReport1000Events(b *testing.B) {
 
 func TestReportOfNothingStillRenders(t *testing.T) {
 	for _, f := range reportFormats {
-		b, _, err := incidents.RenderReport(nil, nil, f.format)
+		b, _, err := report.Render(nil, nil, f.format)
 		if err != nil || len(b) == 0 {
 			t.Errorf("format %s: got %d bytes, %v", f.format, len(b), err)
 		}

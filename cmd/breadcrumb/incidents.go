@@ -15,9 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 )
 
 // incidentStorePath is the embedded store's file under the data directory.

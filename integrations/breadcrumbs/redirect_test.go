@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 

@@ -15,9 +15,7 @@
 //
 // A Store keeps incidents and timelines; the embedded one (boltstore) and
 // the Redis one (redisstore) pass the same conformance suite, storetest.
-// An Inbox keeps webhook deliveries durable from their acknowledgement
-// until they are processed; a Worker takes them, in order per order key,
-// and hands each to the DeliveryHandler of its source, with retries.
+// The durable queue of webhook deliveries is package incidents/inbox.
 //
 // The post-incident report is package incidents/report.
 package incidents

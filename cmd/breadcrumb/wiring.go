@@ -12,6 +12,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
@@ -25,8 +26,8 @@ import (
 // processes the inbox. It also holds the PagerDuty syncer, which sends
 // back what responders do.
 type intake struct {
-	inbox     incidents.Inbox
-	worker    *incidents.Worker
+	inbox     inbox.Inbox
+	worker    *inbox.Worker
 	pagerduty http.Handler
 	alertmgr  http.Handler
 	syncer    *pagerduty.Syncer
@@ -53,11 +54,11 @@ func newService(cfg *config, store incidents.Store, lib *runbooks.Library, match
 // newIntake wires the webhooks, the inbox worker and PagerDuty's two-way
 // sync over svc.
 func newIntake(cfg *config, getenv func(string) string, store incidents.Store, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
-	inbox, ok := store.(incidents.Inbox)
+	queue, ok := store.(inbox.Inbox)
 	if !ok {
 		return nil, errors.New("the incident store keeps no inbox")
 	}
-	in := &intake{inbox: inbox}
+	in := &intake{inbox: queue}
 	var client *pagerduty.Client
 	token, err := readSecret(getenv, "PAGERDUTY_API_TOKEN")
 	if err != nil {
@@ -79,14 +80,14 @@ func newIntake(cfg *config, getenv func(string) string, store incidents.Store, s
 		return nil, err
 	}
 	in.amToken = amToken
-	handlers := map[string]incidents.DeliveryHandler{
+	handlers := map[string]inbox.Handler{
 		pagerduty.Source:    pagerduty.NewProcessor(pagerduty.ProcessorConfig{Incidents: svc, Client: client, Logger: logger.With("integration", "pagerduty")}),
 		alertmanager.Source: alertmanager.NewProcessor(alertmanager.ProcessorConfig{Service: svc, AutoResolve: cfg.Alertmanager.AutoResolve, Logger: logger.With("integration", "alertmanager")}),
 	}
-	in.worker = incidents.NewWorker(inbox, handlers, incidents.WorkerOptions{Logger: logger.With("part", "inbox")})
-	in.pagerduty = pagerduty.NewWebhookHandler(pagerduty.WebhookConfig{Secrets: pagerduty.ParseSecrets(hooks.Reveal()), Inbox: inbox, Kick: in.worker.Kick,
+	in.worker = inbox.NewWorker(queue, handlers, inbox.WorkerOptions{Logger: logger.With("part", "inbox")})
+	in.pagerduty = pagerduty.NewWebhookHandler(pagerduty.WebhookConfig{Secrets: pagerduty.ParseSecrets(hooks.Reveal()), Inbox: queue, Kick: in.worker.Kick,
 		Logger: logger.With("integration", "pagerduty")})
-	in.alertmgr = alertmanager.NewWebhookHandler(alertmanager.WebhookConfig{Token: amToken, Inbox: inbox, Kick: in.worker.Kick,
+	in.alertmgr = alertmanager.NewWebhookHandler(alertmanager.WebhookConfig{Token: amToken, Inbox: queue, Kick: in.worker.Kick,
 		MaxPending: cfg.Alertmanager.MaxPending, Logger: logger.With("integration", "alertmanager")})
 	if client != nil {
 		emails := cfg.PagerDuty.UserEmails

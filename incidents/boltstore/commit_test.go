@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 // holdCommits makes s's committer wait inside a write until the returned
@@ -125,7 +124,7 @@ func TestConcurrentPutsInOneBatchStoreEachDeliveryOnce(t *testing.T) {
 				id := fmt.Sprintf("am:%04d", op)
 				wg.Go(func() {
 					if op >= 0 {
-						stored, err := s.Put(ctx, incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte(`{"n":"` + id + `"}`)})
+						stored, err := s.Put(ctx, inbox.Delivery{ID: id, Source: "alertmanager", Body: []byte(`{"n":"` + id + `"}`)})
 						results <- putResult{id, stored, err}
 						return
 					}
@@ -264,7 +263,7 @@ func TestAWriteThatFailsAloneReturnsItsOwnError(t *testing.T) {
 func TestAWriteThatChangesNothingCostsNoCommit(t *testing.T) {
 	s := openInbox(t, Options{})
 	ctx := t.Context()
-	d := incidents.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
+	d := inbox.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
 	if stored, err := s.Put(ctx, d); err != nil || !stored {
 		t.Fatalf("Put = %v, %v, want true, nil", stored, err)
 	}
@@ -297,7 +296,7 @@ func TestCloseCommitsTheQueuedWritesAndRefusesLaterOnes(t *testing.T) {
 	for i := range 5 {
 		wg.Go(func() {
 			id := fmt.Sprintf("am:%04d", i)
-			if stored, err := s.Put(t.Context(), incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte(`{"n":"` + id + `"}`)}); err != nil || !stored {
+			if stored, err := s.Put(t.Context(), inbox.Delivery{ID: id, Source: "alertmanager", Body: []byte(`{"n":"` + id + `"}`)}); err != nil || !stored {
 				t.Errorf("Put(%s) queued before Close = %v, %v, want true, nil", id, stored, err)
 			}
 		})
@@ -315,7 +314,7 @@ func TestCloseCommitsTheQueuedWritesAndRefusesLaterOnes(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := s.Put(t.Context(), incidents.Delivery{ID: "am:late", Source: "alertmanager", Body: []byte("{}")}); !errors.Is(err, berrors.ErrDatabaseNotOpen) {
+	if _, err := s.Put(t.Context(), inbox.Delivery{ID: "am:late", Source: "alertmanager", Body: []byte("{}")}); !errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		t.Errorf("Put after Close = %v, want ErrDatabaseNotOpen", err)
 	}
 	release()

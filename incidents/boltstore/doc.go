@@ -71,7 +71,7 @@
 // incidents it steps over: listing the open ones among ten thousand takes
 // a few milliseconds (BenchmarkList), so there is no index by status.
 //
-// The Store is also the embedded incidents.Inbox. Put, Take and Done are
+// The Store is also the embedded inbox.Inbox. Put, Take and Done are
 // each in a synced transaction, so a delivery acknowledged to its sender,
 // and the attempts counted by Take, survive a crash. A delivery's seq
 // comes from the inbox bucket's sequence, so Take walks inboxleases in

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // DefaultInboxRetention is Options.InboxRetention's default: a sender
@@ -20,7 +21,7 @@ const DefaultInboxRetention = 7 * 24 * time.Hour
 // DefaultInboxMaxPending is Options.InboxMaxPending's default.
 const DefaultInboxMaxPending = 100_000
 
-var _ incidents.Inbox = (*Store)(nil)
+var _ inbox.Inbox = (*Store)(nil)
 
 var (
 	bucketInbox          = []byte("inbox")
@@ -71,9 +72,9 @@ type storedDelivery struct {
 	ReceivedAt time.Time         `json:"received_at"`
 }
 
-// Put implements incidents.Inbox in one transaction, synced before it
+// Put implements inbox.Inbox in one transaction, synced before it
 // returns. A duplicate writes nothing and costs no sync.
-func (s *Store) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
+func (s *Store) Put(ctx context.Context, d inbox.Delivery) (bool, error) {
 	stored, err := s.put(ctx, d)
 	if err != nil {
 		return false, fmt.Errorf("boltstore: inbox put %.80s: %w", d.ID, err)
@@ -81,7 +82,7 @@ func (s *Store) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
 	return stored, nil
 }
 
-func (s *Store) put(ctx context.Context, d incidents.Delivery) (bool, error) {
+func (s *Store) put(ctx context.Context, d inbox.Delivery) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -111,7 +112,7 @@ func (s *Store) put(ctx context.Context, d incidents.Delivery) (bool, error) {
 		meta := tx.Bucket(bucketMeta)
 		pending := inboxPending(meta)
 		if pending >= uint64(s.inboxMaxPending) {
-			return false, fmt.Errorf("%d deliveries are pending: %w", pending, incidents.ErrFull)
+			return false, fmt.Errorf("%d deliveries are pending: %w", pending, inbox.ErrFull)
 		}
 		order := tx.Bucket(bucketInboxSeenOrder)
 		if prev != nil {
@@ -122,12 +123,12 @@ func (s *Store) put(ctx context.Context, d incidents.Delivery) (bool, error) {
 		if err := pruneSeen(seen, order, oldest); err != nil {
 			return false, err
 		}
-		inbox := tx.Bucket(bucketInbox)
-		seq, err := inbox.NextSequence()
+		deliveries := tx.Bucket(bucketInbox)
+		seq, err := deliveries.NextSequence()
 		if err != nil {
 			return false, err
 		}
-		if err := inbox.Put(u64(seq), data); err != nil {
+		if err := deliveries.Put(u64(seq), data); err != nil {
 			return false, err
 		}
 		if err := tx.Bucket(bucketInboxLeases).Put(u64(seq), make([]byte, leaseLen)); err != nil {
@@ -171,10 +172,10 @@ func pruneSeen(seen, order *bolt.Bucket, oldest int64) error {
 	return nil
 }
 
-// Take implements incidents.Inbox. It walks the leases in the order the
+// Take implements inbox.Inbox. It walks the leases in the order the
 // deliveries were put and leases the first n that are free, in one
 // synced transaction: the attempts survive a crash.
-func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	taken, err := s.take(ctx, consumer, n, lease)
 	if err != nil {
 		return nil, fmt.Errorf("boltstore: inbox take for %s: %w", consumer, err)
@@ -182,21 +183,21 @@ func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Dur
 	return taken, nil
 }
 
-func (s *Store) take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (s *Store) take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if consumer == "" || lease <= 0 {
 		return nil, fmt.Errorf("a take needs a consumer and a lease above 0, got %q and %v: %w", consumer, lease, incidents.ErrInvalid)
 	}
-	taken := []incidents.Delivery{}
+	taken := []inbox.Delivery{}
 	if n < 1 {
 		return taken, nil
 	}
 	err := s.write(func(tx *bolt.Tx) (bool, error) {
 		taken = taken[:0]
 		now := s.now().UnixNano()
-		leases, inbox := tx.Bucket(bucketInboxLeases), tx.Bucket(bucketInbox)
+		leases, deliveries := tx.Bucket(bucketInboxLeases), tx.Bucket(bucketInbox)
 		type free struct {
 			seq      []byte
 			attempts uint32
@@ -215,14 +216,14 @@ func (s *Store) take(ctx context.Context, consumer string, n int, lease time.Dur
 		until := u64(uint64(now + int64(lease)))
 		for _, f := range frees {
 			var sd storedDelivery
-			if err := json.Unmarshal(inbox.Get(f.seq), &sd); err != nil {
+			if err := json.Unmarshal(deliveries.Get(f.seq), &sd); err != nil {
 				return false, fmt.Errorf("decoding delivery %d: %w", binary.BigEndian.Uint64(f.seq), err)
 			}
 			attempts := f.attempts + 1
 			if err := leases.Put(f.seq, binary.BigEndian.AppendUint32(bytes.Clone(until), attempts)); err != nil {
 				return false, err
 			}
-			taken = append(taken, incidents.Delivery{
+			taken = append(taken, inbox.Delivery{
 				ID: sd.ID, Source: sd.Source, Body: sd.Body, Meta: sd.Meta,
 				ReceivedAt: sd.ReceivedAt.UTC(), Attempts: int(attempts),
 			})
@@ -235,7 +236,7 @@ func (s *Store) take(ctx context.Context, consumer string, n int, lease time.Dur
 	return taken, nil
 }
 
-// Done implements incidents.Inbox. The ID stays in the seen bucket until
+// Done implements inbox.Inbox. The ID stays in the seen bucket until
 // the retention passes.
 func (s *Store) Done(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
@@ -266,7 +267,7 @@ func (s *Store) Done(ctx context.Context, id string) error {
 	return nil
 }
 
-// Pending implements incidents.Inbox from a counter that Put and Done keep.
+// Pending implements inbox.Inbox from a counter that Put and Done keep.
 func (s *Store) Pending(ctx context.Context) (int, error) {
 	var n uint64
 	err := s.read(ctx, func(tx *bolt.Tx) error {

@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 )
 
@@ -29,13 +29,13 @@ func openInbox(tb testing.TB, opts Options) *Store {
 }
 
 func TestInboxConformance(t *testing.T) {
-	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) incidents.Inbox {
+	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) inbox.Inbox {
 		return openInbox(t, Options{InboxMaxPending: maxPending})
 	})
 }
 
 func BenchmarkInboxPut(b *testing.B) {
-	storetest.BenchmarkInboxPut(b, func(b *testing.B) incidents.Inbox { return openInbox(b, Options{}) })
+	storetest.BenchmarkInboxPut(b, func(b *testing.B) inbox.Inbox { return openInbox(b, Options{}) })
 }
 
 // fakeNow sets s's clock to a time that the test moves by hand.
@@ -49,7 +49,7 @@ func TestInboxForgetsAnIDAfterTheRetention(t *testing.T) {
 	s := openInbox(t, Options{InboxRetention: time.Hour})
 	advance := fakeNow(s)
 	ctx := t.Context()
-	d := incidents.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
+	d := inbox.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
 	if stored, err := s.Put(ctx, d); err != nil || !stored {
 		t.Fatalf("Put(am:1) = %v, %v, want true, nil", stored, err)
 	}
@@ -70,13 +70,13 @@ func TestInboxKeepsAPendingIDPastTheRetention(t *testing.T) {
 	s := openInbox(t, Options{InboxRetention: time.Hour})
 	advance := fakeNow(s)
 	ctx := t.Context()
-	d := incidents.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
+	d := inbox.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
 	if stored, err := s.Put(ctx, d); err != nil || !stored {
 		t.Fatalf("Put(am:1) = %v, %v, want true, nil", stored, err)
 	}
 	advance(48 * time.Hour)
 	// Another Put prunes the expired IDs; am:1 is still pending.
-	if _, err := s.Put(ctx, incidents.Delivery{ID: "am:2", Source: "alertmanager", Body: []byte("{}")}); err != nil {
+	if _, err := s.Put(ctx, inbox.Delivery{ID: "am:2", Source: "alertmanager", Body: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
 	if stored, err := s.Put(ctx, d); err != nil || stored {
@@ -94,7 +94,7 @@ func TestInboxPrunesExpiredIDs(t *testing.T) {
 	const old = 100
 	for i := range old {
 		id := "old:" + strconv.Itoa(i)
-		if _, err := s.Put(ctx, incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte("{}")}); err != nil {
+		if _, err := s.Put(ctx, inbox.Delivery{ID: id, Source: "alertmanager", Body: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Done(ctx, id); err != nil {
@@ -103,7 +103,7 @@ func TestInboxPrunesExpiredIDs(t *testing.T) {
 	}
 	advance(2 * time.Hour)
 	for i := range 2 { // each Put forgets up to 64
-		if _, err := s.Put(ctx, incidents.Delivery{ID: "new:" + strconv.Itoa(i), Source: "alertmanager", Body: []byte("{}")}); err != nil {
+		if _, err := s.Put(ctx, inbox.Delivery{ID: "new:" + strconv.Itoa(i), Source: "alertmanager", Body: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -125,10 +125,10 @@ func TestInboxLeaseFollowsTheClock(t *testing.T) {
 	s := openInbox(t, Options{})
 	advance := fakeNow(s)
 	ctx := t.Context()
-	if _, err := s.Put(ctx, incidents.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}); err != nil {
+	if _, err := s.Put(ctx, inbox.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
-	take := func() []incidents.Delivery {
+	take := func() []inbox.Delivery {
 		got, err := s.Take(ctx, "c1", 1, time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -156,7 +156,7 @@ func TestInboxSurvivesAReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"am:1", "am:2", "am:3"} {
-		if _, err := s.Put(ctx, incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte(id)}); err != nil {
+		if _, err := s.Put(ctx, inbox.Delivery{ID: id, Source: "alertmanager", Body: []byte(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestInboxSurvivesAReopen(t *testing.T) {
 	if n, err := s.Pending(ctx); err != nil || n != 2 {
 		t.Errorf("Pending() after a reopen = %d, %v, want 2, nil", n, err)
 	}
-	if stored, err := s.Put(ctx, incidents.Delivery{ID: "am:2", Source: "alertmanager", Body: []byte("again")}); err != nil || stored {
+	if stored, err := s.Put(ctx, inbox.Delivery{ID: "am:2", Source: "alertmanager", Body: []byte("again")}); err != nil || stored {
 		t.Errorf("Put(am:2) after a reopen = %v, %v, want false, nil", stored, err)
 	}
 	got, err := s.Take(ctx, "c2", 10, time.Minute)
@@ -206,7 +206,7 @@ func TestAReopenReleasesTheLeasesOfTheProcessThatDied(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"am:1", "am:2"} {
-		if _, err := s.Put(ctx, incidents.Delivery{ID: id, Source: "alertmanager", Body: []byte(id)}); err != nil {
+		if _, err := s.Put(ctx, inbox.Delivery{ID: id, Source: "alertmanager", Body: []byte(id)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,7 +27,7 @@ type Options struct {
 	// refuse it again; 0 means DefaultInboxRetention.
 	InboxRetention time.Duration
 	// InboxMaxPending is how many deliveries the inbox holds before Put
-	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
+	// fails with inbox.ErrFull; 0 means DefaultInboxMaxPending.
 	InboxMaxPending int
 	// ReleaseInterval is how often the store drops the pages of its file
 	// that bbolt mapped in memory from the process's resident set, on

@@ -43,7 +43,7 @@
 // Update does not fail with ErrConflict against its own first run, and a
 // retried Append still returns the events it stored.
 //
-// The Store is also an incidents.Inbox. Put is one script: the refusal
+// The Store is also an inbox.Inbox. Put is one script: the refusal
 // of an ID pending or seen, the refusal of a full inbox, the XADD, the
 // hash of pending IDs and the SET of the seen key with its expiry happen
 // at once, so that no crash keeps one without the others. Take is one

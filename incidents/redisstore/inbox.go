@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // DefaultInboxRetention is Options.InboxRetention's default: a sender
@@ -27,16 +28,16 @@ const inboxGroup = "workers"
 // codeFull starts the error of a Put into a full inbox.
 const codeFull = "FULL"
 
-var _ incidents.Inbox = (*Store)(nil)
+var _ inbox.Inbox = (*Store)(nil)
 
-// Put implements incidents.Inbox with one script: the dedupe checks, the
+// Put implements inbox.Inbox with one script: the dedupe checks, the
 // XADD and the SET NX of the seen key with the retention as its expiry.
 // With appendfsync always, the delivery is on disk when Put returns.
 //
 // When go-redis resends the script after a broken connection and the
 // first one ran, the second finds the ID and Put reports a duplicate:
 // the delivery is stored all the same.
-func (s *Store) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
+func (s *Store) Put(ctx context.Context, d inbox.Delivery) (bool, error) {
 	if err := d.Validate(); err != nil {
 		return false, fmt.Errorf("redisstore: inbox put: %w", err)
 	}
@@ -57,23 +58,23 @@ func (s *Store) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
 	switch {
 	case redis.HasErrorPrefix(err, codeFull):
 		msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), codeFull))
-		return false, fmt.Errorf("redisstore: inbox put %.80s: %s: %w", d.ID, msg, incidents.ErrFull)
+		return false, fmt.Errorf("redisstore: inbox put %.80s: %s: %w", d.ID, msg, inbox.ErrFull)
 	case err != nil:
 		return false, fmt.Errorf("redisstore: inbox put %.80s: %w", d.ID, err)
 	}
 	return n == 1, nil
 }
 
-// Take implements incidents.Inbox with one script over the consumer
+// Take implements inbox.Inbox with one script over the consumer
 // group: XCLAIM of the leased entries (XPENDING lists them, in order,
 // with their idle time and delivery count) that have been idle for the
 // lease they were taken for, then XREADGROUP of new ones. A lease is an
 // idle time on the server's clock, in milliseconds.
-func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	if consumer == "" || lease <= 0 {
 		return nil, fmt.Errorf("redisstore: inbox take for %q: a take needs a consumer and a lease above 0, got %v: %w", consumer, lease, incidents.ErrInvalid)
 	}
-	taken := []incidents.Delivery{}
+	taken := []inbox.Delivery{}
 	if n < 1 {
 		return taken, nil
 	}
@@ -92,7 +93,7 @@ func (s *Store) Take(ctx context.Context, consumer string, n int, lease time.Dur
 	return taken, nil
 }
 
-// Done implements incidents.Inbox: XACK and XDEL of the delivery's
+// Done implements inbox.Inbox: XACK and XDEL of the delivery's
 // entry, in one script with the removal of its ID from the pending ones.
 func (s *Store) Done(ctx context.Context, id string) error {
 	keys := []string{s.inboxStreamKey(), s.inboxIDsKey(), s.inboxLeasesKey()}
@@ -102,7 +103,7 @@ func (s *Store) Done(ctx context.Context, id string) error {
 	return nil
 }
 
-// Pending implements incidents.Inbox: the length of the hash of pending
+// Pending implements inbox.Inbox: the length of the hash of pending
 // IDs.
 func (s *Store) Pending(ctx context.Context) (int, error) {
 	n, err := s.client.HLen(ctx, s.inboxIDsKey()).Result()
@@ -114,8 +115,8 @@ func (s *Store) Pending(ctx context.Context) (int, error) {
 
 // decodeDelivery reads one {entry ID, fields, attempts} of the take
 // script.
-func decodeDelivery(r any) (incidents.Delivery, error) {
-	var d incidents.Delivery
+func decodeDelivery(r any) (inbox.Delivery, error) {
+	var d inbox.Delivery
 	item, ok := r.([]any)
 	if !ok || len(item) != 3 {
 		return d, fmt.Errorf("the take script returned %T %v, want {entry, fields, attempts}", r, r)

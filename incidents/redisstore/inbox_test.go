@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
@@ -22,7 +22,7 @@ import (
 func TestInboxConformance(t *testing.T) {
 	c, prefix := redistest.Client(t)
 	ps := &prefixes{base: prefix}
-	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) incidents.Inbox {
+	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) inbox.Inbox {
 		return redisstore.New(c, redisstore.Options{Prefix: ps.next(), InboxMaxPending: maxPending})
 	})
 }
@@ -35,31 +35,31 @@ func TestInboxConformanceAcrossTwoReplicas(t *testing.T) {
 	c1, c2 := redis.NewClient(opts), redis.NewClient(opts)
 	t.Cleanup(func() { c1.Close(); c2.Close() })
 	ps := &prefixes{base: prefix}
-	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) incidents.Inbox {
+	storetest.RunInboxTests(t, func(t *testing.T, maxPending int) inbox.Inbox {
 		p := ps.next()
-		return &replicaInboxes{inboxes: []incidents.Inbox{
+		return &replicaInboxes{inboxes: []inbox.Inbox{
 			redisstore.New(c1, redisstore.Options{Prefix: p, InboxMaxPending: maxPending}),
 			redisstore.New(c2, redisstore.Options{Prefix: p, InboxMaxPending: maxPending}),
 		}}
 	})
 }
 
-// replicaInboxes is an incidents.Inbox that sends each call to the next
+// replicaInboxes is an inbox.Inbox that sends each call to the next
 // of its inboxes in turn.
 type replicaInboxes struct {
-	inboxes []incidents.Inbox
+	inboxes []inbox.Inbox
 	n       atomic.Int64
 }
 
-func (r *replicaInboxes) next() incidents.Inbox {
+func (r *replicaInboxes) next() inbox.Inbox {
 	return r.inboxes[int(r.n.Add(1))%len(r.inboxes)]
 }
 
-func (r *replicaInboxes) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
+func (r *replicaInboxes) Put(ctx context.Context, d inbox.Delivery) (bool, error) {
 	return r.next().Put(ctx, d)
 }
 
-func (r *replicaInboxes) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (r *replicaInboxes) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	return r.next().Take(ctx, consumer, n, lease)
 }
 
@@ -75,7 +75,7 @@ func TestInboxKeysAreUnderThePrefixAndIDsExpireWithTheRetention(t *testing.T) {
 	const prefix = "{bc}:"
 	ctx := t.Context()
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix, InboxRetention: time.Hour})
-	d := incidents.Delivery{ID: "pagerduty:E1", Source: "pagerduty", Body: []byte("{}")}
+	d := inbox.Delivery{ID: "pagerduty:E1", Source: "pagerduty", Body: []byte("{}")}
 	if stored, err := s.Put(ctx, d); err != nil || !stored {
 		t.Fatalf("Put = %v, %v, want true, nil", stored, err)
 	}
@@ -115,7 +115,7 @@ func TestInboxDefaults(t *testing.T) {
 	c, prefix := redistest.Client(t)
 	ctx := t.Context()
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix})
-	d := incidents.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
+	d := inbox.Delivery{ID: "am:1", Source: "alertmanager", Body: []byte("{}")}
 	if _, err := s.Put(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestAcknowledgedPutsSurviveRedisKill(t *testing.T) {
 	const n = 200
 	var want []string
 	for i := range n {
-		d := incidents.Delivery{ID: fmt.Sprintf("am:%03d", i), Source: "alertmanager", Body: []byte(fmt.Sprint(i))}
+		d := inbox.Delivery{ID: fmt.Sprintf("am:%03d", i), Source: "alertmanager", Body: []byte(fmt.Sprint(i))}
 		if stored, err := s.Put(ctx, d); err != nil || !stored {
 			t.Fatalf("Put(%s) = %v, %v", d.ID, stored, err)
 		}
@@ -157,7 +157,7 @@ func TestAcknowledgedPutsSurviveRedisKill(t *testing.T) {
 	if got, err := s2.Pending(ctx); err != nil || got != n {
 		t.Errorf("Pending() after the kill = %d, %v, want %d", got, err, n)
 	}
-	if stored, err := s2.Put(ctx, incidents.Delivery{ID: "am:000", Source: "alertmanager", Body: []byte("again")}); err != nil || stored {
+	if stored, err := s2.Put(ctx, inbox.Delivery{ID: "am:000", Source: "alertmanager", Body: []byte("again")}); err != nil || stored {
 		t.Errorf("Put(am:000) after the kill = %v, %v, want false, nil", stored, err)
 	}
 	got, err := s2.Take(ctx, "after", 2*n, time.Hour)
@@ -185,8 +185,8 @@ func TestTwoReplicasProcessEveryDeliveryOnce(t *testing.T) {
 		handled = map[string]int{}
 		by      = map[string]int{}
 	)
-	handler := func(replica string) incidents.DeliveryHandler {
-		return incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
+	handler := func(replica string) inbox.Handler {
+		return inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
 			mu.Lock()
 			defer mu.Unlock()
 			handled[d.ID]++
@@ -195,15 +195,15 @@ func TestTwoReplicasProcessEveryDeliveryOnce(t *testing.T) {
 		})
 	}
 	var stores []*redisstore.Store
-	var workers []*incidents.Worker
+	var workers []*inbox.Worker
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, name := range []string{"a", "b"} {
 		c := redis.NewClient(opts)
 		t.Cleanup(func() { c.Close() })
 		s := redisstore.New(c, redisstore.Options{Prefix: prefix})
-		w := incidents.NewWorker(s, map[string]incidents.DeliveryHandler{"alertmanager": handler(name)},
-			incidents.WorkerOptions{Consumer: name, Batch: 8, Poll: 5 * time.Millisecond})
+		w := inbox.NewWorker(s, map[string]inbox.Handler{"alertmanager": handler(name)},
+			inbox.WorkerOptions{Consumer: name, Batch: 8, Poll: 5 * time.Millisecond})
 		stores, workers = append(stores, s), append(workers, w)
 		wg.Go(func() {
 			if err := w.Run(ctx); err != nil {
@@ -212,7 +212,7 @@ func TestTwoReplicasProcessEveryDeliveryOnce(t *testing.T) {
 		})
 	}
 	for i := range total {
-		d := incidents.Delivery{ID: fmt.Sprintf("am:%03d", i), Source: "alertmanager", Body: []byte("{}")}
+		d := inbox.Delivery{ID: fmt.Sprintf("am:%03d", i), Source: "alertmanager", Body: []byte("{}")}
 		// Each delivery arrives twice, at either replica.
 		for j := range 2 {
 			if _, err := stores[(i+j)%2].Put(ctx, d); err != nil {
@@ -260,11 +260,11 @@ func TestInboxFullIsErrFull(t *testing.T) {
 	c, prefix := redistest.Client(t)
 	s := redisstore.New(c, redisstore.Options{Prefix: prefix, InboxMaxPending: 1})
 	ctx := t.Context()
-	if _, err := s.Put(ctx, incidents.Delivery{ID: "a", Source: "slack", Body: []byte("x")}); err != nil {
+	if _, err := s.Put(ctx, inbox.Delivery{ID: "a", Source: "slack", Body: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.Put(ctx, incidents.Delivery{ID: "b", Source: "slack", Body: []byte("x")})
-	if !errors.Is(err, incidents.ErrFull) || !strings.Contains(err.Error(), "1 deliveries are pending") {
+	_, err := s.Put(ctx, inbox.Delivery{ID: "b", Source: "slack", Body: []byte("x")})
+	if !errors.Is(err, inbox.ErrFull) || !strings.Contains(err.Error(), "1 deliveries are pending") {
 		t.Errorf("Put into a full inbox = %v, want ErrFull saying how many are pending", err)
 	}
 }
@@ -295,7 +295,7 @@ func benchmarkInboxPut(b *testing.B, c *redis.Client, prefix string) {
 	var n atomic.Int64
 
 	b.Run("store", func(b *testing.B) {
-		storetest.BenchmarkInboxPut(b, func(b *testing.B) incidents.Inbox {
+		storetest.BenchmarkInboxPut(b, func(b *testing.B) inbox.Inbox {
 			return redisstore.New(c, redisstore.Options{Prefix: fmt.Sprintf("%sstore%d:", prefix, n.Add(1)), InboxMaxPending: 1 << 30})
 		})
 	})

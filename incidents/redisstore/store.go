@@ -36,7 +36,7 @@ type Options struct {
 	// refuse it again; 0 means DefaultInboxRetention.
 	InboxRetention time.Duration
 	// InboxMaxPending is how many deliveries the inbox holds before Put
-	// fails with incidents.ErrFull; 0 means DefaultInboxMaxPending.
+	// fails with inbox.ErrFull; 0 means DefaultInboxMaxPending.
 	InboxMaxPending int
 }
 

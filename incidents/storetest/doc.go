@@ -41,7 +41,7 @@
 // through the interface: each store proves it in its own tests (boltstore
 // kills a writer with SIGKILL and reopens the file).
 //
-// RunInboxTests is the suite of incidents.Inbox, in the same manner: its
+// RunInboxTests is the suite of inbox.Inbox, in the same manner: its
 // open function gets the maximum of pending deliveries to configure.
 // It waits out short leases by polling, never by assuming the machine's
 // speed. It runs against an in-memory inbox too, and against inboxes

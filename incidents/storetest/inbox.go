@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // InboxMaxPending is the maximum of pending deliveries that the suite's
@@ -35,13 +36,13 @@ const waitFor = 15 * time.Second
 // deliveries it may hold, either InboxMaxPending or a number far above
 // what any subtest puts. open registers the inbox's cleanup with
 // t.Cleanup. The subtests run one after the other.
-func RunInboxTests(t *testing.T, open func(t *testing.T, maxPending int) incidents.Inbox) {
+func RunInboxTests(t *testing.T, open func(t *testing.T, maxPending int) inbox.Inbox) {
 	t.Helper()
-	big := func(t *testing.T) incidents.Inbox { return open(t, 10_000) }
+	big := func(t *testing.T) inbox.Inbox { return open(t, 10_000) }
 	tests := []struct {
 		name string
-		run  func(t *testing.T, in incidents.Inbox)
-		open func(t *testing.T) incidents.Inbox
+		run  func(t *testing.T, in inbox.Inbox)
+		open func(t *testing.T) inbox.Inbox
 	}{
 		{"put stores a delivery and a second put of its ID stores nothing", testInboxPutOnce, big},
 		{"put refuses an invalid delivery and stores nothing", testInboxPutInvalid, big},
@@ -56,7 +57,7 @@ func RunInboxTests(t *testing.T, open func(t *testing.T, maxPending int) inciden
 		{"done removes a delivery and its ID stays refused", testInboxDone, big},
 		{"done of a delivery never taken removes it", testInboxDoneUntaken, big},
 		{"pending counts the deliveries not done, leased or not", testInboxPending, big},
-		{"a full inbox refuses new deliveries but not duplicates", testInboxFull, func(t *testing.T) incidents.Inbox { return open(t, InboxMaxPending) }},
+		{"a full inbox refuses new deliveries but not duplicates", testInboxFull, func(t *testing.T) inbox.Inbox { return open(t, InboxMaxPending) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,8 +67,8 @@ func RunInboxTests(t *testing.T, open func(t *testing.T, maxPending int) inciden
 }
 
 // delivery returns a delivery with the given ID and a body that names it.
-func delivery(id string) incidents.Delivery {
-	return incidents.Delivery{
+func delivery(id string) inbox.Delivery {
+	return inbox.Delivery{
 		ID:         id,
 		Source:     "alertmanager",
 		Body:       []byte(`{"groupKey":"` + id + `"}`),
@@ -75,7 +76,7 @@ func delivery(id string) incidents.Delivery {
 	}
 }
 
-func mustPut(t *testing.T, in incidents.Inbox, d incidents.Delivery) {
+func mustPut(t *testing.T, in inbox.Inbox, d inbox.Delivery) {
 	t.Helper()
 	stored, err := in.Put(t.Context(), d)
 	if err != nil || !stored {
@@ -83,7 +84,7 @@ func mustPut(t *testing.T, in incidents.Inbox, d incidents.Delivery) {
 	}
 }
 
-func mustTake(t *testing.T, in incidents.Inbox, consumer string, n int, lease time.Duration) []incidents.Delivery {
+func mustTake(t *testing.T, in inbox.Inbox, consumer string, n int, lease time.Duration) []inbox.Delivery {
 	t.Helper()
 	got, err := in.Take(t.Context(), consumer, n, lease)
 	if err != nil {
@@ -95,14 +96,14 @@ func mustTake(t *testing.T, in incidents.Inbox, consumer string, n int, lease ti
 	return got
 }
 
-func mustDone(t *testing.T, in incidents.Inbox, id string) {
+func mustDone(t *testing.T, in inbox.Inbox, id string) {
 	t.Helper()
 	if err := in.Done(t.Context(), id); err != nil {
 		t.Fatalf("Done(%s) = %v", id, err)
 	}
 }
 
-func checkPending(t *testing.T, in incidents.Inbox, want int) {
+func checkPending(t *testing.T, in inbox.Inbox, want int) {
 	t.Helper()
 	got, err := in.Pending(t.Context())
 	if err != nil || got != want {
@@ -110,7 +111,7 @@ func checkPending(t *testing.T, in incidents.Inbox, want int) {
 	}
 }
 
-func deliveryIDs(ds []incidents.Delivery) []string {
+func deliveryIDs(ds []inbox.Delivery) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.ID
@@ -118,7 +119,7 @@ func deliveryIDs(ds []incidents.Delivery) []string {
 	return out
 }
 
-func attempts(ds []incidents.Delivery) []int {
+func attempts(ds []inbox.Delivery) []int {
 	out := make([]int, len(ds))
 	for i, d := range ds {
 		out[i] = d.Attempts
@@ -128,7 +129,7 @@ func attempts(ds []incidents.Delivery) []int {
 
 // takeWithin polls Take until it returns at least one delivery or
 // waitFor passes.
-func takeWithin(t *testing.T, in incidents.Inbox, consumer string, n int, lease time.Duration) []incidents.Delivery {
+func takeWithin(t *testing.T, in inbox.Inbox, consumer string, n int, lease time.Duration) []inbox.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for {
@@ -139,7 +140,7 @@ func takeWithin(t *testing.T, in incidents.Inbox, consumer string, n int, lease 
 	}
 }
 
-func testInboxPutOnce(t *testing.T, in incidents.Inbox) {
+func testInboxPutOnce(t *testing.T, in inbox.Inbox) {
 	first := delivery("am:1")
 	mustPut(t, in, first)
 
@@ -156,16 +157,16 @@ func testInboxPutOnce(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxPutInvalid(t *testing.T, in incidents.Inbox) {
+func testInboxPutInvalid(t *testing.T, in inbox.Inbox) {
 	tests := []struct {
 		name string
-		edit func(d *incidents.Delivery)
+		edit func(d *inbox.Delivery)
 	}{
-		{"a delivery without ID", func(d *incidents.Delivery) { d.ID = "" }},
-		{"a delivery without source", func(d *incidents.Delivery) { d.Source = "" }},
-		{"a delivery with an empty body", func(d *incidents.Delivery) { d.Body = []byte{} }},
-		{"a delivery without body", func(d *incidents.Delivery) { d.Body = nil }},
-		{"a delivery whose ID is too long", func(d *incidents.Delivery) { d.ID = strings.Repeat("x", incidents.MaxDeliveryIDLen+1) }},
+		{"a delivery without ID", func(d *inbox.Delivery) { d.ID = "" }},
+		{"a delivery without source", func(d *inbox.Delivery) { d.Source = "" }},
+		{"a delivery with an empty body", func(d *inbox.Delivery) { d.Body = []byte{} }},
+		{"a delivery without body", func(d *inbox.Delivery) { d.Body = nil }},
+		{"a delivery whose ID is too long", func(d *inbox.Delivery) { d.ID = strings.Repeat("x", inbox.MaxDeliveryIDLen+1) }},
 	}
 	for _, tt := range tests {
 		d := delivery("am:1")
@@ -180,17 +181,17 @@ func testInboxPutInvalid(t *testing.T, in incidents.Inbox) {
 		t.Errorf("Take after invalid Puts = %q, want none", deliveryIDs(got))
 	}
 	// The longest ID is valid.
-	mustPut(t, in, delivery(strings.Repeat("x", incidents.MaxDeliveryIDLen)))
+	mustPut(t, in, delivery(strings.Repeat("x", inbox.MaxDeliveryIDLen)))
 }
 
-func testInboxTakeOrder(t *testing.T, in incidents.Inbox) {
+func testInboxTakeOrder(t *testing.T, in inbox.Inbox) {
 	var want []string
 	for i := range 7 {
 		id := fmt.Sprintf("am:%d", i)
 		mustPut(t, in, delivery(id))
 		want = append(want, id)
 	}
-	var got []incidents.Delivery
+	var got []inbox.Delivery
 	got = append(got, mustTake(t, in, "c1", 2, longLease)...)
 	got = append(got, mustTake(t, in, "c2", 3, longLease)...)
 	got = append(got, mustTake(t, in, "c1", 10, longLease)...)
@@ -205,10 +206,10 @@ func testInboxTakeOrder(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxRoundTrip(t *testing.T, in incidents.Inbox) {
+func testInboxRoundTrip(t *testing.T, in inbox.Inbox) {
 	zone := time.FixedZone("UTC-7", -7*3600)
 	body := []byte{'{', 0x00, 0xff, 0xfe, '\n', '"', '\\', 0xc3, 0x28, '}'} // not UTF-8, not JSON
-	want := incidents.Delivery{
+	want := inbox.Delivery{
 		ID:         "pagerduty:01ABC/é\x00x",
 		Source:     "pagerduty",
 		Body:       body,
@@ -251,7 +252,7 @@ func testInboxRoundTrip(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxTakeArgs(t *testing.T, in incidents.Inbox) {
+func testInboxTakeArgs(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	tests := []struct {
 		name     string
@@ -278,7 +279,7 @@ func testInboxTakeArgs(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxLeaseHolds(t *testing.T, in incidents.Inbox) {
+func testInboxLeaseHolds(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	if got := mustTake(t, in, "c1", 1, longLease); len(got) != 1 {
 		t.Fatalf("first Take = %q, want [am:1]", deliveryIDs(got))
@@ -290,7 +291,7 @@ func testInboxLeaseHolds(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxLeaseExpires(t *testing.T, in incidents.Inbox) {
+func testInboxLeaseExpires(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	if got := mustTake(t, in, "c1", 1, shortLease); len(got) != 1 || got[0].Attempts != 1 {
 		t.Fatalf("first Take = %q with attempts %v, want [am:1] with 1", deliveryIDs(got), attempts(got))
@@ -309,7 +310,7 @@ func testInboxLeaseExpires(t *testing.T, in incidents.Inbox) {
 	checkPending(t, in, 1)
 }
 
-func testInboxExpiredFirst(t *testing.T, in incidents.Inbox) {
+func testInboxExpiredFirst(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	mustTake(t, in, "c1", 1, shortLease)
 	mustPut(t, in, delivery("am:2"))
@@ -324,7 +325,7 @@ func testInboxExpiredFirst(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxConcurrentTakes(t *testing.T, in incidents.Inbox) {
+func testInboxConcurrentTakes(t *testing.T, in inbox.Inbox) {
 	const total, consumers = 120, 6
 	for i := range total {
 		mustPut(t, in, delivery(fmt.Sprintf("am:%03d", i)))
@@ -378,7 +379,7 @@ func testInboxConcurrentTakes(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxConcurrentPuts(t *testing.T, in incidents.Inbox) {
+func testInboxConcurrentPuts(t *testing.T, in inbox.Inbox) {
 	const puts = 8
 	var wg sync.WaitGroup
 	results := make(chan bool, puts)
@@ -405,7 +406,7 @@ func testInboxConcurrentPuts(t *testing.T, in incidents.Inbox) {
 	checkPending(t, in, 1)
 }
 
-func testInboxDone(t *testing.T, in incidents.Inbox) {
+func testInboxDone(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	mustPut(t, in, delivery("am:2"))
 	mustTake(t, in, "c1", 2, shortLease)
@@ -433,7 +434,7 @@ func testInboxDone(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxDoneUntaken(t *testing.T, in incidents.Inbox) {
+func testInboxDoneUntaken(t *testing.T, in inbox.Inbox) {
 	mustPut(t, in, delivery("am:1"))
 	mustPut(t, in, delivery("am:2"))
 	mustDone(t, in, "am:1")
@@ -443,7 +444,7 @@ func testInboxDoneUntaken(t *testing.T, in incidents.Inbox) {
 	}
 }
 
-func testInboxPending(t *testing.T, in incidents.Inbox) {
+func testInboxPending(t *testing.T, in inbox.Inbox) {
 	checkPending(t, in, 0)
 	for i := range 3 {
 		mustPut(t, in, delivery(fmt.Sprintf("am:%d", i)))
@@ -456,12 +457,12 @@ func testInboxPending(t *testing.T, in incidents.Inbox) {
 	checkPending(t, in, 1)
 }
 
-func testInboxFull(t *testing.T, in incidents.Inbox) {
+func testInboxFull(t *testing.T, in inbox.Inbox) {
 	for i := range InboxMaxPending {
 		mustPut(t, in, delivery(fmt.Sprintf("am:%d", i)))
 	}
 	stored, err := in.Put(t.Context(), delivery("am:new"))
-	if stored || !errors.Is(err, incidents.ErrFull) {
+	if stored || !errors.Is(err, inbox.ErrFull) {
 		t.Errorf("Put into a full inbox = %v, %v, want false and ErrFull", stored, err)
 	}
 	stored, err = in.Put(t.Context(), delivery("am:0"))
@@ -496,10 +497,10 @@ func InboxBenchBody() []byte {
 // Opening the inbox is not timed. Next to ns/op it reports the median
 // and the 99th percentile of one Put's latency, in microseconds, as
 // p50-µs and p99-µs. open must give an inbox that holds b.N deliveries.
-func BenchmarkInboxPut(b *testing.B, open func(b *testing.B) incidents.Inbox) {
+func BenchmarkInboxPut(b *testing.B, open func(b *testing.B) inbox.Inbox) {
 	ctx := b.Context()
 	in := open(b)
-	d := incidents.Delivery{
+	d := inbox.Delivery{
 		Source:     "alertmanager",
 		Body:       InboxBenchBody(),
 		Meta:       map[string]string{"order_key": "alertmanager:{}:{alertname=\"CheckoutLatencyHigh\"}"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // memInbox is the simplest inbox that passes the suite, and, given a
@@ -30,18 +31,18 @@ type memInbox struct {
 
 type memEntry struct {
 	seq      int64
-	d        incidents.Delivery
+	d        inbox.Delivery
 	until    time.Time
 	attempts int
 }
 
-var _ incidents.Inbox = (*memInbox)(nil)
+var _ inbox.Inbox = (*memInbox)(nil)
 
 func newMemInbox(max int, defect string) *memInbox {
 	return &memInbox{max: max, pending: map[string]*memEntry{}, seen: map[string]bool{}, defect: defect}
 }
 
-func (m *memInbox) Put(ctx context.Context, d incidents.Delivery) (bool, error) {
+func (m *memInbox) Put(ctx context.Context, d inbox.Delivery) (bool, error) {
 	if err := d.Validate(); err != nil {
 		return false, err
 	}
@@ -51,7 +52,7 @@ func (m *memInbox) Put(ctx context.Context, d incidents.Delivery) (bool, error) 
 		return false, nil
 	}
 	if len(m.pending) >= m.max && m.defect != "no-maximum" {
-		return false, incidents.ErrFull
+		return false, inbox.ErrFull
 	}
 	m.seq++
 	c := d
@@ -66,7 +67,7 @@ func (m *memInbox) Put(ctx context.Context, d incidents.Delivery) (bool, error) 
 	return true, nil
 }
 
-func (m *memInbox) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (m *memInbox) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	if consumer == "" || lease <= 0 {
 		return nil, fmt.Errorf("mem: take: %w", incidents.ErrInvalid)
 	}
@@ -78,7 +79,7 @@ func (m *memInbox) Take(ctx context.Context, consumer string, n int, lease time.
 		slices.Reverse(entries)
 	}
 	now := time.Now()
-	out := []incidents.Delivery{}
+	out := []inbox.Delivery{}
 	for _, e := range entries {
 		if len(out) >= n {
 			break
@@ -118,7 +119,7 @@ func (m *memInbox) Pending(ctx context.Context) (int, error) {
 const envDefect = "STORETEST_INBOX_DEFECT"
 
 func TestAnInMemoryInboxPassesTheSuite(t *testing.T) {
-	RunInboxTests(t, func(t *testing.T, max int) incidents.Inbox { return newMemInbox(max, "") })
+	RunInboxTests(t, func(t *testing.T, max int) inbox.Inbox { return newMemInbox(max, "") })
 }
 
 func TestABrokenInbox(t *testing.T) {
@@ -126,7 +127,7 @@ func TestABrokenInbox(t *testing.T) {
 	if defect == "" {
 		t.Skip("runs in the child process of TestTheInboxSuiteCatchesDefects")
 	}
-	RunInboxTests(t, func(t *testing.T, max int) incidents.Inbox { return newMemInbox(max, defect) })
+	RunInboxTests(t, func(t *testing.T, max int) inbox.Inbox { return newMemInbox(max, defect) })
 }
 
 // TestTheInboxSuiteCatchesDefects runs the suite, in a child process,

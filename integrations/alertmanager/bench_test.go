@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -59,7 +59,7 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 }
 
-func newBenchServer(b *testing.B, inbox incidents.Inbox) string {
+func newBenchServer(b *testing.B, inbox inbox.Inbox) string {
 	srv := httptest.NewServer(NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: inbox}))
 	b.Cleanup(srv.Close)
 	return srv.URL

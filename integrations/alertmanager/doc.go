@@ -20,13 +20,13 @@
 //
 // The webhook handler (NewWebhookHandler) is a thin edge: it checks the
 // bearer token, decodes the body to refuse what is not a notification, and
-// puts the body in an incidents.Inbox, durably, before it answers 200. A
+// puts the body in an inbox.Inbox, durably, before it answers 200. A
 // notification that Alertmanager sends again (a retry, a repeat_interval,
 // the other member of a cluster) has the same DeliveryID and is stored
 // once. When it cannot store, it answers 503, never 429, because
 // Alertmanager retries a 5xx and drops a notification answered 4xx.
 //
-// An incidents.Worker takes the stored notifications, those of one group
+// An inbox.Worker takes the stored notifications, those of one group
 // in order, and gives them to a Processor, which turns each into an
 // incidents.AlertGroup (Group) and reports it to the incidents.Service:
 // the group's incident opens when an alert fires, firing and resolved

@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -51,7 +51,7 @@ type WebhookConfig struct {
 	// authorization). When empty, requests are not authenticated.
 	Token secret.String
 	// Inbox keeps each notification until it is processed; required.
-	Inbox incidents.Inbox
+	Inbox inbox.Inbox
 	// Kick, when set, is called after a notification is stored, so that
 	// the worker takes it at once instead of at its next poll.
 	Kick func()
@@ -67,7 +67,7 @@ type WebhookConfig struct {
 	Now func() time.Time
 	// TracerProvider makes the "webhook alertmanager" span of each
 	// request, whose context the stored delivery carries to the worker
-	// (Meta[incidents.TraceParentKey]); nil means the global provider, a
+	// (Meta[inbox.TraceParentKey]); nil means the global provider, a
 	// no-op unless the process set one.
 	TracerProvider trace.TracerProvider
 }
@@ -180,17 +180,17 @@ func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		plain(w, http.StatusBadRequest, `alertmanager: the body has no "groupKey", which names the incident`)
 		return "bad_request"
 	}
-	d := incidents.Delivery{
+	d := inbox.Delivery{
 		ID:         DeliveryID(m),
 		Source:     Source,
 		Body:       body,
-		Meta:       map[string]string{incidents.OrderKey: OrderKey(m.GroupKey)},
+		Meta:       map[string]string{inbox.OrderKey: OrderKey(m.GroupKey)},
 		ReceivedAt: h.cfg.Now().UTC(),
 	}
-	incidents.InjectTrace(ctx, d.Meta)
+	inbox.InjectTrace(ctx, d.Meta)
 	stored, err := h.cfg.Inbox.Put(ctx, d)
 	switch {
-	case errors.Is(err, incidents.ErrFull):
+	case errors.Is(err, inbox.ErrFull):
 		h.cfg.Logger.Warn("alertmanager webhook: inbox full", "delivery_id", d.ID)
 		unavailable(w, "alertmanager: too many notifications waiting, send again later")
 		return "overloaded"
@@ -254,8 +254,8 @@ func unavailable(w http.ResponseWriter, msg string) {
 	plain(w, http.StatusServiceUnavailable, msg)
 }
 
-// OrderKey is the value of a notification's incidents.OrderKey: an
-// incidents.Worker processes the notifications of one group one at a
+// OrderKey is the value of a notification's inbox.OrderKey: an
+// inbox.Worker processes the notifications of one group one at a
 // time, in the order they arrived.
 func OrderKey(groupKey string) string { return Source + ":" + groupKey }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -250,14 +251,14 @@ func TestDeliveryIDIgnoresWhatDoesNotChangeTheGroup(t *testing.T) {
 
 // failingInbox injects the failures of a store that is full or down.
 type failingInbox struct {
-	incidents.Inbox
+	inbox.Inbox
 	pending    int
 	pendingErr error
 	putErr     error
 }
 
 func (f failingInbox) Pending(context.Context) (int, error) { return f.pending, f.pendingErr }
-func (f failingInbox) Put(context.Context, incidents.Delivery) (bool, error) {
+func (f failingInbox) Put(context.Context, inbox.Delivery) (bool, error) {
 	return false, f.putErr
 }
 
@@ -265,14 +266,14 @@ func TestWebhookAnswers503NotA4xxWhenItCannotStore(t *testing.T) {
 	errDisk := errors.New("disk I/O error")
 	tests := []struct {
 		name  string
-		inbox incidents.Inbox
+		inbox inbox.Inbox
 		max   int
 		log   string
 	}{
 		{"an inbox at MaxPending", failingInbox{pending: 10}, 10, "overloaded"},
 		{"an inbox over MaxPending", failingInbox{pending: 11}, 10, "overloaded"},
 		{"an inbox that cannot count", failingInbox{pendingErr: errDisk}, 10, "disk I/O error"},
-		{"a full inbox", failingInbox{putErr: incidents.ErrFull}, 0, "inbox full"},
+		{"a full inbox", failingInbox{putErr: inbox.ErrFull}, 0, "inbox full"},
 		{"an inbox that fails", failingInbox{putErr: errDisk}, 10, "disk I/O error"},
 	}
 	for _, tt := range tests {

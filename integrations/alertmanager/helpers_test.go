@@ -11,6 +11,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // t0 is when the test alerts start.
@@ -88,8 +89,8 @@ func body(t testing.TB, m *Message) []byte {
 }
 
 // delivery is what the webhook would put in the inbox for m.
-func delivery(t testing.TB, m *Message) incidents.Delivery {
-	return incidents.Delivery{ID: DeliveryID(m), Source: Source, Body: body(t, m),
+func delivery(t testing.TB, m *Message) inbox.Delivery {
+	return inbox.Delivery{ID: DeliveryID(m), Source: Source, Body: body(t, m),
 		Meta: map[string]string{"order_key": OrderKey(m.GroupKey)}, ReceivedAt: t0.Add(time.Minute), Attempts: 1}
 }
 

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -30,14 +31,14 @@ type ProcessorConfig struct {
 }
 
 // Processor turns the Alertmanager notifications taken from the inbox into
-// incidents: it implements incidents.DeliveryHandler.
+// incidents: it implements inbox.Handler.
 type Processor struct {
 	svc         *incidents.Service
 	autoResolve bool
 	logger      *slog.Logger
 }
 
-var _ incidents.DeliveryHandler = (*Processor)(nil)
+var _ inbox.Handler = (*Processor)(nil)
 
 // NewProcessor returns a Processor over cfg.Service.
 func NewProcessor(cfg ProcessorConfig) *Processor {
@@ -55,16 +56,16 @@ const Actor = "alertmanager"
 // opened if it has none open and an alert fires, its alerts that fired or
 // resolved are recorded, and, with AutoResolve, the incident is resolved
 // when none fires any more. A body that does not decode, or that has no
-// group key, is a permanent error (incidents.Permanent); a store failure
+// group key, is a permanent error (inbox.Permanent); a store failure
 // is returned as it is, for another attempt. Applying a notification
 // twice changes nothing the second time.
-func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) error {
+func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error {
 	m, err := Decode(bytes.NewReader(d.Body), int64(len(d.Body)))
 	if err != nil {
-		return incidents.Permanent(fmt.Errorf("alertmanager: delivery %s: %w", d.ID, err))
+		return inbox.Permanent(fmt.Errorf("alertmanager: delivery %s: %w", d.ID, err))
 	}
 	if strings.TrimSpace(m.GroupKey) == "" {
-		return incidents.Permanent(fmt.Errorf("alertmanager: delivery %s: the notification has no group key: %w", d.ID, ErrInvalid))
+		return inbox.Permanent(fmt.Errorf("alertmanager: delivery %s: the notification has no group key: %w", d.ID, ErrInvalid))
 	}
 	// Late copies of earlier reports (from another Alertmanager of a
 	// cluster, or a delivery taken again) are ReportAlerts' to ignore.
@@ -74,7 +75,7 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 	if err != nil {
 		err = fmt.Errorf("alertmanager: delivery %s: group %s: %w", d.ID, short(m.GroupKey), err)
 		if errors.Is(err, incidents.ErrInvalid) {
-			return incidents.Permanent(err)
+			return inbox.Permanent(err)
 		}
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
@@ -26,7 +27,7 @@ import (
 // backend is a store that is both the incidents' Store and the Inbox.
 type backend interface {
 	incidents.Store
-	incidents.Inbox
+	inbox.Inbox
 }
 
 func boltBackend(t testing.TB) backend {
@@ -52,8 +53,8 @@ func redisBackend(t testing.TB) backend {
 // running Worker, the Processor and the Service.
 type pipeline struct {
 	*world
-	inbox  incidents.Inbox
-	worker *incidents.Worker
+	inbox  inbox.Inbox
+	worker *inbox.Worker
 	srv    *httptest.Server
 	// requests counts the requests the webhook answered 200.
 	requests atomic.Int64
@@ -63,7 +64,7 @@ func newPipeline(t testing.TB, b backend, autoResolve bool) *pipeline {
 	t.Helper()
 	p := &pipeline{world: newWorldOver(b, nil), inbox: b}
 	proc := NewProcessor(ProcessorConfig{Service: p.svc, AutoResolve: autoResolve})
-	p.worker = incidents.NewWorker(b, map[string]incidents.DeliveryHandler{Source: proc}, incidents.WorkerOptions{
+	p.worker = inbox.NewWorker(b, map[string]inbox.Handler{Source: proc}, inbox.WorkerOptions{
 		Poll: 20 * time.Millisecond, Lease: 30 * time.Second, Concurrency: 8,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -61,8 +62,8 @@ func traceThroughTheInbox(t *testing.T, b backend) {
 	w := newWorldOver(b, nil)
 	seer := &spanSeer{}
 	w.svc.Subscribe(seer)
-	worker := incidents.NewWorker(b, map[string]incidents.DeliveryHandler{Source: NewProcessor(ProcessorConfig{Service: w.svc})},
-		incidents.WorkerOptions{Poll: 20 * time.Millisecond, TracerProvider: tp})
+	worker := inbox.NewWorker(b, map[string]inbox.Handler{Source: NewProcessor(ProcessorConfig{Service: w.svc})},
+		inbox.WorkerOptions{Poll: 20 * time.Millisecond, TracerProvider: tp})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(ctx) }()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -74,7 +75,7 @@ func BenchmarkWebhookHandler(b *testing.B) {
 		in := bodies(b.N)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := st.Put(b.Context(), incidents.Delivery{ID: fmt.Sprint("pagerduty:", i), Source: Source, Body: in[i], ReceivedAt: time.Now()}); err != nil {
+			if _, err := st.Put(b.Context(), inbox.Delivery{ID: fmt.Sprint("pagerduty:", i), Source: Source, Body: in[i], ReceivedAt: time.Now()}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -109,10 +110,10 @@ func BenchmarkProcessTriggered(b *testing.B) {
 	}
 	b.Cleanup(func() { st.Close() })
 	p := NewProcessor(ProcessorConfig{Incidents: incidents.NewService(st, incidents.Options{})})
-	in := make([]incidents.Delivery, b.N)
+	in := make([]inbox.Delivery, b.N)
 	for i := range in {
 		body := bytes.ReplaceAll(template, []byte(pdIncidentID), fmt.Appendf(nil, "QBENCH%08d", i))
-		in[i] = incidents.Delivery{ID: fmt.Sprint("pagerduty:", i), Source: Source, Body: body, ReceivedAt: time.Now()}
+		in[i] = inbox.Delivery{ID: fmt.Sprint("pagerduty:", i), Source: Source, Body: body, ReceivedAt: time.Now()}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

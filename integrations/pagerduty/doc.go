@@ -25,9 +25,9 @@
 // Webhooks come in through NewWebhookHandler, a thin edge: it checks the
 // X-PagerDuty-Signature against every configured secret (VerifySignature;
 // several during a rotation), decodes, and puts the raw body in the
-// incidents.Inbox before answering, so that nothing acknowledged is lost
+// inbox.Inbox before answering, so that nothing acknowledged is lost
 // and a redelivery (same event ID) is stored once. The Processor, an
-// incidents.DeliveryHandler that the inbox worker calls, applies the
+// inbox.Handler that the inbox worker calls, applies the
 // stored events to incidents: a trigger opens the incident through
 // Service.ReportAlerts (with the alerts fetched over the REST API when a
 // token is set), and acknowledgements, resolutions, notes and the rest

@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -31,7 +31,7 @@ type WebhookConfig struct {
 	// authentic. With none, every delivery is refused.
 	Secrets []secret.String
 	// Inbox keeps each delivery until it is processed. Required.
-	Inbox incidents.Inbox
+	Inbox inbox.Inbox
 	// Kick, when set, is called after a delivery is stored, to wake the
 	// worker that processes the inbox.
 	Kick func()
@@ -43,7 +43,7 @@ type WebhookConfig struct {
 	Now func() time.Time
 	// TracerProvider makes the "webhook pagerduty" span of each request,
 	// whose context the stored delivery carries to the worker
-	// (Meta[incidents.TraceParentKey]); nil means the global provider, a
+	// (Meta[inbox.TraceParentKey]); nil means the global provider, a
 	// no-op unless the process set one.
 	TracerProvider trace.TracerProvider
 }
@@ -169,19 +169,19 @@ func (h *webhookHandler) serve(ctx context.Context, w http.ResponseWriter, r *ht
 			return "bad_request"
 		}
 		// One incident's events are processed in the order they came.
-		meta[incidents.OrderKey] = "pagerduty:" + clip(inc.ID, 100)
+		meta[inbox.OrderKey] = "pagerduty:" + clip(inc.ID, 100)
 	}
-	d := incidents.Delivery{
+	d := inbox.Delivery{
 		ID:         deliveryID(ev, r.Header.Get(headerWebhookID), body),
 		Source:     Source,
 		Body:       body,
 		Meta:       meta,
 		ReceivedAt: h.cfg.Now().UTC(),
 	}
-	incidents.InjectTrace(ctx, d.Meta)
+	inbox.InjectTrace(ctx, d.Meta)
 	stored, err := h.cfg.Inbox.Put(ctx, d)
 	if err != nil {
-		if errors.Is(err, incidents.ErrFull) {
+		if errors.Is(err, inbox.ErrFull) {
 			log.Warn("pagerduty webhook not stored: the inbox is full", "delivery_id", d.ID)
 		} else {
 			log.Error("pagerduty webhook not stored", "delivery_id", d.ID, "err", err)

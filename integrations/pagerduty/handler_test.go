@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -244,9 +244,9 @@ func TestWebhookAnswers503WhenTheDeliveryCannotBeStored(t *testing.T) {
 }
 
 // failingInbox injects a store failure.
-type failingInbox struct{ incidents.Inbox }
+type failingInbox struct{ inbox.Inbox }
 
-func (failingInbox) Put(context.Context, incidents.Delivery) (bool, error) {
+func (failingInbox) Put(context.Context, inbox.Delivery) (bool, error) {
 	return false, errors.New("disk on fire")
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -31,9 +32,9 @@ func TestWebhooksThroughTheInboxToIncidentsAndBack(t *testing.T) {
 	syncer := NewSyncer(SyncConfig{Client: client, Incidents: svc, DefaultFrom: "breadcrumb@acme.example",
 		FromEmail: func(actor string) string { return map[string]string{"U0DANA": "dana@acme.example"}[actor] }})
 	svc.Subscribe(syncer)
-	worker := incidents.NewWorker(st, map[string]incidents.DeliveryHandler{
+	worker := inbox.NewWorker(st, map[string]inbox.Handler{
 		Source: NewProcessor(ProcessorConfig{Incidents: svc, Client: client}),
-	}, incidents.WorkerOptions{Poll: 10 * time.Millisecond})
+	}, inbox.WorkerOptions{Poll: 10 * time.Millisecond})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -36,7 +37,7 @@ type ProcessorConfig struct {
 }
 
 // Processor applies the PagerDuty webhooks that the HTTP handler stored in
-// the inbox to incidents. It is an incidents.DeliveryHandler, safe for
+// the inbox to incidents. It is an inbox.Handler, safe for
 // concurrent use, and idempotent: a delivery processed twice changes
 // nothing the second time.
 type Processor struct {
@@ -47,7 +48,7 @@ type Processor struct {
 	attempts int
 }
 
-var _ incidents.DeliveryHandler = (*Processor)(nil)
+var _ inbox.Handler = (*Processor)(nil)
 
 // NewProcessor returns a Processor. It panics when cfg.Incidents is nil, a
 // wiring mistake.
@@ -93,10 +94,10 @@ var handled = map[string]bool{
 // skipped with a log line and nil. A failure of the store, or of
 // PagerDuty's API that a retry may fix, is returned, for the inbox to hand
 // the delivery out again.
-func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) error {
+func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error {
 	ev, err := DecodeWebhook(bytes.NewReader(d.Body), max(int64(len(d.Body)), DefaultLimit))
 	if err != nil {
-		return incidents.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
+		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
 	}
 	log := p.log.With("delivery_id", d.ID, "event_type", ev.EventType)
 	if !handled[ev.EventType] {
@@ -105,10 +106,10 @@ func (p *Processor) HandleDelivery(ctx context.Context, d incidents.Delivery) er
 	}
 	pdInc, err := ev.Incident()
 	if err != nil {
-		return incidents.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
+		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
 	}
 	if !validID.MatchString(pdInc.ID) {
-		return incidents.Permanent(fmt.Errorf("pagerduty: delivery %s: incident ID %q: %w", d.ID, short(pdInc.ID), ErrInvalidID))
+		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: incident ID %q: %w", d.ID, short(pdInc.ID), ErrInvalidID))
 	}
 	key := d.ID
 	if ev.ID != "" {
@@ -351,7 +352,7 @@ func (p *Processor) priority(ctx context.Context, log *slog.Logger, id string, p
 func (p *Processor) note(ctx context.Context, log *slog.Logger, ev *Event, id string, act incidents.Action) error {
 	var n IncidentNote
 	if err := ev.DecodeData(&n); err != nil {
-		return incidents.Permanent(fmt.Errorf("pagerduty: note on %s: %w", id, err))
+		return inbox.Permanent(fmt.Errorf("pagerduty: note on %s: %w", id, err))
 	}
 	content := strings.TrimSpace(n.Content)
 	if content == "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 const pdIncidentID = "Q2K4FZ5M0ZP1AB"
@@ -77,7 +78,7 @@ func assignee(name string) func(map[string]any) {
 	}
 }
 
-func delivery(t *testing.T, body []byte) incidents.Delivery {
+func delivery(t *testing.T, body []byte) inbox.Delivery {
 	t.Helper()
 	var wire struct {
 		Event struct {
@@ -87,7 +88,7 @@ func delivery(t *testing.T, body []byte) incidents.Delivery {
 	if err := json.Unmarshal(body, &wire); err != nil {
 		t.Fatal(err)
 	}
-	return incidents.Delivery{ID: "pagerduty:" + wire.Event.ID, Source: "pagerduty", Body: body, ReceivedAt: time.Now(), Attempts: 1}
+	return inbox.Delivery{ID: "pagerduty:" + wire.Event.ID, Source: "pagerduty", Body: body, ReceivedAt: time.Now(), Attempts: 1}
 }
 
 func handle(t *testing.T, p *Processor, body []byte) {
@@ -184,7 +185,7 @@ func TestTriggeredWhilePagerDutysAPIFailsIsRetriedLater(t *testing.T) {
 	// A 500 on the list of alerts: worth another attempt.
 	f.failNext(serverError)
 	err := p.HandleDelivery(t.Context(), d)
-	if err == nil || incidents.IsPermanent(err) || !IsRetryable(err) {
+	if err == nil || inbox.IsPermanent(err) || !IsRetryable(err) {
 		t.Fatalf("got %v, want an error worth a retry", err)
 	}
 	if _, err := svc.FindByRef(t.Context(), incidents.RefPagerDutyIncident, pdIncidentID); !errors.Is(err, incidents.ErrNotFound) {
@@ -421,8 +422,8 @@ func TestDeliveriesThatCannotBeApplied(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := newService(t)
 			p := NewProcessor(ProcessorConfig{Incidents: svc})
-			err := p.HandleDelivery(t.Context(), incidents.Delivery{ID: "pagerduty:E1", Source: "pagerduty", Body: []byte(tt.body)})
-			if tt.permanent != (err != nil && incidents.IsPermanent(err)) || (!tt.permanent && err != nil) {
+			err := p.HandleDelivery(t.Context(), inbox.Delivery{ID: "pagerduty:E1", Source: "pagerduty", Body: []byte(tt.body)})
+			if tt.permanent != (err != nil && inbox.IsPermanent(err)) || (!tt.permanent && err != nil) {
 				t.Errorf("got %v, want permanent %v", err, tt.permanent)
 			}
 			if list, _ := svc.List(t.Context(), incidents.Filter{}); len(list) != 0 {

@@ -9,8 +9,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -37,7 +37,7 @@ func TestAStoredDeliveryCarriesItsWebhooksTraceContext(t *testing.T) {
 		}
 		sc := ended[0].SpanContext
 		want := "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01"
-		if tp := got[0].Meta[incidents.TraceParentKey]; tp != want {
+		if tp := got[0].Meta[inbox.TraceParentKey]; tp != want {
 			t.Errorf("got traceparent %q, want %q", tp, want)
 		}
 		for _, kv := range ended[0].Attributes {
@@ -55,7 +55,7 @@ func TestAStoredDeliveryCarriesItsWebhooksTraceContext(t *testing.T) {
 		if err != nil || len(got) != 1 {
 			t.Fatalf("got %d deliveries, %v; want 1", len(got), err)
 		}
-		if tp, ok := got[0].Meta[incidents.TraceParentKey]; ok {
+		if tp, ok := got[0].Meta[inbox.TraceParentKey]; ok {
 			t.Errorf("got traceparent %q, want none", tp)
 		}
 	})

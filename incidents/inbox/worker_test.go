@@ -1,4 +1,4 @@
-package incidents_test
+package inbox_test
 
 import (
 	"bytes"
@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 )
 
 // workerWaitFor is how long a test polls for what should happen soon.
@@ -35,17 +35,17 @@ func openBoltInbox(t *testing.T) *boltstore.Store {
 	return s
 }
 
-func putDelivery(t *testing.T, in incidents.Inbox, d incidents.Delivery) {
+func putDelivery(t *testing.T, in inbox.Inbox, d inbox.Delivery) {
 	t.Helper()
 	if stored, err := in.Put(context.Background(), d); err != nil || !stored {
 		t.Fatalf("Put(%s) = %v, %v, want true, nil", d.ID, stored, err)
 	}
 }
 
-func newDelivery(id, source, orderKey string) incidents.Delivery {
-	d := incidents.Delivery{ID: id, Source: source, Body: []byte("secret-looking body of " + id), ReceivedAt: time.Now()}
+func newDelivery(id, source, orderKey string) inbox.Delivery {
+	d := inbox.Delivery{ID: id, Source: source, Body: []byte("secret-looking body of " + id), ReceivedAt: time.Now()}
 	if orderKey != "" {
-		d.Meta = map[string]string{incidents.OrderKey: orderKey}
+		d.Meta = map[string]string{inbox.OrderKey: orderKey}
 	}
 	return d
 }
@@ -62,7 +62,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func pendingOf(t *testing.T, in incidents.Inbox) int {
+func pendingOf(t *testing.T, in inbox.Inbox) int {
 	t.Helper()
 	n, err := in.Pending(context.Background())
 	if err != nil {
@@ -73,7 +73,7 @@ func pendingOf(t *testing.T, in incidents.Inbox) int {
 
 // runWorker runs w until the test ends, or until the returned stop is
 // called; stop waits for Run to return.
-func runWorker(t *testing.T, w *incidents.Worker) (stop func()) {
+func runWorker(t *testing.T, w *inbox.Worker) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -96,13 +96,13 @@ func runWorker(t *testing.T, w *incidents.Worker) (stop func()) {
 // failures.
 type deliveryRecorder struct {
 	mu       sync.Mutex
-	seen     []incidents.Delivery
+	seen     []inbox.Delivery
 	okIDs    []string
 	failures map[string]int
 	err      error // the error of a failing attempt
 }
 
-func (r *deliveryRecorder) HandleDelivery(ctx context.Context, d incidents.Delivery) error {
+func (r *deliveryRecorder) HandleDelivery(ctx context.Context, d inbox.Delivery) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen = append(r.seen, d)
@@ -176,8 +176,8 @@ func jsonLogger(b *syncLogBuffer) *slog.Logger {
 func TestWorkerProcessesADeliveryAtOnceWhenKicked(t *testing.T) {
 	in := openBoltInbox(t)
 	rec := &deliveryRecorder{}
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": rec},
-		incidents.WorkerOptions{Poll: time.Hour})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": rec},
+		inbox.WorkerOptions{Poll: time.Hour})
 	putDelivery(t, in, newDelivery("am:0", "alertmanager", ""))
 	runWorker(t, w)
 	waitUntil(t, "the first delivery's processing", func() bool { return w.Stats().Processed == 1 })
@@ -189,7 +189,7 @@ func TestWorkerProcessesADeliveryAtOnceWhenKicked(t *testing.T) {
 	if got, want := rec.ok(), []string{"am:0", "am:1"}; !slices.Equal(got, want) {
 		t.Errorf("handled %q, want %q", got, want)
 	}
-	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 2}); got != want {
+	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
@@ -198,8 +198,8 @@ func TestWorkerRetriesAFailedDeliveryAfterItsLease(t *testing.T) {
 	in := openBoltInbox(t)
 	var logs syncLogBuffer
 	rec := &deliveryRecorder{failures: map[string]int{"am:1": 2}}
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": rec},
-		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": rec},
+		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	putDelivery(t, in, newDelivery("am:1", "alertmanager", ""))
 	runWorker(t, w)
 	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
@@ -209,7 +209,7 @@ func TestWorkerRetriesAFailedDeliveryAfterItsLease(t *testing.T) {
 	if got := rec.attemptsOf("am:1"); len(got) != 3 || got[0] != 1 || !slices.IsSorted(got) || got[1] == got[0] || got[2] == got[1] {
 		t.Errorf("the handler saw am:1 on attempts %v, want three rising from 1, such as [1 2 3]", got)
 	}
-	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 1, Failed: 2}); got != want {
+	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 1, Failed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 	if warns := logs.records(t, "WARN"); len(warns) != 2 || warns[0]["delivery_id"] != "am:1" {
@@ -228,7 +228,7 @@ func TestWorkerDropsADelivery(t *testing.T) {
 		{
 			name:     "a permanent error drops it at once",
 			source:   "alertmanager",
-			handler:  &deliveryRecorder{failures: map[string]int{"d1": 100}, err: incidents.Permanent(errors.New("the body is not JSON"))},
+			handler:  &deliveryRecorder{failures: map[string]int{"d1": 100}, err: inbox.Permanent(errors.New("the body is not JSON"))},
 			attempts: []int{1},
 		},
 		{
@@ -249,8 +249,8 @@ func TestWorkerDropsADelivery(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := openBoltInbox(t)
 			var logs syncLogBuffer
-			w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": tt.handler},
-				incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, MaxAttempts: 3, Logger: jsonLogger(&logs)})
+			w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": tt.handler},
+				inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, MaxAttempts: 3, Logger: jsonLogger(&logs)})
 			d := newDelivery("d1", tt.source, "")
 			putDelivery(t, in, d)
 			stop := runWorker(t, w)
@@ -270,7 +270,7 @@ func TestWorkerDropsADelivery(t *testing.T) {
 			if failed > 0 {
 				failed = uint64(len(got))
 			}
-			if got, want := w.Stats(), (incidents.WorkerStats{Failed: failed, Dropped: 1}); got != want {
+			if got, want := w.Stats(), (inbox.WorkerStats{Failed: failed, Dropped: 1}); got != want {
 				t.Errorf("Stats() = %+v, want %+v", got, want)
 			}
 			errs := logs.records(t, "ERROR")
@@ -291,15 +291,15 @@ func TestWorkerRecoversAPanicAndRetries(t *testing.T) {
 	in := openBoltInbox(t)
 	var panics atomic.Int64
 	rec := &deliveryRecorder{}
-	h := incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
+	h := inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
 		if panics.Add(1) == 1 {
 			panic("a nil map somewhere")
 		}
 		return rec.HandleDelivery(ctx, d)
 	})
 	var logs syncLogBuffer
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"slack": h},
-		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"slack": h},
+		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	defer func() {
 		if t.Failed() {
 			t.Logf("the worker's log:\n%s", logs.String())
@@ -313,7 +313,7 @@ func TestWorkerRecoversAPanicAndRetries(t *testing.T) {
 	if got := rec.attemptsOf("s:1"); len(got) != 1 || got[0] < 2 {
 		t.Errorf("after a panic, the handler finished s:1 on attempts %v, want one attempt after the first, such as [2]", got)
 	}
-	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 1, Failed: 1}); got != want {
+	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 1, Failed: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
@@ -328,8 +328,8 @@ func TestWorkerKeepsTheOrderOfAnOrderKey(t *testing.T) {
 		running = map[string]int{}
 		overlap []string
 	)
-	h := incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
-		key := d.Meta[incidents.OrderKey]
+	h := inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
+		key := d.Meta[inbox.OrderKey]
 		mu.Lock()
 		running[key]++
 		if key != "" && running[key] > 1 {
@@ -351,8 +351,8 @@ func TestWorkerKeepsTheOrderOfAnOrderKey(t *testing.T) {
 			want[key] = append(want[key], id)
 		}
 	}
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": h},
-		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Batch: 10, Concurrency: 4})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": h},
+		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Batch: 10, Concurrency: 4})
 	runWorker(t, w)
 	waitUntil(t, "every delivery's processing", func() bool { return w.Stats().Processed == 24 })
 
@@ -376,7 +376,7 @@ func TestWorkerKeepsTheOrderOfAnOrderKey(t *testing.T) {
 func TestWorkerRunsDifferentOrderKeysAtOnce(t *testing.T) {
 	in := openBoltInbox(t)
 	bStarted := make(chan struct{})
-	h := incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
+	h := inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
 		switch d.ID {
 		case "a0":
 			select { // a0 finishes only once b0 has started beside it
@@ -392,11 +392,11 @@ func TestWorkerRunsDifferentOrderKeysAtOnce(t *testing.T) {
 	})
 	putDelivery(t, in, newDelivery("a0", "alertmanager", "a"))
 	putDelivery(t, in, newDelivery("b0", "alertmanager", "b"))
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": h},
-		incidents.WorkerOptions{Lease: 10 * time.Second, Poll: 10 * time.Millisecond, Concurrency: 2})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": h},
+		inbox.WorkerOptions{Lease: 10 * time.Second, Poll: 10 * time.Millisecond, Concurrency: 2})
 	runWorker(t, w)
 	waitUntil(t, "both deliveries' processing", func() bool { return w.Stats().Processed == 2 })
-	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 2}); got != want {
+	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
@@ -405,14 +405,14 @@ func TestWorkerFinishesInFlightWorkOnShutdown(t *testing.T) {
 	in := openBoltInbox(t)
 	started, release := make(chan struct{}), make(chan struct{})
 	var ctxErr atomic.Value
-	h := incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
+	h := inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
 		close(started)
 		<-release
 		ctxErr.Store(fmt.Sprint(ctx.Err()))
 		return nil
 	})
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"pagerduty": h},
-		incidents.WorkerOptions{Poll: 10 * time.Millisecond})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"pagerduty": h},
+		inbox.WorkerOptions{Poll: 10 * time.Millisecond})
 	putDelivery(t, in, newDelivery("pd:1", "pagerduty", ""))
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
@@ -439,7 +439,7 @@ func TestWorkerFinishesInFlightWorkOnShutdown(t *testing.T) {
 	if n := pendingOf(t, in); n != 0 {
 		t.Errorf("Pending() after a graceful shutdown = %d, want 0: the delivery in flight was finished", n)
 	}
-	if got, want := w.Stats(), (incidents.WorkerStats{Processed: 1}); got != want {
+	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 1}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
 }
@@ -447,13 +447,13 @@ func TestWorkerFinishesInFlightWorkOnShutdown(t *testing.T) {
 func TestAnotherWorkerTakesOverAfterACrash(t *testing.T) {
 	in := openBoltInbox(t)
 	started, release := make(chan struct{}), make(chan struct{})
-	hung := incidents.DeliveryHandlerFunc(func(ctx context.Context, d incidents.Delivery) error {
+	hung := inbox.HandlerFunc(func(ctx context.Context, d inbox.Delivery) error {
 		close(started)
 		<-release // a dead worker never gets to Done
 		return errors.New("the process died")
 	})
-	a := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"pagerduty": hung},
-		incidents.WorkerOptions{Consumer: "a", Lease: workerLease, Poll: 10 * time.Millisecond})
+	a := inbox.NewWorker(in, map[string]inbox.Handler{"pagerduty": hung},
+		inbox.WorkerOptions{Consumer: "a", Lease: workerLease, Poll: 10 * time.Millisecond})
 	stopA := runWorker(t, a)
 	putDelivery(t, in, newDelivery("pd:1", "pagerduty", ""))
 	a.Kick()
@@ -461,8 +461,8 @@ func TestAnotherWorkerTakesOverAfterACrash(t *testing.T) {
 	go stopA() // a's ctx is cancelled mid-handler
 
 	rec := &deliveryRecorder{}
-	b := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"pagerduty": rec},
-		incidents.WorkerOptions{Consumer: "b", Lease: time.Minute, Poll: 10 * time.Millisecond})
+	b := inbox.NewWorker(in, map[string]inbox.Handler{"pagerduty": rec},
+		inbox.WorkerOptions{Consumer: "b", Lease: time.Minute, Poll: 10 * time.Millisecond})
 	runWorker(t, b)
 	waitUntil(t, "b's processing of the delivery a held", func() bool { return pendingOf(t, in) == 0 })
 	if got, want := rec.attemptsOf("pd:1"), []int{2}; !slices.Equal(got, want) {
@@ -470,15 +470,15 @@ func TestAnotherWorkerTakesOverAfterACrash(t *testing.T) {
 	}
 	close(release)
 	stopA()
-	if got, want := a.Stats(), (incidents.WorkerStats{Failed: 1}); got != want {
+	if got, want := a.Stats(), (inbox.WorkerStats{Failed: 1}); got != want {
 		t.Errorf("a's Stats() = %+v, want %+v", got, want)
 	}
 }
 
 func TestWorkerRunsOnceAtATime(t *testing.T) {
 	in := openBoltInbox(t)
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"slack": &deliveryRecorder{}},
-		incidents.WorkerOptions{Poll: 10 * time.Millisecond})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"slack": &deliveryRecorder{}},
+		inbox.WorkerOptions{Poll: 10 * time.Millisecond})
 	putDelivery(t, in, newDelivery("s:1", "slack", ""))
 	stop := runWorker(t, w)
 	waitUntil(t, "the first Run's processing", func() bool { return w.Stats().Processed == 1 })
@@ -498,11 +498,11 @@ func TestWorkerRunsOnceAtATime(t *testing.T) {
 // flakyInbox wraps a real inbox and fails the first takeFailures Takes
 // and doneFailures Dones: a fake that injects failures.
 type flakyInbox struct {
-	incidents.Inbox
+	inbox.Inbox
 	takeFailures, doneFailures atomic.Int64
 }
 
-func (f *flakyInbox) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]incidents.Delivery, error) {
+func (f *flakyInbox) Take(ctx context.Context, consumer string, n int, lease time.Duration) ([]inbox.Delivery, error) {
 	if f.takeFailures.Add(-1) >= 0 {
 		return nil, errors.New("injected take failure")
 	}
@@ -523,8 +523,8 @@ func TestWorkerOutlastsInboxFailures(t *testing.T) {
 	in.doneFailures.Store(1)
 	var logs syncLogBuffer
 	rec := &deliveryRecorder{}
-	w := incidents.NewWorker(in, map[string]incidents.DeliveryHandler{"alertmanager": rec},
-		incidents.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
+	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": rec},
+		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	putDelivery(t, bolt, newDelivery("am:1", "alertmanager", ""))
 	runWorker(t, w)
 	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })

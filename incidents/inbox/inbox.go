@@ -1,9 +1,10 @@
-package incidents
+package inbox
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"time"
 )
 
@@ -45,13 +46,13 @@ const MaxDeliveryIDLen = 1024
 func (d Delivery) Validate() error {
 	switch {
 	case d.ID == "":
-		return fmt.Errorf("a delivery needs an ID: %w", ErrInvalid)
+		return fmt.Errorf("a delivery needs an ID: %w", incidents.ErrInvalid)
 	case len(d.ID) > MaxDeliveryIDLen:
-		return fmt.Errorf("delivery ID %.40q... is longer than %d bytes: %w", d.ID, MaxDeliveryIDLen, ErrInvalid)
+		return fmt.Errorf("delivery ID %.40q... is longer than %d bytes: %w", d.ID, MaxDeliveryIDLen, incidents.ErrInvalid)
 	case d.Source == "":
-		return fmt.Errorf("delivery %s needs a source: %w", d.ID, ErrInvalid)
+		return fmt.Errorf("delivery %s needs a source: %w", d.ID, incidents.ErrInvalid)
 	case len(d.Body) == 0:
-		return fmt.Errorf("delivery %s has an empty body: %w", d.ID, ErrInvalid)
+		return fmt.Errorf("delivery %s has an empty body: %w", d.ID, incidents.ErrInvalid)
 	}
 	return nil
 }

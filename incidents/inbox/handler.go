@@ -1,15 +1,15 @@
-package incidents
+package inbox
 
 import (
 	"context"
 	"errors"
 )
 
-// DeliveryHandler processes one delivery taken from an Inbox. Returning
+// Handler processes one delivery taken from an Inbox. Returning
 // nil marks it done; an error marked Permanent (a body that will never
 // decode) drops it, with a log line; any other error leaves it for
 // another attempt later.
-type DeliveryHandler interface {
+type Handler interface {
 	HandleDelivery(ctx context.Context, d Delivery) error
 }
 

@@ -1,9 +1,10 @@
-package incidents
+package inbox
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"log/slog"
 	"maps"
 	"sync"
@@ -77,11 +78,11 @@ type WorkerStats struct {
 	Dropped uint64
 }
 
-// DeliveryHandlerFunc lets an ordinary function be a DeliveryHandler.
-type DeliveryHandlerFunc func(ctx context.Context, d Delivery) error
+// HandlerFunc lets an ordinary function be a Handler.
+type HandlerFunc func(ctx context.Context, d Delivery) error
 
 // HandleDelivery calls f(ctx, d).
-func (f DeliveryHandlerFunc) HandleDelivery(ctx context.Context, d Delivery) error { return f(ctx, d) }
+func (f HandlerFunc) HandleDelivery(ctx context.Context, d Delivery) error { return f(ctx, d) }
 
 // errWorkerRunning is Run's error when the worker already runs.
 var errWorkerRunning = errors.New("incidents: the inbox worker is already running")
@@ -105,7 +106,7 @@ var errWorkerRunning = errors.New("incidents: the inbox worker is already runnin
 // its handler returns.
 type Worker struct {
 	inbox    Inbox
-	handlers map[string]DeliveryHandler
+	handlers map[string]Handler
 	opts     WorkerOptions
 	log      *slog.Logger
 	tracer   trace.Tracer
@@ -139,9 +140,9 @@ type taken struct {
 
 // NewWorker returns a Worker that takes deliveries from inbox and gives
 // each to handlers[d.Source].
-func NewWorker(inbox Inbox, handlers map[string]DeliveryHandler, opts WorkerOptions) *Worker {
+func NewWorker(inbox Inbox, handlers map[string]Handler, opts WorkerOptions) *Worker {
 	if opts.Consumer == "" {
-		opts.Consumer = NewHolderID()
+		opts.Consumer = incidents.NewHolderID()
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = DefaultWorkerBatch

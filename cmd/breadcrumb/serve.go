@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
@@ -124,7 +125,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: e.getenv("GOGC") == ""}
-	srv.board, _ = store.(incidents.Bulletin)
+	srv.board, _ = store.(replica.Bulletin)
 	srv.metrics = newMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -179,10 +180,10 @@ type server struct {
 	metrics   *metrics
 	intake    *intake
 	chats     *chatSide
-	elector   *incidents.Elector
+	elector   *replica.Elector
 	// board is where the leader publishes the runbook revisions it
 	// fetched; nil when the store has none.
-	board incidents.Bulletin
+	board replica.Bulletin
 	// base is the public address, for links.
 	base string
 	// loaded is closed once the runbooks are first loaded.

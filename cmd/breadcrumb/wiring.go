@@ -13,6 +13,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
@@ -139,8 +140,8 @@ func publicURL(cfg *config, addr string) string {
 
 // newLeadership elects, among the replicas sharing the store, the one
 // that does what must happen once: the reminders.
-func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) (*incidents.Elector, error) {
-	leaser, ok := store.(incidents.Leaser)
+func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) (*replica.Elector, error) {
+	leaser, ok := store.(replica.Leaser)
 	if !ok {
 		return nil, errors.New("the incident store keeps no leases")
 	}
@@ -151,7 +152,7 @@ func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b
 	}, func(ctx context.Context, inc *incidents.Incident, rm incidents.Reminder) error {
 		return b.Remind(ctx, inc, rm.Text)
 	}, incidents.RemindersOptions{Interval: time.Duration(r.Interval), Logger: logger.With("part", "reminders")})
-	return incidents.NewElector(leaser, incidents.ElectorOptions{Logger: logger.With("part", "lease"),
+	return replica.NewElector(leaser, replica.ElectorOptions{Logger: logger.With("part", "lease"),
 		OnElected: func(ctx context.Context) {
 			logger.Info("this replica leads: it sends the reminders")
 			if r.enabled() {

@@ -7,15 +7,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-var _ incidents.Bulletin = (*Store)(nil)
+var _ replica.Bulletin = (*Store)(nil)
 
 // bucketBoard holds the bulletin: key → value. It is made by the first
 // Publish, so that a file written before it existed needs no upgrade.
 var bucketBoard = []byte("board")
 
-// Publish implements incidents.Bulletin. Publishing the value a key
+// Publish implements replica.Bulletin. Publishing the value a key
 // holds already writes nothing.
 func (s *Store) Publish(ctx context.Context, key, value string) error {
 	if key == "" {
@@ -40,7 +41,7 @@ func (s *Store) Publish(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Read implements incidents.Bulletin.
+// Read implements replica.Bulletin.
 func (s *Store) Read(ctx context.Context, key string) (string, bool, error) {
 	if key == "" {
 		return "", false, fmt.Errorf("boltstore: read: a key is needed: %w", incidents.ErrInvalid)

@@ -4,12 +4,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 )
 
 func TestBulletinConformance(t *testing.T) {
-	storetest.RunBulletinTests(t, func(t *testing.T) incidents.Bulletin { return openTemp(t) })
+	storetest.RunBulletinTests(t, func(t *testing.T) replica.Bulletin { return openTemp(t) })
 }
 
 // TestAPublishedValueOutlivesAReopen: the board is in the file, so a

@@ -9,15 +9,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-var _ incidents.Leaser = (*Store)(nil)
+var _ replica.Leaser = (*Store)(nil)
 
 // bucketLeases holds the leases: name → expiry (unix nanoseconds, 8
 // bytes, big-endian) + holder. It is made by the first Lead.
 var bucketLeases = []byte("leases")
 
-// Lead implements incidents.Leaser. The file lock makes this process the
+// Lead implements replica.Leaser. The file lock makes this process the
 // only one on the file, so its leases are held by its own electors: the
 // lease is kept with the same rules as a shared store's, for the same
 // code to run over either, and it costs a synced write per renewal.
@@ -54,7 +55,7 @@ func (s *Store) Lead(ctx context.Context, name, holder string, ttl time.Duration
 	return held, nil
 }
 
-// Resign implements incidents.Leaser.
+// Resign implements replica.Leaser.
 func (s *Store) Resign(ctx context.Context, name, holder string) error {
 	if name == "" || holder == "" {
 		return fmt.Errorf("boltstore: resign %q: a lease needs a name and a holder: %w", name, incidents.ErrInvalid)

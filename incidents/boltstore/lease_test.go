@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 )
 
 func TestLeaseConformance(t *testing.T) {
-	storetest.RunLeaseTests(t, func(t *testing.T) incidents.Leaser { return openTemp(t) })
+	storetest.RunLeaseTests(t, func(t *testing.T) replica.Leaser { return openTemp(t) })
 }
 
 // TestALeaseOutlivesAReopen: the lease is in the file, so a holder that

@@ -14,5 +14,5 @@
 //
 // inbox knows nothing of what a delivery holds: it never imports an
 // integration, the bot, search or a store. It uses the incidents
-// package only for its error kinds.
+// package only for its error kinds, and replica to name its consumer.
 package inbox

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"log/slog"
 	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -142,7 +142,7 @@ type taken struct {
 // each to handlers[d.Source].
 func NewWorker(inbox Inbox, handlers map[string]Handler, opts WorkerOptions) *Worker {
 	if opts.Consumer == "" {
-		opts.Consumer = incidents.NewHolderID()
+		opts.Consumer = replica.NewHolderID()
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = DefaultWorkerBatch

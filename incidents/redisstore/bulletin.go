@@ -8,11 +8,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-var _ incidents.Bulletin = (*Store)(nil)
+var _ replica.Bulletin = (*Store)(nil)
 
-// Publish implements incidents.Bulletin with a SET of the key
+// Publish implements replica.Bulletin with a SET of the key
 // "board:KEY" under the store's prefix, without expiry: the value stays
 // until the next Publish replaces it.
 func (s *Store) Publish(ctx context.Context, key, value string) error {
@@ -25,7 +26,7 @@ func (s *Store) Publish(ctx context.Context, key, value string) error {
 	return nil
 }
 
-// Read implements incidents.Bulletin with a GET of "board:KEY".
+// Read implements replica.Bulletin with a GET of "board:KEY".
 func (s *Store) Read(ctx context.Context, key string) (string, bool, error) {
 	if key == "" {
 		return "", false, fmt.Errorf("redisstore: read: a key is needed: %w", incidents.ErrInvalid)

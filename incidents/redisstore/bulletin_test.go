@@ -7,8 +7,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
@@ -16,7 +16,7 @@ import (
 func TestBulletinConformance(t *testing.T) {
 	c, prefix := redistest.Client(t)
 	ps := &prefixes{base: prefix}
-	storetest.RunBulletinTests(t, func(t *testing.T) incidents.Bulletin {
+	storetest.RunBulletinTests(t, func(t *testing.T) replica.Bulletin {
 		return redisstore.New(c, redisstore.Options{Prefix: ps.next()})
 	})
 }
@@ -29,7 +29,7 @@ func TestBulletinConformanceAcrossTwoReplicas(t *testing.T) {
 	c1, c2 := redis.NewClient(opts), redis.NewClient(opts)
 	t.Cleanup(func() { c1.Close(); c2.Close() })
 	ps := &prefixes{base: prefix}
-	storetest.RunBulletinTests(t, func(t *testing.T) incidents.Bulletin {
+	storetest.RunBulletinTests(t, func(t *testing.T) replica.Bulletin {
 		p := ps.next()
 		return &bulletinReplicas{stores: []*redisstore.Store{
 			redisstore.New(c1, redisstore.Options{Prefix: p}),
@@ -38,7 +38,7 @@ func TestBulletinConformanceAcrossTwoReplicas(t *testing.T) {
 	})
 }
 
-// bulletinReplicas is an incidents.Bulletin that sends each call to the
+// bulletinReplicas is an replica.Bulletin that sends each call to the
 // next of its stores in turn.
 type bulletinReplicas struct {
 	stores []*redisstore.Store

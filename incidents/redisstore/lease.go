@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-var _ incidents.Leaser = (*Store)(nil)
+var _ replica.Leaser = (*Store)(nil)
 
-// Lead implements incidents.Leaser with one script (leadScript) on the
+// Lead implements replica.Leaser with one script (leadScript) on the
 // key "lease:NAME" under the store's prefix, whose value is the holder
 // and whose time to live is the lease's: the server's clock alone says
 // when a lease runs out, so the replicas' clocks need not agree.
@@ -28,7 +29,7 @@ func (s *Store) Lead(ctx context.Context, name, holder string, ttl time.Duration
 	return held == 1, nil
 }
 
-// Resign implements incidents.Leaser: the key is deleted only while
+// Resign implements replica.Leaser: the key is deleted only while
 // holder's name is in it (resignScript).
 func (s *Store) Resign(ctx context.Context, name, holder string) error {
 	if name == "" || holder == "" {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/storetest"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
@@ -17,7 +17,7 @@ import (
 func TestLeaseConformance(t *testing.T) {
 	c, prefix := redistest.Client(t)
 	ps := &prefixes{base: prefix}
-	storetest.RunLeaseTests(t, func(t *testing.T) incidents.Leaser {
+	storetest.RunLeaseTests(t, func(t *testing.T) replica.Leaser {
 		return redisstore.New(c, redisstore.Options{Prefix: ps.next()})
 	})
 }
@@ -29,7 +29,7 @@ func TestLeaseConformanceAcrossTwoReplicas(t *testing.T) {
 	c1, c2 := redis.NewClient(opts), redis.NewClient(opts)
 	t.Cleanup(func() { c1.Close(); c2.Close() })
 	ps := &prefixes{base: prefix}
-	storetest.RunLeaseTests(t, func(t *testing.T) incidents.Leaser {
+	storetest.RunLeaseTests(t, func(t *testing.T) replica.Leaser {
 		p := ps.next()
 		return &leaseReplicas{stores: []*redisstore.Store{
 			redisstore.New(c1, redisstore.Options{Prefix: p}),
@@ -38,7 +38,7 @@ func TestLeaseConformanceAcrossTwoReplicas(t *testing.T) {
 	})
 }
 
-// leaseReplicas is an incidents.Leaser that sends each call to the next
+// leaseReplicas is an replica.Leaser that sends each call to the next
 // of its stores in turn.
 type leaseReplicas struct {
 	stores []*redisstore.Store

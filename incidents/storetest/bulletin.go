@@ -5,17 +5,18 @@ import (
 	"testing"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-// RunBulletinTests runs the suite of incidents.Bulletin against the
+// RunBulletinTests runs the suite of replica.Bulletin against the
 // bulletins that open returns. Each subtest calls open once and expects a
 // fresh bulletin on which nothing was published; open registers its
 // cleanup with t.Cleanup.
-func RunBulletinTests(t *testing.T, open func(t *testing.T) incidents.Bulletin) {
+func RunBulletinTests(t *testing.T, open func(t *testing.T) replica.Bulletin) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, b incidents.Bulletin)
+		run  func(t *testing.T, b replica.Bulletin)
 	}{
 		{"a published value is read back", testBulletinPublishRead},
 		{"a second publish replaces the first", testBulletinOverwrite},
@@ -31,14 +32,14 @@ func RunBulletinTests(t *testing.T, open func(t *testing.T) incidents.Bulletin) 
 	}
 }
 
-func publish(t *testing.T, b incidents.Bulletin, key, value string) {
+func publish(t *testing.T, b replica.Bulletin, key, value string) {
 	t.Helper()
 	if err := b.Publish(t.Context(), key, value); err != nil {
 		t.Fatalf("Publish(%q, %q) = %v", key, value, err)
 	}
 }
 
-func checkRead(t *testing.T, b incidents.Bulletin, key, want string, wantOK bool) {
+func checkRead(t *testing.T, b replica.Bulletin, key, want string, wantOK bool) {
 	t.Helper()
 	got, ok, err := b.Read(t.Context(), key)
 	if err != nil {
@@ -49,13 +50,13 @@ func checkRead(t *testing.T, b incidents.Bulletin, key, want string, wantOK bool
 	}
 }
 
-func testBulletinPublishRead(t *testing.T, b incidents.Bulletin) {
+func testBulletinPublishRead(t *testing.T, b replica.Bulletin) {
 	publish(t, b, "runbooks:rev:payments", "3f2a9c")
 	checkRead(t, b, "runbooks:rev:payments", "3f2a9c", true)
 	checkRead(t, b, "runbooks:rev:payments", "3f2a9c", true)
 }
 
-func testBulletinOverwrite(t *testing.T, b incidents.Bulletin) {
+func testBulletinOverwrite(t *testing.T, b replica.Bulletin) {
 	publish(t, b, "rev", "first")
 	publish(t, b, "rev", "second")
 	checkRead(t, b, "rev", "second", true)
@@ -63,13 +64,13 @@ func testBulletinOverwrite(t *testing.T, b incidents.Bulletin) {
 	checkRead(t, b, "rev", "first", true)
 }
 
-func testBulletinMissing(t *testing.T, b incidents.Bulletin) {
+func testBulletinMissing(t *testing.T, b replica.Bulletin) {
 	checkRead(t, b, "rev", "", false)
 	publish(t, b, "other", "x")
 	checkRead(t, b, "rev", "", false)
 }
 
-func testBulletinEmptyValue(t *testing.T, b incidents.Bulletin) {
+func testBulletinEmptyValue(t *testing.T, b replica.Bulletin) {
 	publish(t, b, "rev", "")
 	checkRead(t, b, "rev", "", true)
 	publish(t, b, "rev", "x")
@@ -77,7 +78,7 @@ func testBulletinEmptyValue(t *testing.T, b incidents.Bulletin) {
 	checkRead(t, b, "rev", "", true)
 }
 
-func testBulletinKeys(t *testing.T, b incidents.Bulletin) {
+func testBulletinKeys(t *testing.T, b replica.Bulletin) {
 	values := map[string]string{
 		"runbooks:rev:payments": "aaa",
 		"runbooks:rev:platform": "bbb",
@@ -94,7 +95,7 @@ func testBulletinKeys(t *testing.T, b incidents.Bulletin) {
 	}
 }
 
-func testBulletinInvalid(t *testing.T, b incidents.Bulletin) {
+func testBulletinInvalid(t *testing.T, b replica.Bulletin) {
 	if err := b.Publish(t.Context(), "", "x"); !errors.Is(err, incidents.ErrInvalid) {
 		t.Errorf("Publish with an empty key = %v, want ErrInvalid", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
 // memBulletin is the simplest bulletin that passes the suite, and, given
@@ -20,7 +21,7 @@ type memBulletin struct {
 	defect string
 }
 
-var _ incidents.Bulletin = (*memBulletin)(nil)
+var _ replica.Bulletin = (*memBulletin)(nil)
 
 func (m *memBulletin) Publish(ctx context.Context, key, value string) error {
 	if key == "" && m.defect != "empty-key-accepted" {
@@ -60,7 +61,7 @@ func (m *memBulletin) Read(ctx context.Context, key string) (string, bool, error
 const envBulletinDefect = "STORETEST_BULLETIN_DEFECT"
 
 func TestAnInMemoryBulletinPassesTheSuite(t *testing.T) {
-	RunBulletinTests(t, func(t *testing.T) incidents.Bulletin {
+	RunBulletinTests(t, func(t *testing.T) replica.Bulletin {
 		return &memBulletin{values: map[string]string{}}
 	})
 }
@@ -70,7 +71,7 @@ func TestABrokenBulletin(t *testing.T) {
 	if defect == "" {
 		t.Skip("runs in the child process of TestTheBulletinSuiteCatchesDefects")
 	}
-	RunBulletinTests(t, func(t *testing.T) incidents.Bulletin {
+	RunBulletinTests(t, func(t *testing.T) replica.Bulletin {
 		return &memBulletin{values: map[string]string{}, defect: defect}
 	})
 }

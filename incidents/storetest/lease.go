@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
-// RunLeaseTests runs the suite of incidents.Leaser against the leasers
+// RunLeaseTests runs the suite of replica.Leaser against the leasers
 // that open returns. Each subtest calls open once and expects a fresh
 // leaser that holds no lease; open registers its cleanup with t.Cleanup.
 // The subtests run one after the other, and wait out short leases by
 // polling, never by assuming the machine's speed.
-func RunLeaseTests(t *testing.T, open func(t *testing.T) incidents.Leaser) {
+func RunLeaseTests(t *testing.T, open func(t *testing.T) replica.Leaser) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(t *testing.T, l incidents.Leaser)
+		run  func(t *testing.T, l replica.Leaser)
 	}{
 		{"of two holders only the first leads", testLeaseOneHolder},
 		{"of concurrent holders exactly one leads", testLeaseConcurrent},
@@ -38,7 +39,7 @@ func RunLeaseTests(t *testing.T, open func(t *testing.T) incidents.Leaser) {
 	}
 }
 
-func lead(t *testing.T, l incidents.Leaser, name, holder string, ttl time.Duration) bool {
+func lead(t *testing.T, l replica.Leaser, name, holder string, ttl time.Duration) bool {
 	t.Helper()
 	held, err := l.Lead(t.Context(), name, holder, ttl)
 	if err != nil {
@@ -47,28 +48,28 @@ func lead(t *testing.T, l incidents.Leaser, name, holder string, ttl time.Durati
 	return held
 }
 
-func checkLead(t *testing.T, l incidents.Leaser, name, holder string, ttl time.Duration, want bool) {
+func checkLead(t *testing.T, l replica.Leaser, name, holder string, ttl time.Duration, want bool) {
 	t.Helper()
 	if got := lead(t, l, name, holder, ttl); got != want {
 		t.Errorf("Lead(%s, %s, %v) = %v, want %v", name, holder, ttl, got, want)
 	}
 }
 
-func resign(t *testing.T, l incidents.Leaser, name, holder string) {
+func resign(t *testing.T, l replica.Leaser, name, holder string) {
 	t.Helper()
 	if err := l.Resign(t.Context(), name, holder); err != nil {
 		t.Fatalf("Resign(%s, %s) = %v", name, holder, err)
 	}
 }
 
-func testLeaseOneHolder(t *testing.T, l incidents.Leaser) {
+func testLeaseOneHolder(t *testing.T, l replica.Leaser) {
 	checkLead(t, l, "leader", "a", longLease, true)
 	checkLead(t, l, "leader", "b", longLease, false)
 	checkLead(t, l, "leader", "a", longLease, true)
 	checkLead(t, l, "leader", "b", longLease, false)
 }
 
-func testLeaseConcurrent(t *testing.T, l incidents.Leaser) {
+func testLeaseConcurrent(t *testing.T, l replica.Leaser) {
 	const holders = 16
 	for round := range 5 {
 		name := fmt.Sprintf("leader-%d", round)
@@ -97,7 +98,7 @@ func testLeaseConcurrent(t *testing.T, l incidents.Leaser) {
 	}
 }
 
-func testLeaseRenewal(t *testing.T, l incidents.Leaser) {
+func testLeaseRenewal(t *testing.T, l replica.Leaser) {
 	// A short lease renewed for a long ttl outlives its first ttl.
 	checkLead(t, l, "leader", "a", shortLease, true)
 	checkLead(t, l, "leader", "a", longLease, true)
@@ -106,7 +107,7 @@ func testLeaseRenewal(t *testing.T, l incidents.Leaser) {
 	checkLead(t, l, "leader", "a", longLease, true)
 }
 
-func testLeaseExpiry(t *testing.T, l incidents.Leaser) {
+func testLeaseExpiry(t *testing.T, l replica.Leaser) {
 	checkLead(t, l, "leader", "a", shortLease, true)
 	deadline := time.Now().Add(waitFor)
 	for !lead(t, l, "leader", "b", longLease) {
@@ -119,7 +120,7 @@ func testLeaseExpiry(t *testing.T, l incidents.Leaser) {
 	checkLead(t, l, "leader", "b", longLease, true)
 }
 
-func testLeaseResign(t *testing.T, l incidents.Leaser) {
+func testLeaseResign(t *testing.T, l replica.Leaser) {
 	checkLead(t, l, "leader", "a", longLease, true)
 	checkLead(t, l, "leader", "b", longLease, false)
 	resign(t, l, "leader", "a")
@@ -132,14 +133,14 @@ func testLeaseResign(t *testing.T, l incidents.Leaser) {
 	checkLead(t, l, "leader", "a", longLease, true)
 }
 
-func testLeaseResignOther(t *testing.T, l incidents.Leaser) {
+func testLeaseResignOther(t *testing.T, l replica.Leaser) {
 	checkLead(t, l, "leader", "a", longLease, true)
 	resign(t, l, "leader", "b")
 	checkLead(t, l, "leader", "b", longLease, false)
 	checkLead(t, l, "leader", "a", longLease, true)
 }
 
-func testLeaseNames(t *testing.T, l incidents.Leaser) {
+func testLeaseNames(t *testing.T, l replica.Leaser) {
 	checkLead(t, l, "sync", "a", longLease, true)
 	checkLead(t, l, "reminders", "b", longLease, true)
 	checkLead(t, l, "sync", "b", longLease, false)
@@ -148,7 +149,7 @@ func testLeaseNames(t *testing.T, l incidents.Leaser) {
 	checkLead(t, l, "reminders", "a", longLease, false)
 }
 
-func testLeaseInvalid(t *testing.T, l incidents.Leaser) {
+func testLeaseInvalid(t *testing.T, l replica.Leaser) {
 	for _, c := range []struct {
 		name, holder string
 		ttl          time.Duration

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 )
 
 // memLeaser is the simplest leaser that passes the suite, and, given a
@@ -26,7 +27,7 @@ type memLease struct {
 	until  time.Time
 }
 
-var _ incidents.Leaser = (*memLeaser)(nil)
+var _ replica.Leaser = (*memLeaser)(nil)
 
 func newMemLeaser(defect string) *memLeaser {
 	return &memLeaser{leases: map[string]memLease{}, defect: defect}
@@ -86,7 +87,7 @@ func (m *memLeaser) Resign(ctx context.Context, name, holder string) error {
 const envLeaseDefect = "STORETEST_LEASE_DEFECT"
 
 func TestAnInMemoryLeaserPassesTheSuite(t *testing.T) {
-	RunLeaseTests(t, func(t *testing.T) incidents.Leaser { return newMemLeaser("") })
+	RunLeaseTests(t, func(t *testing.T) replica.Leaser { return newMemLeaser("") })
 }
 
 func TestABrokenLeaser(t *testing.T) {
@@ -94,7 +95,7 @@ func TestABrokenLeaser(t *testing.T) {
 	if defect == "" {
 		t.Skip("runs in the child process of TestTheLeaseSuiteCatchesDefects")
 	}
-	RunLeaseTests(t, func(t *testing.T) incidents.Leaser { return newMemLeaser(defect) })
+	RunLeaseTests(t, func(t *testing.T) replica.Leaser { return newMemLeaser(defect) })
 }
 
 // TestTheLeaseSuiteCatchesDefects runs the suite, in a child process,

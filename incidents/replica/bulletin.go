@@ -1,6 +1,8 @@
-package incidents
+package replica
 
-import "context"
+import (
+	"context"
+)
 
 // Bulletin is a small board of facts that the replicas sharing one store
 // tell each other, such as the revision of the runbooks the leader has

@@ -1,4 +1,4 @@
-package incidents_test
+package replica_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
 
@@ -25,15 +25,15 @@ const electorTTL = 3 * time.Second
 // on one server and prefix, or the one bbolt file a process holds.
 var leasers = []struct {
 	name string
-	open func(t *testing.T) (a, b incidents.Leaser)
+	open func(t *testing.T) (a, b replica.Leaser)
 }{
-	{"over redis", func(t *testing.T) (incidents.Leaser, incidents.Leaser) {
+	{"over redis", func(t *testing.T) (replica.Leaser, replica.Leaser) {
 		opts, prefix := redistest.Server(t)
 		c1, c2 := redis.NewClient(opts), redis.NewClient(opts)
 		t.Cleanup(func() { _ = c1.Close(); _ = c2.Close() })
 		return redisstore.New(c1, redisstore.Options{Prefix: prefix}), redisstore.New(c2, redisstore.Options{Prefix: prefix})
 	}},
-	{"over bbolt", func(t *testing.T) (incidents.Leaser, incidents.Leaser) {
+	{"over bbolt", func(t *testing.T) (replica.Leaser, replica.Leaser) {
 		st, err := boltstore.Open(filepath.Join(t.TempDir(), "incidents.db"), boltstore.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -43,9 +43,9 @@ var leasers = []struct {
 	}},
 }
 
-// replica is an elector running, with what its callbacks saw.
-type replica struct {
-	e        *incidents.Elector
+// runner is an elector running, with what its callbacks saw.
+type runner struct {
+	e        *replica.Elector
 	elected  atomic.Int64
 	demoted  atomic.Int64
 	working  atomic.Bool // OnElected's work is running
@@ -53,10 +53,10 @@ type replica struct {
 	finished chan struct{}
 }
 
-func startReplica(t *testing.T, l incidents.Leaser, holder string, ttl time.Duration) *replica {
+func startReplica(t *testing.T, l replica.Leaser, holder string, ttl time.Duration) *runner {
 	t.Helper()
-	r := &replica{finished: make(chan struct{})}
-	r.e = incidents.NewElector(l, incidents.ElectorOptions{Holder: holder, TTL: ttl,
+	r := &runner{finished: make(chan struct{})}
+	r.e = replica.NewElector(l, replica.ElectorOptions{Holder: holder, TTL: ttl,
 		OnElected: func(ctx context.Context) {
 			r.elected.Add(1)
 			r.working.Store(true)
@@ -115,7 +115,7 @@ func TestTwoElectorsLeadOneAtATimeAndHandOverOnStop(t *testing.T) {
 			}
 
 			follower.stop()
-			if held, err := la.Lead(t.Context(), incidents.LeaderLease, "replica-c", time.Minute); err != nil || !held {
+			if held, err := la.Lead(t.Context(), replica.LeaderLease, "replica-c", time.Minute); err != nil || !held {
 				t.Errorf("after both stopped, a third holder's Lead = %v, %v, want true, nil", held, err)
 			}
 		})
@@ -132,10 +132,10 @@ func TestAnElectorThatLostItsLeaseStopsItsWork(t *testing.T) {
 
 			// Another holder takes the lease (as after a pause longer
 			// than the ttl).
-			if err := lb.Resign(t.Context(), incidents.LeaderLease, "replica-a"); err != nil {
+			if err := lb.Resign(t.Context(), replica.LeaderLease, "replica-a"); err != nil {
 				t.Fatal(err)
 			}
-			if held, err := lb.Lead(t.Context(), incidents.LeaderLease, "intruder", time.Minute); err != nil || !held {
+			if held, err := lb.Lead(t.Context(), replica.LeaderLease, "intruder", time.Minute); err != nil || !held {
 				t.Fatalf("Lead(intruder) = %v, %v, want true, nil", held, err)
 			}
 			waitUntil(t, "a learns it no longer leads", func() bool { return !a.e.Leading() })
@@ -150,7 +150,7 @@ func TestAnElectorThatLostItsLeaseStopsItsWork(t *testing.T) {
 
 // failingLeaser is a real leaser whose Lead fails while failing is set.
 type failingLeaser struct {
-	incidents.Leaser
+	replica.Leaser
 	failing atomic.Bool
 }
 
@@ -179,7 +179,7 @@ func TestAnElectorThatCannotRenewStopsLeadingWhenItsLeaseRunsOut(t *testing.T) {
 func TestElectorHolderIDsDiffer(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
-		id := incidents.NewHolderID()
+		id := replica.NewHolderID()
 		if seen[id] {
 			t.Fatalf("NewHolderID gave %q twice", id)
 		}

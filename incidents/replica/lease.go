@@ -1,7 +1,9 @@
-package incidents
+package replica
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -106,8 +108,14 @@ func NewHolderID() string {
 	if err != nil || host == "" {
 		host = "host"
 	}
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomToken(8))
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), holderEncoding.EncodeToString(b))
 }
+
+// holderEncoding writes a holder's random characters in the alphabet of
+// incident IDs: no I, L, O or U to misread.
+var holderEncoding = base32.NewEncoding("ABCDEFGHJKMNPQRSTVWXYZ0123456789").WithPadding(base32.NoPadding)
 
 // Holder returns the identity under which this elector leads.
 func (e *Elector) Holder() string { return e.holder }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/internal/poll"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
 )
@@ -274,7 +275,7 @@ func TestAReminderWhosePostFailedIsPostedOnceItsClaimRunsOut(t *testing.T) {
 		t.Errorf("after a failed post, %d reminders on the timeline, want 0", has)
 	}
 	var got []string
-	waitUntil(t, "the reminder is posted again", func() bool {
+	poll.Until(t, "the reminder is posted again", func() bool {
 		tick(t, r)
 		got = append(got, p.take()...)
 		return len(got) > 0
@@ -312,7 +313,7 @@ func TestRemindersRunTicksUntilItsContextEnds(t *testing.T) {
 	go func() { done <- r.Run(runCtx) }()
 	clock.Advance(5 * time.Minute)
 	var got []string
-	waitUntil(t, "a tick posts the reminder", func() bool {
+	poll.Until(t, "a tick posts the reminder", func() bool {
 		got = append(got, p.take()...)
 		return len(got) > 0
 	})

@@ -17,6 +17,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/internal/poll"
 )
 
 // workerWaitFor is how long a test polls for what should happen soon.
@@ -48,18 +49,6 @@ func newDelivery(id, source, orderKey string) inbox.Delivery {
 		d.Meta = map[string]string{inbox.OrderKey: orderKey}
 	}
 	return d
-}
-
-// waitUntil polls cond until it holds or workerWaitFor passes.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(workerWaitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s did not happen", workerWaitFor, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func pendingOf(t *testing.T, in inbox.Inbox) int {
@@ -180,12 +169,12 @@ func TestWorkerProcessesADeliveryAtOnceWhenKicked(t *testing.T) {
 		inbox.WorkerOptions{Poll: time.Hour})
 	putDelivery(t, in, newDelivery("am:0", "alertmanager", ""))
 	runWorker(t, w)
-	waitUntil(t, "the first delivery's processing", func() bool { return w.Stats().Processed == 1 })
+	poll.Until(t, "the first delivery's processing", func() bool { return w.Stats().Processed == 1 })
 
 	// The worker now waits for an hour's poll, unless kicked.
 	putDelivery(t, in, newDelivery("am:1", "alertmanager", ""))
 	w.Kick()
-	waitUntil(t, "the kicked delivery's processing", func() bool { return w.Stats().Processed == 2 })
+	poll.Until(t, "the kicked delivery's processing", func() bool { return w.Stats().Processed == 2 })
 	if got, want := rec.ok(), []string{"am:0", "am:1"}; !slices.Equal(got, want) {
 		t.Errorf("handled %q, want %q", got, want)
 	}
@@ -202,7 +191,7 @@ func TestWorkerRetriesAFailedDeliveryAfterItsLease(t *testing.T) {
 		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	putDelivery(t, in, newDelivery("am:1", "alertmanager", ""))
 	runWorker(t, w)
-	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
+	poll.Until(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
 
 	// A Take slower than the lease (a loaded machine) may skip an
 	// attempt, never repeat one.
@@ -254,7 +243,7 @@ func TestWorkerDropsADelivery(t *testing.T) {
 			d := newDelivery("d1", tt.source, "")
 			putDelivery(t, in, d)
 			stop := runWorker(t, w)
-			waitUntil(t, "the drop", func() bool { return w.Stats().Dropped == 1 })
+			poll.Until(t, "the drop", func() bool { return w.Stats().Dropped == 1 })
 			stop()
 
 			if n := pendingOf(t, in); n != 0 {
@@ -307,7 +296,7 @@ func TestWorkerRecoversAPanicAndRetries(t *testing.T) {
 	}()
 	putDelivery(t, in, newDelivery("s:1", "slack", ""))
 	runWorker(t, w)
-	waitUntil(t, "s:1's processing", func() bool { return w.Stats().Processed == 1 })
+	poll.Until(t, "s:1's processing", func() bool { return w.Stats().Processed == 1 })
 	// A Take slower than the lease (a loaded machine) may skip an
 	// attempt.
 	if got := rec.attemptsOf("s:1"); len(got) != 1 || got[0] < 2 {
@@ -354,7 +343,7 @@ func TestWorkerKeepsTheOrderOfAnOrderKey(t *testing.T) {
 	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": h},
 		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Batch: 10, Concurrency: 4})
 	runWorker(t, w)
-	waitUntil(t, "every delivery's processing", func() bool { return w.Stats().Processed == 24 })
+	poll.Until(t, "every delivery's processing", func() bool { return w.Stats().Processed == 24 })
 
 	ok := rec.ok()
 	for key, ids := range want {
@@ -395,7 +384,7 @@ func TestWorkerRunsDifferentOrderKeysAtOnce(t *testing.T) {
 	w := inbox.NewWorker(in, map[string]inbox.Handler{"alertmanager": h},
 		inbox.WorkerOptions{Lease: 10 * time.Second, Poll: 10 * time.Millisecond, Concurrency: 2})
 	runWorker(t, w)
-	waitUntil(t, "both deliveries' processing", func() bool { return w.Stats().Processed == 2 })
+	poll.Until(t, "both deliveries' processing", func() bool { return w.Stats().Processed == 2 })
 	if got, want := w.Stats(), (inbox.WorkerStats{Processed: 2}); got != want {
 		t.Errorf("Stats() = %+v, want %+v", got, want)
 	}
@@ -464,7 +453,7 @@ func TestAnotherWorkerTakesOverAfterACrash(t *testing.T) {
 	b := inbox.NewWorker(in, map[string]inbox.Handler{"pagerduty": rec},
 		inbox.WorkerOptions{Consumer: "b", Lease: time.Minute, Poll: 10 * time.Millisecond})
 	runWorker(t, b)
-	waitUntil(t, "b's processing of the delivery a held", func() bool { return pendingOf(t, in) == 0 })
+	poll.Until(t, "b's processing of the delivery a held", func() bool { return pendingOf(t, in) == 0 })
 	if got, want := rec.attemptsOf("pd:1"), []int{2}; !slices.Equal(got, want) {
 		t.Errorf("b saw pd:1 on attempts %v, want %v", got, want)
 	}
@@ -481,7 +470,7 @@ func TestWorkerRunsOnceAtATime(t *testing.T) {
 		inbox.WorkerOptions{Poll: 10 * time.Millisecond})
 	putDelivery(t, in, newDelivery("s:1", "slack", ""))
 	stop := runWorker(t, w)
-	waitUntil(t, "the first Run's processing", func() bool { return w.Stats().Processed == 1 })
+	poll.Until(t, "the first Run's processing", func() bool { return w.Stats().Processed == 1 })
 	// A cancelled context makes a second Run return at once, whatever
 	// it does.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -527,7 +516,7 @@ func TestWorkerOutlastsInboxFailures(t *testing.T) {
 		inbox.WorkerOptions{Lease: workerLease, Poll: 10 * time.Millisecond, Logger: jsonLogger(&logs)})
 	putDelivery(t, bolt, newDelivery("am:1", "alertmanager", ""))
 	runWorker(t, w)
-	waitUntil(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
+	poll.Until(t, "am:1's processing", func() bool { return w.Stats().Processed == 1 })
 
 	// The first Done failed: the delivery came back and was handled again.
 	if got := rec.attemptsOf("am:1"); len(got) != 2 || got[0] != 1 || got[1] < 2 {

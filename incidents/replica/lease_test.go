@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/internal/poll"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/redistest"
@@ -86,7 +87,7 @@ func TestTwoElectorsLeadOneAtATimeAndHandOverOnStop(t *testing.T) {
 			la, lb := lt.open(t)
 			a := startReplica(t, la, "replica-a", electorTTL)
 			b := startReplica(t, lb, "replica-b", electorTTL)
-			waitUntil(t, "one replica leads", func() bool { return a.e.Leading() || b.e.Leading() })
+			poll.Until(t, "one replica leads", func() bool { return a.e.Leading() || b.e.Leading() })
 			if a.e.Leading() && b.e.Leading() {
 				t.Fatalf("both replicas lead")
 			}
@@ -94,7 +95,7 @@ func TestTwoElectorsLeadOneAtATimeAndHandOverOnStop(t *testing.T) {
 			if b.e.Leading() {
 				leader, follower = b, a
 			}
-			waitUntil(t, "the leader's work starts", leader.working.Load)
+			poll.Until(t, "the leader's work starts", leader.working.Load)
 			if got := follower.elected.Load(); got != 0 {
 				t.Errorf("the follower was elected %d times, want 0", got)
 			}
@@ -108,8 +109,8 @@ func TestTwoElectorsLeadOneAtATimeAndHandOverOnStop(t *testing.T) {
 			}
 			// It resigned: the follower takes over at its next try,
 			// long before the ttl would have run out.
-			waitUntil(t, "the follower leads", follower.e.Leading)
-			waitUntil(t, "the follower's work starts", follower.working.Load)
+			poll.Until(t, "the follower leads", follower.e.Leading)
+			poll.Until(t, "the follower's work starts", follower.working.Load)
 			if got := follower.elected.Load(); got != 1 {
 				t.Errorf("the follower was elected %d times, want 1", got)
 			}
@@ -127,8 +128,8 @@ func TestAnElectorThatLostItsLeaseStopsItsWork(t *testing.T) {
 		t.Run(lt.name, func(t *testing.T) {
 			la, lb := lt.open(t)
 			a := startReplica(t, la, "replica-a", electorTTL)
-			waitUntil(t, "a leads", a.e.Leading)
-			waitUntil(t, "a's work starts", a.working.Load)
+			poll.Until(t, "a leads", a.e.Leading)
+			poll.Until(t, "a's work starts", a.working.Load)
 
 			// Another holder takes the lease (as after a pause longer
 			// than the ttl).
@@ -138,9 +139,9 @@ func TestAnElectorThatLostItsLeaseStopsItsWork(t *testing.T) {
 			if held, err := lb.Lead(t.Context(), replica.LeaderLease, "intruder", time.Minute); err != nil || !held {
 				t.Fatalf("Lead(intruder) = %v, %v, want true, nil", held, err)
 			}
-			waitUntil(t, "a learns it no longer leads", func() bool { return !a.e.Leading() })
-			waitUntil(t, "a's work stops", func() bool { return !a.working.Load() })
-			waitUntil(t, "a is told it is demoted", func() bool { return a.demoted.Load() == 1 })
+			poll.Until(t, "a learns it no longer leads", func() bool { return !a.e.Leading() })
+			poll.Until(t, "a's work stops", func() bool { return !a.working.Load() })
+			poll.Until(t, "a is told it is demoted", func() bool { return a.demoted.Load() == 1 })
 			if got := a.elected.Load(); got != 1 {
 				t.Errorf("a was elected %d times, want 1", got)
 			}
@@ -165,12 +166,12 @@ func TestAnElectorThatCannotRenewStopsLeadingWhenItsLeaseRunsOut(t *testing.T) {
 	la, _ := leasers[1].open(t)
 	f := &failingLeaser{Leaser: la}
 	a := startReplica(t, f, "replica-a", 300*time.Millisecond)
-	waitUntil(t, "a leads", a.e.Leading)
+	poll.Until(t, "a leads", a.e.Leading)
 	f.failing.Store(true)
-	waitUntil(t, "a stops leading", func() bool { return !a.e.Leading() })
-	waitUntil(t, "a's work stops", func() bool { return !a.working.Load() })
+	poll.Until(t, "a stops leading", func() bool { return !a.e.Leading() })
+	poll.Until(t, "a's work stops", func() bool { return !a.working.Load() })
 	f.failing.Store(false)
-	waitUntil(t, "a leads again once the store answers", a.e.Leading)
+	poll.Until(t, "a leads again once the store answers", a.e.Leading)
 	if got := a.elected.Load(); got != 2 {
 		t.Errorf("a was elected %d times, want 2", got)
 	}

@@ -73,7 +73,7 @@ func TestUntrustedTextNeverBecomesMarkup(t *testing.T) {
 	if inc.Title != "<!channel> & <@U1>" {
 		t.Fatalf("got title %q", inc.Title)
 	}
-	home := bot.Place{Channel: inc.Slack.Channel}
+	home := bot.Place{Channel: inc.Home.Channel}
 	res, err := w.svc.ReportAlerts(ctx, incidents.AlertGroup{Refs: map[string]string{incidents.RefAlertmanagerGroup: "g1"}, Source: "alertmanager",
 		Alerts: []runbooks.Alert{{Name: "Pay<!here>", Summary: "<!channel> boom & <@U1>", Status: "firing", Fingerprint: "f1", StartsAt: w.clock.Now()}}},
 		incidents.Action{})
@@ -81,7 +81,7 @@ func TestUntrustedTextNeverBecomesMarkup(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.bot.Flush()
-	hostileHome := bot.Place{Channel: w.incident(res.Incident.ID).Slack.Channel}
+	hostileHome := bot.Place{Channel: w.incident(res.Incident.ID).Home.Channel}
 	replies = append(replies,
 		w.command(alice, home, "incident", "note <!here> look & see <@U1>"),
 		w.command(alice, home, "incident", "status"),
@@ -95,7 +95,7 @@ func TestUntrustedTextNeverBecomesMarkup(t *testing.T) {
 	ref, _ := w.chat.Say(home, bob, "<!channel> pinned & <@U1>")
 	w.bot.React(ctx, bot.Reaction{Emoji: "pushpin", Added: true, User: alice, Message: ref, Key: "r1"})
 	w.bot.Flush()
-	w.click(alice, bot.MessageRef{Channel: home.Channel, TS: inc.Slack.Header}, "Start guided")
+	w.click(alice, bot.MessageRef{Channel: home.Channel, TS: inc.Home.Header}, "Start guided")
 
 	checked := 0
 	for i, m := range replies {
@@ -122,7 +122,7 @@ func TestUntrustedTextNeverBecomesMarkup(t *testing.T) {
 		t.Errorf("checked %d messages, want the whole conversation", checked)
 	}
 	// The hostile text is shown, as text.
-	header, _ := w.chat.Get(bot.MessageRef{Channel: home.Channel, TS: inc.Slack.Header})
+	header, _ := w.chat.Get(bot.MessageRef{Channel: home.Channel, TS: inc.Home.Header})
 	mustContain(t, "header", text(header.Message), "<!channel> & <@U1>")
 }
 
@@ -133,7 +133,7 @@ func TestBadInputGetsUsage(t *testing.T) {
 	general := w.chat.CreateChannel("general", "")
 	elsewhere := bot.Place{Channel: general.ID}
 	w.command(alice, elsewhere, "incident", "declare Disk full sev3")
-	home := bot.Place{Channel: w.incident("INC-20261125-00001").Slack.Channel}
+	home := bot.Place{Channel: w.incident("INC-20261125-00001").Home.Channel}
 	w.command(alice, elsewhere, "incident", "declare Old news")
 	if _, err := w.svc.Transition(ctx, "INC-20261125-00002", incidents.StatusResolved, incidents.Action{}); err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestMissingArgumentsOpenAForm(t *testing.T) {
 	if inc.Title != "Disk full" || inc.Severity != 2 || inc.Runbook == nil || inc.Runbook.Path != "platform/NodeDiskAlmostFull.md" {
 		t.Errorf("got %q, severity %d, runbook %+v; want the disk runbook found by its words", inc.Title, inc.Severity, inc.Runbook)
 	}
-	if inc.Slack.Channel == "" {
+	if inc.Home.Channel == "" {
 		t.Error("the incident declared by the form has no home")
 	}
 }
@@ -239,13 +239,13 @@ func TestStartGuidedFromASearch(t *testing.T) {
 	}
 	w.bot.Flush()
 	inc := w.incident("INC-20261125-00001")
-	if _, ok := w.lastWith(inc.Slack.Channel, "Step 1 of"); !ok {
-		t.Fatalf("no guided card in the new incident's home:\n%s", dump(w, inc.Slack.Channel))
+	if _, ok := w.lastWith(inc.Home.Channel, "Step 1 of"); !ok {
+		t.Fatalf("no guided card in the new incident's home:\n%s", dump(w, inc.Home.Channel))
 	}
 
 	// In the incident's channel, another runbook from a search is
 	// attached to it.
-	home := bot.Place{Channel: inc.Slack.Channel}
+	home := bot.Place{Channel: inc.Home.Channel}
 	m = w.command(alice, home, "runbook", "pods keep restarting")
 	btn, _ = button(m, "Start guided")
 	w.press(alice, bot.MessageRef{Channel: home.Channel}, btn)
@@ -274,11 +274,11 @@ func TestThreadHomes(t *testing.T) {
 	w.bot.Flush()
 	inc := w.incident(res.Incident.ID)
 	ch, ok := w.chat.Channel("payments")
-	if !ok || inc.Slack.Channel != ch.ID || inc.Slack.Thread == "" || inc.Slack.Thread != inc.Slack.Header {
-		t.Fatalf("got home %+v, want a thread in #payments whose parent is the header", inc.Slack)
+	if !ok || inc.Home.Channel != ch.ID || inc.Home.Thread == "" || inc.Home.Thread != inc.Home.Header {
+		t.Fatalf("got home %+v, want a thread in #payments whose parent is the header", inc.Home)
 	}
-	mustContain(t, "header", w.posted(bot.MessageRef{Channel: ch.ID, TS: inc.Slack.Header}), "Alerts: 1 firing", "PaymentsAPIHigh5xxRate")
-	thread := bot.Place{Channel: ch.ID, Thread: inc.Slack.Thread}
+	mustContain(t, "header", w.posted(bot.MessageRef{Channel: ch.ID, TS: inc.Home.Header}), "Alerts: 1 firing", "PaymentsAPIHigh5xxRate")
+	thread := bot.Place{Channel: ch.ID, Thread: inc.Home.Thread}
 	mustContain(t, "ack in the thread", text(w.command(alice, thread, "incident", "ack")), "Acknowledged "+inc.ID)
 	mustContain(t, "ack in the channel", text(w.command(alice, bot.Place{Channel: ch.ID}, "incident", "ack")), "Run this in an incident's channel")
 	// Another service's incident goes to the default channel.
@@ -297,7 +297,7 @@ func TestThreadHomes(t *testing.T) {
 	if e := lastOf(w.timeline(inc.ID), incidents.EventMessagePinned); e == nil || e.Text != "it was the deploy" {
 		t.Errorf("got pin %+v, want bob's reply pinned", e)
 	}
-	if got := len(w.chat.Thread(ch.ID, inc.Slack.Thread)); got < 3 {
+	if got := len(w.chat.Thread(ch.ID, inc.Home.Thread)); got < 3 {
 		t.Errorf("the thread holds %d messages, want the header, the ack's line and bob's", got)
 	}
 
@@ -310,7 +310,7 @@ func TestThreadHomes(t *testing.T) {
 	}
 	w.bot.Flush()
 	offer, ok := w.lastWith(ch.ID, "All alerts resolved")
-	if !ok || offer.Thread != inc.Slack.Thread {
+	if !ok || offer.Thread != inc.Home.Thread {
 		t.Fatalf("no offer to resolve in the thread:\n%s", dump(w, ch.ID))
 	}
 	w.click(bob, offer.Ref, "Resolve")
@@ -326,17 +326,17 @@ func TestARestartedBotKnowsTheHomes(t *testing.T) {
 	general := w.chat.CreateChannel("general", "")
 	w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare Payments down runbook:"+payments5xx)
 	inc := w.incident("INC-20261125-00001")
-	w.click(alice, bot.MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}, "Start guided")
-	card, _ := w.lastWith(inc.Slack.Channel, "Step 1 of 8")
+	w.click(alice, bot.MessageRef{Channel: inc.Home.Channel, TS: inc.Home.Header}, "Start guided")
+	card, _ := w.lastWith(inc.Home.Channel, "Step 1 of 8")
 	_ = w.bot.Close()
 
 	lib, ix := exampleLibrary(t)
 	w.bot = w.newBot(lib, ix)
-	home := bot.Place{Channel: inc.Slack.Channel}
+	home := bot.Place{Channel: inc.Home.Channel}
 	mustContain(t, "ack after a restart", text(w.command(alice, home, "incident", "ack")), "Acknowledged")
 	w.click(bob, card.Ref, "Done")
 	mustContain(t, "card after a restart", w.posted(card.Ref), "Step 2 of 8")
-	mustContain(t, "header after a restart", w.posted(bot.MessageRef{Channel: home.Channel, TS: inc.Slack.Header}), "acknowledged", "1 of 8 steps done")
+	mustContain(t, "header after a restart", w.posted(bot.MessageRef{Channel: home.Channel, TS: inc.Home.Header}), "acknowledged", "1 of 8 steps done")
 }
 
 func TestSameTitleSameDayGetsItsOwnChannel(t *testing.T) {
@@ -345,10 +345,10 @@ func TestSameTitleSameDayGetsItsOwnChannel(t *testing.T) {
 	w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare Disk full")
 	w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare Disk full")
 	a, b := w.incident("INC-20261125-00001"), w.incident("INC-20261125-00002")
-	if a.Slack.Channel == "" || a.Slack.Channel == b.Slack.Channel {
-		t.Fatalf("got homes %+v and %+v, want two channels", a.Slack, b.Slack)
+	if a.Home.Channel == "" || a.Home.Channel == b.Home.Channel {
+		t.Fatalf("got homes %+v and %+v, want two channels", a.Home, b.Home)
 	}
-	if ch, _ := w.chat.Channel(b.Slack.Channel); ch.Name != "inc-20261125-disk-full-inc-20261125-00002" {
+	if ch, _ := w.chat.Channel(b.Home.Channel); ch.Name != "inc-20261125-disk-full-inc-20261125-00002" {
 		t.Errorf("got channel name %q, want the ID appended", ch.Name)
 	}
 }
@@ -386,7 +386,7 @@ func TestAnIncidentWhoseHomeTheBotForgotIsFoundAgain(t *testing.T) {
 		w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare "+title+" sev3")
 	}
 	for i, id := range []string{"INC-20261125-00001", "INC-20261125-00002", "INC-20261125-00003"} {
-		home := bot.Place{Channel: w.incident(id).Slack.Channel}
+		home := bot.Place{Channel: w.incident(id).Home.Channel}
 		got := text(w.command(alice, home, "incident", "status"))
 		if !strings.Contains(got, id) {
 			t.Errorf("incident %d: /incident status in its home answered %q, want it to name %s", i+1, got, id)

@@ -27,7 +27,7 @@ func benchWorld(b *testing.B) (*world, []*incidents.Incident) {
 		b.Fatal(err)
 	}
 	for _, inc := range list {
-		if inc.Slack.Channel == "" {
+		if inc.Home.Channel == "" {
 			b.Fatalf("%s has no home", inc.ID)
 		}
 		open = append(open, inc)
@@ -66,7 +66,7 @@ func BenchmarkCommand(b *testing.B) {
 			d := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				place := bot.Place{Channel: open[i%len(open)].Slack.Channel}
+				place := bot.Place{Channel: open[i%len(open)].Home.Channel}
 				if tt.name == "ack-outside-any-home" {
 					place.Channel = general.ID
 				}
@@ -99,7 +99,7 @@ func BenchmarkClick(b *testing.B) {
 		}
 		start := time.Now()
 		w.bot.Click(ctx, bot.Click{Action: action, Value: value, User: bob,
-			Place: bot.Place{Channel: inc.Slack.Channel}, Key: w.key()})
+			Place: bot.Place{Channel: inc.Home.Channel}, Key: w.key()})
 		d = append(d, time.Since(start))
 	}
 	b.StopTimer()

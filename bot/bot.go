@@ -26,7 +26,7 @@ type Incidents interface {
 	AssignRole(ctx context.Context, id, role, user string, a incidents.Action) (*incidents.Incident, error)
 	SetSeverity(ctx context.Context, id string, severity int, a incidents.Action) (*incidents.Incident, error)
 	AttachRunbook(ctx context.Context, id string, rb incidents.RunbookRef, steps []incidents.StepProgress, a incidents.Action) (*incidents.Incident, error)
-	SetSlackHome(ctx context.Context, id string, home incidents.SlackHome) (*incidents.Incident, error)
+	SetHome(ctx context.Context, id string, home incidents.Home) (*incidents.Incident, error)
 	Note(ctx context.Context, id string, a incidents.Action) error
 	Pin(ctx context.Context, id string, m incidents.PinnedMessage, a incidents.Action) error
 	Unpin(ctx context.Context, id, messageID string, a incidents.Action) error
@@ -283,19 +283,19 @@ func (b *Bot) Flush() { b.q.wait() }
 
 // remember records an incident's home.
 func (b *Bot) remember(inc *incidents.Incident) {
-	if inc == nil || inc.Slack.Channel == "" {
+	if inc == nil || inc.Home.Channel == "" {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := homeKey(inc.Slack)
+	k := homeKey(inc.Home)
 	if _, ok := b.homes.get(k); !ok {
 		b.channels[k.Channel]++
 	}
 	b.homes.put(k, inc.ID)
 }
 
-func homeKey(h incidents.SlackHome) Place {
+func homeKey(h incidents.Home) Place {
 	return Place{Channel: h.Channel, Thread: h.Thread}
 }
 
@@ -329,7 +329,7 @@ func (b *Bot) incidentAt(ctx context.Context, place Place) (*incidents.Incident,
 	}
 	var found *incidents.Incident
 	err := b.inc.Each(ctx, incidents.Filter{Limit: maxFallback}, func(inc *incidents.Incident) error {
-		h := inc.Slack
+		h := inc.Home
 		if h.Channel != place.Channel {
 			return nil
 		}

@@ -235,7 +235,7 @@ func (b *Bot) exportCommand(_ context.Context, c Command, inc *incidents.Inciden
 	}
 	to := c.Place
 	if to.Channel == "" {
-		to = homeKey(inc.Slack)
+		to = homeKey(inc.Home)
 	}
 	id := inc.ID
 	if !b.q.push(id, func(ctx context.Context) { b.export(ctx, id, typ, to) }) {

@@ -81,10 +81,10 @@ func TestARateLimitedPostIsRetriedOnce(t *testing.T) {
 	}
 	w.bot.Flush()
 	inc = w.incident(inc.ID)
-	if inc.Slack.Header == "" {
+	if inc.Home.Header == "" {
 		t.Fatal("no header after a rate limit")
 	}
-	if got := len(w.chat.All(inc.Slack.Channel)); got != 1 {
+	if got := len(w.chat.All(inc.Home.Channel)); got != 1 {
 		t.Errorf("got %d messages in the home, want one header", got)
 	}
 }
@@ -110,7 +110,7 @@ func TestObserveReturnsWhileTheChatIsSlow(t *testing.T) {
 	}
 	close(fc.block)
 	w.bot.Flush()
-	if inc := w.incident("INC-20261125-00001"); inc.Slack.Header == "" {
+	if inc := w.incident("INC-20261125-00001"); inc.Home.Header == "" {
 		t.Error("no header once the chat answered")
 	}
 }
@@ -136,8 +136,8 @@ func TestACardThatCannotBeUpdatedIsLetGo(t *testing.T) {
 	}
 	w.bot.Flush()
 	inc = w.incident(inc.ID)
-	w.click(alice, bot.MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}, "Start guided")
-	card, ok := w.lastWith(inc.Slack.Channel, "Step 1 of 8")
+	w.click(alice, bot.MessageRef{Channel: inc.Home.Channel, TS: inc.Home.Header}, "Start guided")
+	card, ok := w.lastWith(inc.Home.Channel, "Step 1 of 8")
 	if !ok {
 		t.Fatal("no card")
 	}
@@ -145,7 +145,7 @@ func TestACardThatCannotBeUpdatedIsLetGo(t *testing.T) {
 	fc.deleted[card.Ref] = true
 	fc.mu.Unlock()
 	w.click(alice, card.Ref, "Done")
-	w.command(alice, bot.Place{Channel: inc.Slack.Channel}, "incident", "severity 2")
+	w.command(alice, bot.Place{Channel: inc.Home.Channel}, "incident", "severity 2")
 	fc.mu.Lock()
 	tries := fc.updateTries[card.Ref]
 	fc.mu.Unlock()

@@ -19,7 +19,7 @@ func FuzzIncidentCommand(f *testing.F) {
 	w := newWorld(f, bot.Config{})
 	general := w.chat.CreateChannel("general", "")
 	w.command(alice, bot.Place{Channel: general.ID}, "incident", "declare Fuzzed")
-	home := bot.Place{Channel: w.incident("INC-20261125-00001").Slack.Channel}
+	home := bot.Place{Channel: w.incident("INC-20261125-00001").Home.Channel}
 	f.Fuzz(func(t *testing.T, s string, inHome bool) {
 		place := bot.Place{Channel: general.ID}
 		if inHome {

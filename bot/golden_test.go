@@ -49,8 +49,8 @@ func TestMessagesMatchGoldenFiles(t *testing.T) {
 	}
 	w.bot.Flush()
 	inc = w.incident(inc.ID)
-	header := bot.MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}
-	home := bot.Place{Channel: inc.Slack.Channel}
+	header := bot.MessageRef{Channel: inc.Home.Channel, TS: inc.Home.Header}
+	home := bot.Place{Channel: inc.Home.Channel}
 	w.click(alice, header, "Start guided")
 	card, _ := w.lastWith(home.Channel, "Step 1 of 8")
 	checklist, _ := w.lastWith(home.Channel, "Checklist")

@@ -75,10 +75,10 @@ func (b *Bot) say(ctx context.Context, id string, m Message) {
 		b.log.Error("bot: read the incident", "incident_id", id, "err", err)
 		return
 	}
-	if inc.Slack.Channel == "" {
+	if inc.Home.Channel == "" {
 		return
 	}
-	if _, err := b.post(ctx, homeKey(inc.Slack), m); err != nil {
+	if _, err := b.post(ctx, homeKey(inc.Home), m); err != nil {
 		b.log.Error("bot: post in the incident's home", "incident_id", id, "err", err)
 	}
 }
@@ -122,7 +122,7 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	if err != nil {
 		return err
 	}
-	if inc.Slack.Channel != "" {
+	if inc.Home.Channel != "" {
 		b.remember(inc)
 		return nil
 	}
@@ -159,14 +159,14 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	if err != nil {
 		return err
 	}
-	home := incidents.SlackHome{Channel: ref.Channel, Header: ref.TS}
+	home := incidents.Home{Channel: ref.Channel, Header: ref.TS}
 	if b.cfg.Home == HomeThread {
 		home.Thread = ref.TS
 	}
-	if _, err := b.inc.SetSlackHome(ctx, id, home); err != nil {
+	if _, err := b.inc.SetHome(ctx, id, home); err != nil {
 		return err
 	}
-	inc.Slack = home
+	inc.Home = home
 	b.remember(inc)
 	b.mu.Lock()
 	b.stateOf(id).rendered[ref] = fingerprint(m)
@@ -244,7 +244,7 @@ func (b *Bot) idle(ctx context.Context, key string) {
 		}
 		return
 	}
-	if inc.Slack.Channel == "" || inc.Slack.Header == "" {
+	if inc.Home.Channel == "" || inc.Home.Header == "" {
 		return
 	}
 	// Another replica may change the incident, and update the header,
@@ -252,7 +252,7 @@ func (b *Bot) idle(ctx context.Context, key string) {
 	// send again if the incident moved, so that the last update to land
 	// shows the latest state.
 	for range maxHeaderRounds {
-		b.keep(ctx, inc, MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}, b.header(inc))
+		b.keep(ctx, inc, MessageRef{Channel: inc.Home.Channel, TS: inc.Home.Header}, b.header(inc))
 		if _, waits := b.chat.(UpdateWaiter); !waits {
 			break
 		}
@@ -332,7 +332,7 @@ func (b *Bot) startGuided(ctx context.Context, id string) {
 		log.Error("bot: guided: read the incident", "err", err)
 		return
 	}
-	if inc.Slack.Channel == "" {
+	if inc.Home.Channel == "" {
 		log.Warn("bot: guided: the incident has no home")
 		return
 	}
@@ -340,7 +340,7 @@ func (b *Bot) startGuided(ctx context.Context, id string) {
 		b.say(ctx, id, reply(inc.ID+" has no runbook steps to follow."))
 		return
 	}
-	home := homeKey(inc.Slack)
+	home := homeKey(inc.Home)
 	b.mu.Lock()
 	hasChecklist := b.stateOf(id).checklist.TS != ""
 	b.mu.Unlock()

@@ -21,7 +21,7 @@ func TestAnIncidentWithoutARunbookOffersWhatMightFitSearchesAndATemplate(t *test
 	}
 	w.bot.Flush()
 	inc = w.incident(inc.ID)
-	header := bot.MessageRef{Channel: inc.Slack.Channel, TS: inc.Slack.Header}
+	header := bot.MessageRef{Channel: inc.Home.Channel, TS: inc.Home.Header}
 	p, ok := w.chat.Get(header)
 	if !ok {
 		t.Fatal("no header was posted")

@@ -18,7 +18,7 @@ func (b *Bot) Remind(ctx context.Context, inc *incidents.Incident, text string) 
 	if err != nil {
 		return fmt.Errorf("bot: remind %s: %w", inc.ID, err)
 	}
-	if cur.Slack.Channel == "" {
+	if cur.Home.Channel == "" {
 		return fmt.Errorf("bot: remind %s: the incident has no home yet", inc.ID)
 	}
 	m := Message{Text: notification("⏰ " + text), Blocks: []Block{&Section{Text: Text{P("⏰ "), P(text)}}}}
@@ -27,7 +27,7 @@ func (b *Bot) Remind(ctx context.Context, inc *incidents.Incident, text string) 
 			{Label: "Acknowledge", Action: ActionAck, Value: cur.ID, Style: "primary"},
 		}})
 	}
-	if _, err := b.post(ctx, homeKey(cur.Slack), m); err != nil {
+	if _, err := b.post(ctx, homeKey(cur.Home), m); err != nil {
 		return fmt.Errorf("bot: remind %s: %w", inc.ID, err)
 	}
 	return nil

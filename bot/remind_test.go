@@ -16,7 +16,7 @@ import (
 func (w *world) reminders(inc *incidents.Incident) []localchat.Posted {
 	w.t.Helper()
 	var out []localchat.Posted
-	for _, p := range w.chat.All(inc.Slack.Channel) {
+	for _, p := range w.chat.All(inc.Home.Channel) {
 		if strings.HasPrefix(p.Message.Text, "⏰") {
 			out = append(out, p)
 		}
@@ -42,7 +42,7 @@ func TestARemindIsPostedInTheHomeWithAnAcknowledgeButton(t *testing.T) {
 			}
 			w.bot.Flush()
 			inc := w.incident(d.ID)
-			if inc.Slack.Channel == "" {
+			if inc.Home.Channel == "" {
 				t.Fatalf("the incident has no home")
 			}
 
@@ -55,8 +55,8 @@ func TestARemindIsPostedInTheHomeWithAnAcknowledgeButton(t *testing.T) {
 				t.Fatalf("%d reminders in the home, want 1", len(got))
 			}
 			p := got[0]
-			if p.Thread != inc.Slack.Thread {
-				t.Errorf("the reminder is in thread %q, want %q (the home's)", p.Thread, inc.Slack.Thread)
+			if p.Thread != inc.Home.Thread {
+				t.Errorf("the reminder is in thread %q, want %q (the home's)", p.Thread, inc.Home.Thread)
 			}
 			if cfg.Home == bot.HomeThread && p.Thread == "" {
 				t.Errorf("the home is a thread, but the reminder is not in it")
@@ -129,7 +129,7 @@ func TestTheReminderRunnerNudgesTheHomeOnce(t *testing.T) {
 		return w.bot.Remind(ctx, inc, rem.Text)
 	}, incidents.RemindersOptions{Now: w.clock.Now})
 	inc := w.incident(d.ID)
-	before := len(w.chat.All(inc.Slack.Channel))
+	before := len(w.chat.All(inc.Home.Channel))
 	w.clock.Advance(6 * time.Minute)
 	for range 3 {
 		if err := r.Tick(ctx); err != nil {
@@ -142,7 +142,7 @@ func TestTheReminderRunnerNudgesTheHomeOnce(t *testing.T) {
 		t.Fatalf("%d reminders in the home, want 1", len(got))
 	}
 	mustContain(t, "the reminder", text(got[0].Message), "Nobody has acknowledged "+inc.ID)
-	if n := len(w.chat.All(inc.Slack.Channel)) - before; n != 1 {
+	if n := len(w.chat.All(inc.Home.Channel)) - before; n != 1 {
 		t.Errorf("%d messages added to the home, want 1 (the reminder)", n)
 	}
 }

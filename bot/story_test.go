@@ -41,10 +41,10 @@ func TestTheWholeStory(t *testing.T) {
 	if !slices.Contains(ch.Members, "UONCALL") || !slices.Contains(ch.Members, alice.ID) {
 		t.Errorf("got members %v, want UONCALL and %s", ch.Members, alice.ID)
 	}
-	if inc.Slack.Channel != ch.ID || inc.Slack.Header == "" || inc.Slack.Thread != "" {
-		t.Fatalf("got home %+v, want channel %s with a header", inc.Slack, ch.ID)
+	if inc.Home.Channel != ch.ID || inc.Home.Header == "" || inc.Home.Thread != "" {
+		t.Fatalf("got home %+v, want channel %s with a header", inc.Home, ch.ID)
 	}
-	header := bot.MessageRef{Channel: ch.ID, TS: inc.Slack.Header}
+	header := bot.MessageRef{Channel: ch.ID, TS: inc.Home.Header}
 	mustContain(t, "header", w.posted(header), id, "Payments API 5xx", "triggered", "SEV2", "Payments API 5xx spike", "0 of 8 steps done", "[Acknowledge]", "[Start guided]")
 	home := bot.Place{Channel: ch.ID}
 

@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -95,7 +96,8 @@ type Incident struct {
 	// runbook.
 	Suggestions []RunbookRef `json:"suggestions,omitempty"`
 	Searches    []string     `json:"searches,omitempty"`
-	Slack       SlackHome    `json:"slack,omitzero"`
+	// Home is where the incident lives in the team's chat.
+	Home Home `json:"home,omitzero"`
 	// Alerts are the alerts that opened or joined the incident, as last
 	// reported; Links its breadcrumbs and dashboards, filled when it
 	// opened.
@@ -134,11 +136,32 @@ type StepProgress struct {
 	Note   string    `json:"note,omitempty"`
 }
 
-// SlackHome is where the incident lives in Slack.
-type SlackHome struct {
+// Home is where an incident lives in the team's chat (Slack, or the
+// console's local chat): a channel of its own, or a thread in its
+// service's channel, and the header message kept current there. The IDs
+// are the chat's own (Slack's channel IDs and message timestamps).
+type Home struct {
 	Channel string `json:"channel,omitempty"`
 	Thread  string `json:"thread,omitempty"` // the thread's parent timestamp, when the home is a thread
 	Header  string `json:"header,omitempty"` // the timestamp of the header message kept current
+}
+
+// UnmarshalJSON reads an incident, and the home that incidents stored
+// before it was called home ("slack") into Home.
+func (inc *Incident) UnmarshalJSON(data []byte) error {
+	type plain Incident
+	var v struct {
+		*plain
+		Slack *Home `json:"slack"`
+	}
+	v.plain = (*plain)(inc)
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	if v.Slack != nil && inc.Home == (Home{}) {
+		inc.Home = *v.Slack
+	}
+	return nil
 }
 
 // Clone returns a deep copy, so that a change can be prepared without

@@ -608,10 +608,10 @@ func (s *Service) AttachRunbook(ctx context.Context, id string, rb RunbookRef, s
 	})
 }
 
-// SetSlackHome records where the incident lives in Slack.
-func (s *Service) SetSlackHome(ctx context.Context, id string, home SlackHome) (*Incident, error) {
-	return s.change(ctx, "slack home", id, Action{}, func(inc *Incident, _ time.Time) ([]Event, error) {
-		inc.Slack = home
+// SetHome records where the incident lives in the team's chat.
+func (s *Service) SetHome(ctx context.Context, id string, home Home) (*Incident, error) {
+	return s.change(ctx, "chat home", id, Action{}, func(inc *Incident, _ time.Time) ([]Event, error) {
+		inc.Home = home
 		return nil, nil
 	})
 }

@@ -53,7 +53,7 @@ func BenchmarkAcknowledgement(b *testing.B) {
 			inc := open[i%len(open)]
 			body := []byte(url.Values{
 				"command": {"/incident"}, "text": {"status"}, "user_id": {s.bob.ID}, "user_name": {"bob"},
-				"channel_id": {inc.Slack.Channel}, "trigger_id": {fmt.Sprintf("b%d.trigger", s.seq.Add(1))}, "response_url": {s.resp.URL},
+				"channel_id": {inc.Home.Channel}, "trigger_id": {fmt.Sprintf("b%d.trigger", s.seq.Add(1))}, "response_url": {s.resp.URL},
 			}.Encode())
 			r := signedReq(CommandsPath, body)
 			w := httptest.NewRecorder()
@@ -74,7 +74,7 @@ func BenchmarkAcknowledgement(b *testing.B) {
 			step := i/len(open)%8 + 1
 			p, _ := json.Marshal(map[string]any{
 				"type": "block_actions", "user": map[string]any{"id": s.bob.ID, "name": "bob"},
-				"container":    map[string]any{"type": "message", "message_ts": inc.Slack.Header, "channel_id": inc.Slack.Channel},
+				"container":    map[string]any{"type": "message", "message_ts": inc.Home.Header, "channel_id": inc.Home.Channel},
 				"trigger_id":   fmt.Sprintf("c%d.trigger", s.seq.Add(1)),
 				"response_url": s.resp.URL,
 				"actions":      []map[string]any{{"action_id": "step_done", "value": fmt.Sprintf("%s|%d", inc.ID, step), "type": "button", "action_ts": fmt.Sprintf("%d.%06d", time.Now().Unix(), i%1000000)}},

@@ -257,12 +257,12 @@ func TestTheWholeStoryOverSlack(t *testing.T) {
 		t.Fatalf("got %d open incidents (%v), want 1", len(list), err)
 	}
 	inc := list[0]
-	if inc.Slack.Channel == "" || inc.Slack.Header == "" {
-		t.Fatalf("got home %+v, want a channel with a header", inc.Slack)
+	if inc.Home.Channel == "" || inc.Home.Header == "" {
+		t.Fatalf("got home %+v, want a channel with a header", inc.Home)
 	}
 	var home slacktestx.Channel
 	for _, c := range s.srv.Channels() {
-		if c.ID == inc.Slack.Channel {
+		if c.ID == inc.Home.Channel {
 			home = c
 		}
 	}
@@ -270,7 +270,7 @@ func TestTheWholeStoryOverSlack(t *testing.T) {
 		t.Errorf("got channel %q, want inc-DATE-payments-api-5xx", home.Name)
 	}
 	contains(t, "members", strings.Join(home.Members, ","), "U0ONCALL", s.alice.ID)
-	header := s.message(home.ID, inc.Slack.Header)
+	header := s.message(home.ID, inc.Home.Header)
 	contains(t, "header", string(header.Blocks), inc.ID, "SEV2", "Start guided")
 
 	// Guided mode, from the header's button.
@@ -333,7 +333,7 @@ func TestTheWholeStoryOverSlack(t *testing.T) {
 
 	// Resolve and export, from the incident's channel.
 	contains(t, "resolve", s.command(s.alice, home.ID, "/incident resolve"), "Resolved "+inc.ID)
-	contains(t, "header resolved", string(s.message(home.ID, inc.Slack.Header).Blocks), "resolved")
+	contains(t, "header resolved", string(s.message(home.ID, inc.Home.Header).Blocks), "resolved")
 	contains(t, "export", s.command(s.alice, home.ID, "/incident export html"), "report")
 	files := s.srv.Files()
 	if len(files) != 1 || files[0].Channel != home.ID || !files[0].Shared || !bytes.Contains(files[0].Content, []byte(inc.ID)) {

@@ -75,9 +75,9 @@ func TestAHeaderStaysCurrentWhenTwoReplicasChangeItsIncident(t *testing.T) {
 	var inc apiIncident
 	eventually(t, "the incident's home", func() (bool, string) {
 		inc = b.svc.incident(id)
-		return inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+		return inc.Incident.Home.Header != "", fmt.Sprintf("%+v", inc.Incident.Home)
 	})
-	home, header := inc.Incident.Slack.Channel, inc.Incident.Slack.Header
+	home, header := inc.Incident.Home.Channel, inc.Incident.Home.Header
 	shows := func(sev string) func() (bool, string) {
 		return func() (bool, string) {
 			m, ok := a.message(home, header)
@@ -133,12 +133,12 @@ func TestSlackDeliveriesSplitBetweenTwoReplicasAreHandledOnce(t *testing.T) {
 	var inc apiIncident
 	eventually(t, "the incident's home", func() (bool, string) {
 		inc = b.svc.incident(id)
-		return inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+		return inc.Incident.Home.Header != "", fmt.Sprintf("%+v", inc.Incident.Home)
 	})
-	home := inc.Incident.Slack.Channel
-	header, ok := a.message(home, inc.Incident.Slack.Header)
+	home := inc.Incident.Home.Channel
+	header, ok := a.message(home, inc.Incident.Home.Header)
 	if !ok {
-		t.Fatalf("no header %s in %s", inc.Incident.Slack.Header, home)
+		t.Fatalf("no header %s in %s", inc.Incident.Home.Header, home)
 	}
 
 	// Guided mode started on replica a; Done pressed on replica b, and
@@ -168,7 +168,7 @@ func TestSlackDeliveriesSplitBetweenTwoReplicasAreHandledOnce(t *testing.T) {
 		t.Errorf("resolve on replica b: got %s", out)
 	}
 	eventually(t, "the header resolved", func() (bool, string) {
-		h, _ := a.message(home, inc.Incident.Slack.Header)
+		h, _ := a.message(home, inc.Incident.Home.Header)
 		return headerStatus(h.Blocks) == "resolved", string(h.Blocks)
 	})
 	inc = a.svc.incident(id)

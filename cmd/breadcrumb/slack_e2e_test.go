@@ -282,10 +282,10 @@ type apiIncident struct {
 			State  string `json:"state"`
 			Actor  string `json:"actor"`
 		} `json:"steps"`
-		Slack struct {
+		Home struct {
 			Channel string `json:"channel"`
 			Header  string `json:"header"`
-		} `json:"slack"`
+		} `json:"home"`
 		Alerts []struct {
 			Fingerprint string `json:"fingerprint"`
 			Status      string `json:"status"`
@@ -456,7 +456,7 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	var inc apiIncident
 	eventually(t, "the incident's home", func() (bool, string) {
 		inc = w.svc.incident(id)
-		return inc.Incident.Slack.Channel != "" && inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+		return inc.Incident.Home.Channel != "" && inc.Incident.Home.Header != "", fmt.Sprintf("%+v", inc.Incident.Home)
 	})
 	if inc.Incident.Title != "Payments 5xx" || inc.Incident.Severity != 2 || inc.Incident.Runbook == nil ||
 		inc.Incident.Runbook.ID != "examples:payments/PaymentsAPIHigh5xxRate.md" {
@@ -468,7 +468,7 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	}
 
 	// Its channel was created, alice invited, and the header posted there.
-	home := inc.Incident.Slack.Channel
+	home := inc.Incident.Home.Channel
 	var created []slacktestx.Channel
 	for _, c := range w.slack.Channels() {
 		if strings.HasPrefix(c.Name, "inc-") {
@@ -487,9 +487,9 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	if got := len(w.slack.Calls("conversations.create")); got != 1 {
 		t.Errorf("conversations.create: got %d calls, want 1", got)
 	}
-	header, ok := w.message(home, inc.Incident.Slack.Header)
+	header, ok := w.message(home, inc.Incident.Home.Header)
 	if !ok {
-		t.Fatalf("no header %s in %s", inc.Incident.Slack.Header, home)
+		t.Fatalf("no header %s in %s", inc.Incident.Home.Header, home)
 	}
 	if got := headerStatus(header.Blocks); got != "triggered" {
 		t.Errorf("header status: got %q, want triggered", got)
@@ -552,7 +552,7 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 		t.Errorf("resolve: got %s, want Resolved %s", out, id)
 	}
 	eventually(t, "the header resolved", func() (bool, string) {
-		h, _ := w.message(home, inc.Incident.Slack.Header)
+		h, _ := w.message(home, inc.Incident.Home.Header)
 		return headerStatus(h.Blocks) == "resolved", string(h.Blocks)
 	})
 	w.command(alice, home, "/incident export md")

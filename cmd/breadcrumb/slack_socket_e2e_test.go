@@ -87,11 +87,11 @@ func TestAnIncidentOverSocketModeThroughTheService(t *testing.T) {
 	var inc apiIncident
 	eventually(t, "the incident's home", func() (bool, string) {
 		inc = s.incident(id)
-		return inc.Incident.Slack.Header != "", fmt.Sprintf("%+v", inc.Incident.Slack)
+		return inc.Incident.Home.Header != "", fmt.Sprintf("%+v", inc.Incident.Home)
 	})
-	home := inc.Incident.Slack.Channel
+	home := inc.Incident.Home.Channel
 	w := &slackWorld{t: t, slack: srv, svc: s, resp: resp}
-	header, ok := w.message(home, inc.Incident.Slack.Header)
+	header, ok := w.message(home, inc.Incident.Home.Header)
 	if !ok || !strings.Contains(string(header.Blocks), id) {
 		t.Fatalf("no header of %s in %s", id, home)
 	}

@@ -154,10 +154,10 @@ type stormIncident struct {
 		Fingerprint string `json:"fingerprint"`
 		Status      string `json:"status"`
 	} `json:"alerts"`
-	Slack struct {
+	Home struct {
 		Channel string `json:"channel"`
 		Header  string `json:"header"`
-	} `json:"slack"`
+	} `json:"home"`
 }
 
 // stormIncidents lists the service's incidents.
@@ -192,7 +192,7 @@ func waitStormAbsorbed(t *testing.T, s *service) []stormIncident {
 			if len(inc.Alerts) > stormAlerts {
 				t.Fatalf("incident %s %q: got %d alerts, want %d: an alert was doubled", inc.ID, inc.Title, len(inc.Alerts), stormAlerts)
 			}
-			if len(inc.Alerts) == stormAlerts && inc.Slack.Channel != "" && inc.Slack.Header != "" {
+			if len(inc.Alerts) == stormAlerts && inc.Home.Channel != "" && inc.Home.Header != "" {
 				complete++
 			}
 		}
@@ -257,9 +257,9 @@ func waitQuiet(t *testing.T, srv *slacktestx.Server, list []stormIncident) {
 	for time.Now().Before(stop) {
 		stale = stale[:0]
 		for _, inc := range list {
-			m, ok := messageOf(srv, inc.Slack.Channel, inc.Slack.Header)
+			m, ok := messageOf(srv, inc.Home.Channel, inc.Home.Header)
 			if !ok {
-				stale = append(stale, fmt.Sprintf("%s: no header %s in %s", inc.ID, inc.Slack.Header, inc.Slack.Channel))
+				stale = append(stale, fmt.Sprintf("%s: no header %s in %s", inc.ID, inc.Home.Header, inc.Home.Channel))
 			} else if !strings.Contains(string(m.Blocks), want) {
 				stale = append(stale, fmt.Sprintf("%s: header shows %q", inc.ID, alertsLine(m.Blocks)))
 			}
@@ -324,10 +324,10 @@ func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIn
 				t.Errorf("incident %s: alert %s is %s, want firing", inc.ID, a.Fingerprint, a.Status)
 			}
 		}
-		if other, ok := homes[inc.Slack.Channel]; ok {
-			t.Errorf("incidents %s and %s share the home %s", other, inc.ID, inc.Slack.Channel)
+		if other, ok := homes[inc.Home.Channel]; ok {
+			t.Errorf("incidents %s and %s share the home %s", other, inc.ID, inc.Home.Channel)
 		}
-		homes[inc.Slack.Channel] = inc.ID
+		homes[inc.Home.Channel] = inc.ID
 	}
 	if len(seenAlerts) != stormGroups*stormAlerts {
 		t.Errorf("got %d distinct alerts, want %d", len(seenAlerts), stormGroups*stormAlerts)
@@ -361,17 +361,17 @@ func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIn
 	for _, inc := range list {
 		// The header is the only post the storm calls for: the alerts
 		// firing are shown in it, not said line by line.
-		if n := w.postsTo[inc.Slack.Channel]; n != 1 && faults["chat.postMessage"] == 0 {
+		if n := w.postsTo[inc.Home.Channel]; n != 1 && faults["chat.postMessage"] == 0 {
 			t.Errorf("incident %s: got %d posts in its channel, want 1, its header", inc.ID, n)
 		}
 		var header []slacktestx.Message
-		for _, m := range srv.Messages(inc.Slack.Channel) {
+		for _, m := range srv.Messages(inc.Home.Channel) {
 			if m.User == slacktestx.BotUserID {
 				header = append(header, m)
 			}
 		}
-		if len(header) != 1 || header[0].TS != inc.Slack.Header {
-			t.Errorf("incident %s: got %d bot messages in its channel, want its one header %s", inc.ID, len(header), inc.Slack.Header)
+		if len(header) != 1 || header[0].TS != inc.Home.Header {
+			t.Errorf("incident %s: got %d bot messages in its channel, want its one header %s", inc.ID, len(header), inc.Home.Header)
 		}
 		// One update of the header at most for each change stored: the
 		// bot refreshes the header when an incident's changes have run
@@ -384,7 +384,7 @@ func checkStorm(t *testing.T, s *service, srv *slacktestx.Server, list []stormIn
 		if ch.fired != stormAlerts {
 			t.Errorf("incident %s: got %d alert.fired events on its timeline, want %d, one for each alert", inc.ID, ch.fired, stormAlerts)
 		}
-		if n := w.updatesOf[inc.Slack.Channel+"/"+inc.Slack.Header]; n > ch.changes*replicas {
+		if n := w.updatesOf[inc.Home.Channel+"/"+inc.Home.Header]; n > ch.changes*replicas {
 			t.Errorf("incident %s: got %d updates of its header, want at most %d for each of its %d changes", inc.ID, n, replicas, ch.changes)
 		}
 	}
@@ -452,7 +452,7 @@ func stormChanges(s *service, list []stormIncident) map[string]incidentChanges {
 func (w slackWrites) histogram(list []stormIncident) string {
 	n := map[int]int{}
 	for _, inc := range list {
-		n[w.updatesOf[inc.Slack.Channel+"/"+inc.Slack.Header]]++
+		n[w.updatesOf[inc.Home.Channel+"/"+inc.Home.Header]]++
 	}
 	var keys []int
 	for k := range n {

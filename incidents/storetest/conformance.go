@@ -215,7 +215,7 @@ func testUpdate(t *testing.T, s incidents.Store) {
 	inc.Status, inc.AcknowledgedAt, inc.UpdatedAt = incidents.StatusAcknowledged, at(time.Minute), at(time.Minute)
 	inc.Roles = map[string]string{incidents.RoleCommander: "U001"}
 	inc.Responders = []string{"U001"}
-	inc.Slack = incidents.SlackHome{Channel: "C1", Header: "1741940813.000100"}
+	inc.Home = incidents.Home{Channel: "C1", Header: "1741940813.000100"}
 	ack := event("ack", at(time.Minute))
 	got, err := s.Update(t.Context(), inc, []incidents.Event{ack})
 	if err != nil {

@@ -66,7 +66,7 @@ func fullIncident(id string) *incidents.Incident {
 			{Number: 2, Title: "Fail over the card processor", State: incidents.StepSkipped, Actor: "U002", At: at(5 * time.Minute)},
 			{Number: 3, Title: "Scale the API", State: incidents.StepPending},
 		},
-		Slack: incidents.SlackHome{
+		Home: incidents.Home{
 			Channel: "C0INCIDENTS",
 			Thread:  "1741940813.589793",
 			Header:  "1741940814.000100",

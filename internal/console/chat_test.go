@@ -247,8 +247,8 @@ func (w *chatWorld) home(id string) string {
 		if err != nil {
 			w.t.Fatal(err)
 		}
-		if inc.Slack.Channel != "" && inc.Slack.Header != "" {
-			return "/chat/c/" + inc.Slack.Channel
+		if inc.Home.Channel != "" && inc.Home.Header != "" {
+			return "/chat/c/" + inc.Home.Channel
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -163,11 +163,13 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	if b.cfg.Home == HomeThread {
 		home.Thread = ref.TS
 	}
+	// Known here before the store has it: whoever sees the home recorded
+	// (a reaction, a command in the channel) finds the bot knows it too.
+	inc.Home = home
+	b.remember(inc)
 	if _, err := b.inc.SetHome(ctx, id, home); err != nil {
 		return err
 	}
-	inc.Home = home
-	b.remember(inc)
 	b.mu.Lock()
 	b.stateOf(id).rendered[ref] = fingerprint(m)
 	b.mu.Unlock()

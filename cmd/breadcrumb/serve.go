@@ -145,12 +145,17 @@ func runServe(ctx context.Context, e env, args []string) int {
 	}
 	// The local chat is the console's when Slack is off; the demo posts to
 	// this server's own Alertmanager webhook, with its token.
+	// Behind a proxy that ends TLS, the public address says the browser
+	// is on HTTPS: every cookie of the console, the chat's included, is
+	// then Secure.
+	secureCookies := strings.HasPrefix(base, "https://")
 	var localChat http.Handler
 	if chats.local != nil {
-		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji, Logger: logger.With("part", "console_chat"), Stop: ctx})
+		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji,
+			SecureCookies: secureCookies, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
 	self := "http://" + ln.Addr().String()
-	srv.console, err = console.New(console.Config{SecureCookies: strings.HasPrefix(base, "https://"), Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Incidents: srv.incidents, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(srv.base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, in.amToken) }})

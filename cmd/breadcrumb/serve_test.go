@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	runtimemetrics "runtime/metrics"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -465,4 +468,62 @@ func TestServeCollectsLessOftenOnceRunbooksAreIndexed(t *testing.T) {
 		t.Errorf("GOGC=37, serving: the collector's target is %d, want 37", got)
 	}
 	s.stop()
+}
+
+// Behind a proxy that ends TLS and says nothing of it (no
+// X-Forwarded-Proto), the public address is what tells serve that the
+// browser is on HTTPS: the sign-in cookie and the chat's are all Secure.
+func TestBehindAnHTTPSProxyEveryConsoleCookieIsSecure(t *testing.T) {
+	vars := serveEnv(t)
+	vars["BREADCRUMB_PUBLIC_URL"] = "https://breadcrumb.example"
+	vars["BREADCRUMB_CONSOLE_TOKEN"] = "a-console-token-for-this-test"
+	s := startServe(t, vars)
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	cookies := map[string]*http.Cookie{}
+	fetch := func(method, path string, form url.Values, header http.Header) (location string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequest(method, s.url+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(req.Header, header)
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			t.Fatalf("%s %s: got %d", method, path, resp.StatusCode)
+		}
+		for _, c := range resp.Cookies() {
+			cookies[c.Name] = c
+		}
+		return resp.Header.Get("Location")
+	}
+	bearer := http.Header{"Authorization": {"Bearer " + vars["BREADCRUMB_CONSOLE_TOKEN"]}}
+	fetch(http.MethodGet, "/signin?token="+vars["BREADCRUMB_CONSOLE_TOKEN"]+"&next=/chat", nil, nil)
+	fetch(http.MethodPost, "/chat/name", url.Values{"name": {"alice"}}, bearer)
+	named := bearer.Clone()
+	named.Set("Cookie", "breadcrumb_chat_name=alice")
+	if channel := fetch(http.MethodGet, "/chat", nil, named); channel != "" {
+		fetch(http.MethodGet, channel, nil, named) // the chat's first channel
+	}
+	if len(cookies) < 3 {
+		t.Fatalf("got the cookies %v, want the sign-in cookie and the chat's two", slices.Collect(maps.Keys(cookies)))
+	}
+	for name, c := range cookies {
+		if !c.Secure {
+			t.Errorf("the cookie %s is not Secure behind https://breadcrumb.example", name)
+		}
+	}
 }

@@ -208,6 +208,32 @@ func AlertName(a runbooks.Alert) string {
 	return a.Name
 }
 
+// AlertMatch is an alert and its runbook candidates: one line of
+// `breadcrumb match --json`, one element of POST /api/match's answer.
+type AlertMatch struct {
+	Alert       string      `json:"alert"`
+	Fingerprint string      `json:"fingerprint,omitempty"`
+	Status      string      `json:"status,omitempty"`
+	Candidates  []Candidate `json:"candidates"`
+}
+
+// MatchEach matches every alert, in order, at most limit candidates each
+// (an alert with none has an empty list, never nil).
+func (m *Matcher) MatchEach(ctx context.Context, alerts []runbooks.Alert, limit int) ([]AlertMatch, error) {
+	out := make([]AlertMatch, 0, len(alerts))
+	for _, a := range alerts {
+		cands, err := m.Match(ctx, a, limit)
+		if err != nil {
+			return nil, err
+		}
+		if cands == nil {
+			cands = []Candidate{}
+		}
+		out = append(out, AlertMatch{Alert: AlertName(a), Fingerprint: a.Fingerprint, Status: a.Status, Candidates: cands})
+	}
+	return out, nil
+}
+
 // Match returns the runbooks for an alert, best first, at most limit (0
 // means 5), none under the confidence floor.
 func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Candidate, error) {

@@ -2,16 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 func TestAPISearchAndMatch(t *testing.T) {
@@ -170,127 +165,5 @@ func TestAPIRulesListsTheRulesWithTheirRunbooks(t *testing.T) {
 	}
 	if body := s.get("/api/rules?missing=true", "application/json"); !strings.Contains(body, `"rules":[]`) {
 		t.Errorf("?missing=true: %s, want no rule", body)
-	}
-}
-
-func TestAPIIncidentListsAreWhatTheStoreListsPageAfterPage(t *testing.T) {
-	t.Chdir(t.TempDir())
-	env := serveEnv(t)
-	st := openDataStore(t, env["BREADCRUMB_DATA_DIR"])
-	// 450 incidents, more than two of the pages the list is read in, a
-	// third of them resolved, some created at the same instant.
-	start := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
-	svc := incidents.NewService(st, incidents.Options{})
-	var wg sync.WaitGroup
-	for i := range 450 {
-		wg.Go(func() {
-			inc, _, err := svc.Declare(t.Context(), incidents.Declaration{Title: fmt.Sprintf("Incident <%d> & co", i), Service: fmt.Sprintf("svc-%d", i%3)},
-				incidents.Action{At: start.Add(time.Duration(i/2) * time.Minute)})
-			if err == nil && i%3 == 0 {
-				_, err = svc.Transition(t.Context(), inc.ID, incidents.StatusResolved, incidents.Action{})
-			}
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	tests := []struct {
-		query string
-		f     incidents.Filter
-	}{
-		{"", incidents.Filter{Limit: 100}},
-		{"?limit=1000", incidents.Filter{Limit: 1000}},
-		{"?limit=420", incidents.Filter{Limit: 420}},
-		{"?status=open&limit=1000", incidents.Filter{Open: true, Limit: 1000}},
-		{"?status=resolved&service=svc-0&limit=1000", incidents.Filter{Statuses: []incidents.Status{incidents.StatusResolved}, Service: "svc-0", Limit: 1000}},
-		{"?service=none", incidents.Filter{Service: "none", Limit: 100}},
-	}
-	want := map[string]string{}
-	for _, tt := range tests {
-		f := tt.f
-		f.Limit++ // one more tells whether there is a next page
-		list, err := svc.List(t.Context(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer := map[string]any{"incidents": list}
-		switch {
-		case len(list) > tt.f.Limit:
-			answer["incidents"] = list[:tt.f.Limit]
-			answer["next"] = encodeCursor(incidents.PositionOf(list[tt.f.Limit-1]))
-		case list == nil:
-			answer["incidents"] = []*incidents.Incident{}
-		}
-		var buf strings.Builder
-		if err := json.NewEncoder(&buf).Encode(answer); err != nil {
-			t.Fatal(err)
-		}
-		want[tt.query] = buf.String()
-	}
-	all, err := svc.List(t.Context(), incidents.Filter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	open, err := svc.List(t.Context(), incidents.Filter{Open: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s := startServe(t, env)
-	defer s.stop()
-	for _, tt := range tests {
-		if got := s.get("/api/incidents"+tt.query, "application/json"); got != want[tt.query] {
-			t.Errorf("/api/incidents%s: got %d bytes, want the %d bytes of the store's list (%.120s...)", tt.query, len(got), len(want[tt.query]), got)
-		}
-	}
-	// Following next, page after page, reads every incident once, in
-	// order, and the last page has no next.
-	for _, pages := range []struct {
-		query string
-		want  []*incidents.Incident
-	}{
-		{"?limit=100", all},
-		{"?limit=7&status=open", open},
-		{"?limit=450", all},
-	} {
-		var got []string
-		query := pages.query
-		for n := 0; ; n++ {
-			var page struct {
-				Incidents []struct{ ID string }
-				Next      string
-			}
-			if err := json.Unmarshal([]byte(s.get("/api/incidents"+query, "application/json")), &page); err != nil {
-				t.Fatal(err)
-			}
-			for _, inc := range page.Incidents {
-				got = append(got, inc.ID)
-			}
-			if page.Next == "" || n > len(pages.want) {
-				break
-			}
-			query = pages.query + "&cursor=" + page.Next
-		}
-		if len(got) != len(pages.want) {
-			t.Fatalf("/api/incidents%s, page after page: got %d incidents, want %d", pages.query, len(got), len(pages.want))
-		}
-		for i, inc := range pages.want {
-			if got[i] != inc.ID {
-				t.Fatalf("/api/incidents%s, page after page: incident %d is %s, want %s", pages.query, i, got[i], inc.ID)
-			}
-		}
-	}
-	for _, bad := range []string{"nonsense", encodeCursor(incidents.Position{})[:5], "AAAA"} {
-		resp, err := s.client.Get(s.url + "/api/incidents?cursor=" + bad)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("/api/incidents?cursor=%s: %s, want 400", bad, resp.Status)
-		}
 	}
 }

@@ -78,30 +78,6 @@ func (r *alertReader) read(ctx context.Context, body []byte) (alerts []runbooks.
 	return nil, nil, errUnknownBody
 }
 
-// matchResult is one line of `match --json` and one element of
-// POST /api/match: an alert and its runbook candidates.
-type matchResult struct {
-	Alert       string             `json:"alert"`
-	Fingerprint string             `json:"fingerprint,omitempty"`
-	Status      string             `json:"status,omitempty"`
-	Candidates  []search.Candidate `json:"candidates"`
-}
-
-func matchAll(ctx context.Context, m *search.Matcher, alerts []runbooks.Alert, limit int) ([]matchResult, error) {
-	out := make([]matchResult, 0, len(alerts))
-	for _, a := range alerts {
-		cands, err := m.Match(ctx, a, limit)
-		if err != nil {
-			return nil, err
-		}
-		if cands == nil {
-			cands = []search.Candidate{}
-		}
-		out = append(out, matchResult{Alert: search.AlertName(a), Fingerprint: a.Fingerprint, Status: a.Status, Candidates: cands})
-	}
-	return out, nil
-}
-
 func runMatch(ctx context.Context, e env, args []string) int {
 	var cfgFile, alertsFile string
 	var dirs stringList
@@ -170,7 +146,7 @@ func runMatch(ctx context.Context, e env, args []string) int {
 		return exitUsage
 	}
 	defer ix.Close()
-	results, err := matchAll(ctx, search.NewMatcher(lib, ix), alerts, limit)
+	results, err := search.NewMatcher(lib, ix).MatchEach(ctx, alerts, limit)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: %v\n", err)
 		return exitUsage

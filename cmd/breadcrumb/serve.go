@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/api"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -126,7 +126,7 @@ func runServe(ctx context.Context, e env, args []string) int {
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: e.getenv("GOGC") == ""}
 	srv.board, _ = store.(replica.Bulletin)
-	srv.metrics = newMetrics()
+	srv.metrics = api.NewMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
 	if err != nil {
@@ -182,7 +182,7 @@ type server struct {
 	alerts    *alertReader
 	incidents *incidents.Service
 	console   *console.Console
-	metrics   *metrics
+	metrics   *api.Metrics
 	intake    *intake
 	chats     *chatSide
 	elector   *replica.Elector
@@ -382,77 +382,16 @@ func (s *server) publishRevisions(ctx context.Context) {
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "runbooks not loaded yet", http.StatusServiceUnavailable)
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if _, err := s.intake.inbox.Pending(ctx); err != nil {
-			s.logger.Warn("readiness: the incident store does not answer", "err", err)
-			http.Error(w, "the incident store does not answer", http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /api/runbooks", s.apiRunbooks)
-	mux.HandleFunc("GET /api/search", s.metrics.timed("search", s.apiSearch))
-	mux.HandleFunc("POST /api/match", s.metrics.timed("match", s.apiMatch))
-	mux.HandleFunc("GET /api/rules", s.apiRules)
-	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.Handle("POST /webhooks/pagerduty", s.metrics.webhook("pagerduty", s.intake.pagerduty))
-	mux.Handle("POST /webhooks/alertmanager", s.metrics.webhook("alertmanager", s.intake.alertmgr))
+	api.New(api.Config{Library: s.lib, Index: s.ix, Matcher: s.matcher, Incidents: s.incidents,
+		ReadAlerts: s.alerts.read, Ready: s.ready.Load, Inbox: s.intake.inbox, Metrics: s.metrics, Logger: s.logger}).Register(mux)
+	mux.Handle("POST /webhooks/pagerduty", s.metrics.Webhook("pagerduty", s.intake.pagerduty))
+	mux.Handle("POST /webhooks/alertmanager", s.metrics.Webhook("alertmanager", s.intake.alertmgr))
 	mux.Handle(breadcrumbs.RedirectPath, s.intake.redirect)
 	s.chats.mount(mux, s.metrics)
-	mux.HandleFunc("GET /api/incidents", s.apiIncidents)
-	mux.HandleFunc("GET /api/incidents/{id}", s.apiIncident)
-	mux.HandleFunc("GET /api/incidents/{id}/report", s.apiReport)
 	if s.console != nil {
 		s.console.Register(mux)
 	}
 	return mux
-}
-
-type runbookSummary struct {
-	ID          string   `json:"id"`
-	Source      string   `json:"source"`
-	Path        string   `json:"path"`
-	Title       string   `json:"title"`
-	Service     string   `json:"service,omitempty"`
-	Alerts      []string `json:"alerts"`
-	Steps       int      `json:"steps"`
-	Problems    int      `json:"problems"`
-	Commit      string   `json:"commit,omitempty"`
-	Diagnostics []string `json:"diagnostics,omitempty"`
-}
-
-func (s *server) summaries() []runbookSummary {
-	var out []runbookSummary
-	for _, rb := range s.lib.Pages() {
-		sum := runbookSummary{ID: rb.ID, Source: rb.Source, Path: rb.Path, Title: rb.Title, Service: rb.Service,
-			Alerts: []string{}, Steps: len(rb.Steps), Problems: rb.Problems(), Commit: rb.Commit}
-		for _, a := range rb.Alerts {
-			if a.Name != "" {
-				sum.Alerts = append(sum.Alerts, a.Name)
-			}
-		}
-		for _, d := range rb.Diagnostics {
-			if d.Severity != runbooks.SeverityNote {
-				sum.Diagnostics = append(sum.Diagnostics, d.String())
-			}
-		}
-		out = append(out, sum)
-	}
-	return out
-}
-
-func (s *server) apiRunbooks(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"runbooks": s.summaries(), "sources": s.lib.Status()})
 }
 
 // isLoopback reports whether addr is on this machine only.

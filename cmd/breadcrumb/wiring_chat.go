@@ -16,6 +16,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/bot/slack"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/api"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -140,11 +141,11 @@ func (c *chatSide) run(ctx context.Context, logger *slog.Logger) (wait func()) {
 }
 
 // mount adds Slack's HTTP paths when Slack speaks over HTTP.
-func (c *chatSide) mount(mux *http.ServeMux, m *metrics) {
+func (c *chatSide) mount(mux *http.ServeMux, m *api.Metrics) {
 	if c.http == nil {
 		return
 	}
 	for _, p := range []string{slack.CommandsPath, slack.InteractionsPath, slack.EventsPath} {
-		mux.Handle("POST "+p, m.webhook("slack", c.http))
+		mux.Handle("POST "+p, m.Webhook("slack", c.http))
 	}
 }

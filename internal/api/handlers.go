@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"encoding/base64"
@@ -30,7 +30,7 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 
 // apiSearch is GET /api/search?q=WORDS[&limit=N]: the runbooks that best
 // match, as {"query", "hits"}.
-func (s *server) apiSearch(w http.ResponseWriter, r *http.Request) {
+func (a *API) apiSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("q")
 	limit := 10
 	if l := r.URL.Query().Get("limit"); l != "" {
@@ -41,13 +41,13 @@ func (s *server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	hits, err := s.ix.Search(r.Context(), search.Query{Text: q, Limit: limit})
+	hits, err := a.cfg.Index.Search(r.Context(), search.Query{Text: q, Limit: limit})
 	switch {
 	case errors.Is(err, search.ErrEmptyQuery):
 		apiError(w, http.StatusBadRequest, "q is empty: give the words to search for")
 		return
 	case err != nil:
-		s.logger.Error("search failed", "err", err)
+		a.log.Error("search failed", "err", err)
 		apiError(w, http.StatusInternalServerError, "search failed")
 		return
 	}
@@ -59,8 +59,8 @@ func (s *server) apiSearch(w http.ResponseWriter, r *http.Request) {
 
 // apiMatch is POST /api/match with an Alertmanager v4 or PagerDuty v3
 // webhook body: for each alert, its runbook candidates, as {"alerts"}.
-func (s *server) apiMatch(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAlertsBody))
+func (a *API) apiMatch(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxMatchBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -70,17 +70,17 @@ func (s *server) apiMatch(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "cannot read the body")
 		return
 	}
-	alerts, warning, err := s.alerts.read(r.Context(), body)
+	alerts, warning, err := a.cfg.ReadAlerts(r.Context(), body)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if warning != nil {
-		s.logger.Warn("pagerduty alerts not fetched; matching the incident's title", "err", warning)
+		a.log.Warn("pagerduty alerts not fetched; matching the incident's title", "err", warning)
 	}
-	results, err := matchAll(r.Context(), s.matcher, alerts, 3)
+	results, err := a.cfg.Matcher.MatchEach(r.Context(), alerts, 3)
 	if err != nil {
-		s.logger.Error("match failed", "err", err)
+		a.log.Error("match failed", "err", err)
 		apiError(w, http.StatusInternalServerError, "match failed")
 		return
 	}
@@ -91,7 +91,7 @@ func (s *server) apiMatch(w http.ResponseWriter, r *http.Request) {
 // [&cursor=C]: the incidents, newest first, every status unless narrowed,
 // N at a time (100 unless limit says otherwise); while there are more,
 // the answer carries "next", the cursor of the page that follows.
-func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
+func (a *API) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := incidents.Filter{Service: q.Get("service")}
 	if st := q.Get("status"); st == "open" {
@@ -127,7 +127,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	// whether another page follows.
 	started, written, more := false, 0, false
 	var last *incidents.Incident
-	err := s.incidents.EachAfter(r.Context(), f, after, func(inc *incidents.Incident) error {
+	err := a.cfg.Incidents.EachAfter(r.Context(), f, after, func(inc *incidents.Incident) error {
 		if written == limit {
 			more = true
 			return errEnough
@@ -154,12 +154,12 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err != nil && !started:
-		s.logger.Error("listing incidents", "err", err)
+		a.log.Error("listing incidents", "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot list incidents")
 	case err != nil:
 		// The answer is under way: it ends here, cut short, which its
 		// reader sees as JSON that does not close.
-		s.logger.Error("listing incidents", "err", err)
+		a.log.Error("listing incidents", "err", err)
 	case !started:
 		writeJSON(w, http.StatusOK, map[string]any{"incidents": []*incidents.Incident{}})
 	case more:
@@ -198,9 +198,13 @@ func decodeCursor(c string) (incidents.Position, bool) {
 
 // incidentAndTimeline loads an incident and its whole timeline, answering
 // 404 or 500 itself when it cannot.
-func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*incidents.Incident, []incidents.Event, bool) {
+func (a *API) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*incidents.Incident, []incidents.Event, bool) {
 	id := r.PathValue("id")
-	inc, events, err := loadIncident(r.Context(), s.incidents, id)
+	inc, err := a.cfg.Incidents.Get(r.Context(), id)
+	var events []incidents.Event
+	if err == nil {
+		events, err = a.cfg.Incidents.Timeline(r.Context(), id, 0, 0)
+	}
 	if err == nil {
 		if events == nil {
 			events = []incidents.Event{}
@@ -211,7 +215,7 @@ func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*i
 		apiError(w, http.StatusNotFound, "no such incident")
 		return nil, nil, false
 	}
-	s.logger.Error("reading an incident", "incident_id", id, "err", err)
+	a.log.Error("reading an incident", "incident_id", id, "err", err)
 	apiError(w, http.StatusInternalServerError, "cannot read the incident")
 	return nil, nil, false
 }
@@ -221,10 +225,10 @@ func (s *server) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*i
 // ?after=SEQ&limit=N reads the timeline page by page: the events after
 // sequence number SEQ, at most N of them. The answer's "next" is the
 // sequence number to ask after for the following page, when there is one.
-func (s *server) apiIncident(w http.ResponseWriter, r *http.Request) {
+func (a *API) apiIncident(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("after") == "" && q.Get("limit") == "" {
-		if inc, events, ok := s.incidentAndTimeline(w, r); ok {
+		if inc, events, ok := a.incidentAndTimeline(w, r); ok {
 			writeJSON(w, http.StatusOK, map[string]any{"incident": inc, "timeline": events})
 		}
 		return
@@ -239,17 +243,17 @@ func (s *server) apiIncident(w http.ResponseWriter, r *http.Request) {
 		limit = 500
 	}
 	id := r.PathValue("id")
-	inc, err := s.incidents.Get(r.Context(), id)
+	inc, err := a.cfg.Incidents.Get(r.Context(), id)
 	var events []incidents.Event
 	if err == nil {
-		events, err = s.incidents.Timeline(r.Context(), id, after, limit+1)
+		events, err = a.cfg.Incidents.Timeline(r.Context(), id, after, limit+1)
 	}
 	switch {
 	case errors.Is(err, incidents.ErrNotFound):
 		apiError(w, http.StatusNotFound, "no such incident")
 		return
 	case err != nil:
-		s.logger.Error("reading an incident", "incident_id", id, "err", err)
+		a.log.Error("reading an incident", "incident_id", id, "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot read the incident")
 		return
 	}
@@ -273,8 +277,8 @@ func orZero(s string) string {
 }
 
 // apiReport is GET /api/incidents/{id}/report?format=md|html|json.
-func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
-	inc, events, ok := s.incidentAndTimeline(w, r)
+func (a *API) apiReport(w http.ResponseWriter, r *http.Request) {
+	inc, events, ok := a.incidentAndTimeline(w, r)
 	if !ok {
 		return
 	}
@@ -286,7 +290,7 @@ func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
 	}
 	body, contentType, err := report.Render(inc, events, ext)
 	if err != nil {
-		s.logger.Error("rendering a report", "incident_id", inc.ID, "err", err)
+		a.log.Error("rendering a report", "incident_id", inc.ID, "err", err)
 		apiError(w, http.StatusInternalServerError, "cannot render the report")
 		return
 	}
@@ -300,14 +304,14 @@ func (s *server) apiReport(w http.ResponseWriter, r *http.Request) {
 // apiRules answers every alert rule with the runbook it resolves to, as
 // `breadcrumb rules --json` prints them, and the state of each rules
 // source. ?missing=true keeps only the rules without a runbook.
-func (s *server) apiRules(w http.ResponseWriter, r *http.Request) {
+func (a *API) apiRules(w http.ResponseWriter, r *http.Request) {
 	missing := r.URL.Query().Get("missing") == "true"
 	rules := []search.RuleReport{}
-	for _, rep := range s.matcher.Rules() {
+	for _, rep := range a.cfg.Matcher.Rules() {
 		if missing && rep.Runbook != nil {
 			continue
 		}
 		rules = append(rules, rep)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rules": rules, "sources": s.lib.RulesStatus()})
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rules, "sources": a.cfg.Library.RulesStatus()})
 }

@@ -16,51 +16,59 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 )
 
 // incidentStorePath is the embedded store's file under the data directory.
 func incidentStorePath(cfg *config) string { return filepath.Join(cfg.DataDir, "incidents.db") }
 
+// backend is the store the configuration selects, with each thing the
+// service asks of it typed: the compiler, not a run-time check, says what
+// a store must be able to do.
+type backend struct {
+	Store    incidents.Store
+	Inbox    inbox.Inbox
+	Leaser   replica.Leaser
+	Bulletin replica.Bulletin
+	// Where names the store for the log: the file, or "redis HOST:PORT".
+	Where string
+	close func() error
+}
+
+// Close closes the store and what it owns (a Redis client).
+func (b backend) Close() error { return b.close() }
+
 // openIncidentStore opens the store the configuration selects: Redis when
 // BREADCRUMB_REDIS_URL is set, else the embedded store under the data
 // directory. wait is how long to wait for the embedded store's lock.
-func openIncidentStore(cfg *config, getenv func(string) string, wait time.Duration) (incidents.Store, string, error) {
+func openIncidentStore(cfg *config, getenv func(string) string, wait time.Duration) (backend, error) {
 	url, err := readSecret(getenv, "BREADCRUMB_REDIS_URL")
 	if err != nil {
-		return nil, "", err
+		return backend{}, err
 	}
 	if !url.IsZero() {
 		opts, err := redis.ParseURL(url.Reveal())
 		if err != nil {
 			// The URL may hold a password: say what is wrong, not what it is.
-			return nil, "", errors.New("BREADCRUMB_REDIS_URL is not a valid redis:// or rediss:// URL")
+			return backend{}, errors.New("BREADCRUMB_REDIS_URL is not a valid redis:// or rediss:// URL")
 		}
 		client := redis.NewClient(opts)
-		return redisIncidents{redisstore.New(client, redisstore.Options{Prefix: cfg.Redis.Prefix}), client}, "redis " + opts.Addr, nil
+		st := redisstore.New(client, redisstore.Options{Prefix: cfg.Redis.Prefix})
+		return backend{Store: st, Inbox: st, Leaser: st, Bulletin: st, Where: "redis " + opts.Addr,
+			close: func() error { return errors.Join(st.Close(), client.Close()) }}, nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, "", err
+		return backend{}, err
 	}
 	p := incidentStorePath(cfg)
 	st, err := boltstore.Open(p, boltstore.Options{Timeout: wait})
 	if err != nil {
-		return nil, "", err
+		return backend{}, err
 	}
-	return st, p, nil
-}
-
-// redisIncidents is the Redis store with the client it owns: closing it
-// closes both.
-type redisIncidents struct {
-	*redisstore.Store
-	client *redis.Client
-}
-
-func (r redisIncidents) Close() error {
-	_ = r.Store.Close()
-	return r.client.Close()
+	return backend{Store: st, Inbox: st, Leaser: st, Bulletin: st, Where: p, close: st.Close}, nil
 }
 
 func runIncidents(ctx context.Context, e env, args []string) int {
@@ -93,7 +101,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\n", err)
 		return exitUsage
 	}
-	st, where, err := openIncidentStore(cfg, e.getenv, 200*time.Millisecond)
+	be, err := openIncidentStore(cfg, e.getenv, 200*time.Millisecond)
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
 			fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\nA running `breadcrumb serve` holds it: read incidents from its HTTP API instead, e.g. curl http://%s/api/incidents\n", err, cfg.Listen)
@@ -102,8 +110,8 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\n", err)
 		return exitUsage
 	}
-	defer st.Close()
-	svc := incidents.NewService(st, incidents.Options{})
+	defer be.Close()
+	svc := incidents.NewService(be.Store, incidents.Options{})
 	switch verb {
 	case "list":
 		f := incidents.Filter{Service: service, Limit: limit}
@@ -119,7 +127,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		}
 		list, err := svc.List(ctx, f)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "breadcrumb incidents: %s: %v\n", where, err)
+			fmt.Fprintf(e.stderr, "breadcrumb incidents: %s: %v\n", be.Where, err)
 			return exitUsage
 		}
 		if asJSON {

@@ -88,44 +88,39 @@ func runServe(ctx context.Context, e env, args []string) int {
 	// caller would lend that token to whoever can reach the API. The
 	// webhook path fetches them, and so does `breadcrumb match`.
 	reader := &alertReader{}
-	store, where, err := openIncidentStore(cfg, e.getenv, time.Second)
+	store, err := openIncidentStore(cfg, e.getenv, time.Second)
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: incident store: %v\n", err)
 		return exitUsage
 	}
 	defer store.Close()
-	logger.Info("incident store opened", "store", where)
+	logger.Info("incident store opened", "store", store.Where)
 	matcher := search.NewMatcher(lib, ix)
-	svc, err := newService(cfg, store, lib, matcher, logger)
+	svc, err := newService(cfg, store.Store, lib, matcher, logger)
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
-	in, err := newIntake(cfg, e.getenv, store, svc, logger)
+	in, err := newIntake(cfg, e.getenv, store.Inbox, svc, logger)
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
 	base := publicURL(cfg, ln.Addr().String())
-	chats, err := newChatSide(cfg, e.getenv, store, svc, lib, ix, base, logger)
+	chats, err := newChatSide(cfg, e.getenv, store.Store, svc, lib, ix, base, logger)
 	if err != nil {
 		_ = ln.Close()
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
 	}
 	logger.Info("chat", "mode", chats.mode)
-	elector, err := newLeadership(cfg, store, svc, chats.bot, logger)
-	if err != nil {
-		_ = ln.Close()
-		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
-		return exitUsage
-	}
+	elector := newLeadership(cfg, store.Leaser, svc, chats.bot, logger)
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: e.getenv("GOGC") == ""}
-	srv.board, _ = store.(replica.Bulletin)
+	srv.board = store.Bulletin
 	srv.metrics = api.NewMetrics()
 	srv.registerMetrics()
 	consoleToken, err := readSecret(e.getenv, "BREADCRUMB_CONSOLE_TOKEN")
@@ -187,7 +182,7 @@ type server struct {
 	chats     *chatSide
 	elector   *replica.Elector
 	// board is where the leader publishes the runbook revisions it
-	// fetched; nil when the store has none.
+	// fetched.
 	board replica.Bulletin
 	// base is the public address, for links.
 	base string

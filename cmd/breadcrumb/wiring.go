@@ -54,11 +54,7 @@ func newService(cfg *config, store incidents.Store, lib *runbooks.Library, match
 
 // newIntake wires the webhooks, the inbox worker and PagerDuty's two-way
 // sync over svc.
-func newIntake(cfg *config, getenv func(string) string, store incidents.Store, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
-	queue, ok := store.(inbox.Inbox)
-	if !ok {
-		return nil, errors.New("the incident store keeps no inbox")
-	}
+func newIntake(cfg *config, getenv func(string) string, queue inbox.Inbox, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
 	in := &intake{inbox: queue}
 	var client *pagerduty.Client
 	token, err := readSecret(getenv, "PAGERDUTY_API_TOKEN")
@@ -140,11 +136,7 @@ func publicURL(cfg *config, addr string) string {
 
 // newLeadership elects, among the replicas sharing the store, the one
 // that does what must happen once: the reminders.
-func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) (*replica.Elector, error) {
-	leaser, ok := store.(replica.Leaser)
-	if !ok {
-		return nil, errors.New("the incident store keeps no leases")
-	}
+func newLeadership(cfg *config, leaser replica.Leaser, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) *replica.Elector {
 	r := cfg.Reminders
 	rem := incidents.NewReminders(svc, incidents.ReminderPolicy{
 		AckAfter: time.Duration(r.AckAfter), UpdateAfter: time.Duration(r.UpdateAfter),
@@ -161,5 +153,5 @@ func newLeadership(cfg *config, store incidents.Store, svc *incidents.Service, b
 			<-ctx.Done()
 		},
 		OnDemoted: func() { logger.Info("this replica no longer leads") },
-	}), nil
+	})
 }

@@ -1,8 +1,10 @@
-// This file documents the wiring of the command.
+// This file documents the command's place.
 //
-// cmd/breadcrumb is the one place that reads flags, the environment and the
-// configuration file, and the only package that imports every other one.
-// main turns signals into a context and calls run, which the end-to-end
-// tests call directly with their own arguments, environment and output.
+// cmd/breadcrumb parses flags and prints for people: each command reads
+// its flags, resolves its options through internal/app (configuration,
+// secrets, sources, stores) and reports what happened with an exit code.
+// serve hands the service to app.New and app.Run. main turns signals
+// into a context and calls run, which the end-to-end tests call directly
+// with their own arguments, environment and output.
 
 package main

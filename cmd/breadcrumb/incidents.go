@@ -5,71 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/redisstore"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 )
-
-// incidentStorePath is the embedded store's file under the data directory.
-func incidentStorePath(cfg *config) string { return filepath.Join(cfg.DataDir, "incidents.db") }
-
-// backend is the store the configuration selects, with each thing the
-// service asks of it typed: the compiler, not a run-time check, says what
-// a store must be able to do.
-type backend struct {
-	Store    incidents.Store
-	Inbox    inbox.Inbox
-	Leaser   replica.Leaser
-	Bulletin replica.Bulletin
-	// Where names the store for the log: the file, or "redis HOST:PORT".
-	Where string
-	close func() error
-}
-
-// Close closes the store and what it owns (a Redis client).
-func (b backend) Close() error { return b.close() }
-
-// openIncidentStore opens the store the configuration selects: Redis when
-// BREADCRUMB_REDIS_URL is set, else the embedded store under the data
-// directory. wait is how long to wait for the embedded store's lock.
-func openIncidentStore(cfg *config, getenv func(string) string, wait time.Duration) (backend, error) {
-	url, err := readSecret(getenv, "BREADCRUMB_REDIS_URL")
-	if err != nil {
-		return backend{}, err
-	}
-	if !url.IsZero() {
-		opts, err := redis.ParseURL(url.Reveal())
-		if err != nil {
-			// The URL may hold a password: say what is wrong, not what it is.
-			return backend{}, errors.New("BREADCRUMB_REDIS_URL is not a valid redis:// or rediss:// URL")
-		}
-		client := redis.NewClient(opts)
-		st := redisstore.New(client, redisstore.Options{Prefix: cfg.Redis.Prefix})
-		return backend{Store: st, Inbox: st, Leaser: st, Bulletin: st, Where: "redis " + opts.Addr,
-			close: func() error { return errors.Join(st.Close(), client.Close()) }}, nil
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return backend{}, err
-	}
-	p := incidentStorePath(cfg)
-	st, err := boltstore.Open(p, boltstore.Options{Timeout: wait})
-	if err != nil {
-		return backend{}, err
-	}
-	return backend{Store: st, Inbox: st, Leaser: st, Bulletin: st, Where: p, close: st.Close}, nil
-}
 
 func runIncidents(ctx context.Context, e env, args []string) int {
 	var cfgFile, format, out, status, service string
@@ -96,12 +41,17 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\n", err)
 		return exitUsage
 	}
-	be, err := openIncidentStore(cfg, e.getenv, 200*time.Millisecond)
+	url, err := app.ReadSecret(e.getenv, "BREADCRUMB_REDIS_URL")
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\n", err)
+		return exitUsage
+	}
+	be, err := app.OpenBackend(cfg, url, 200*time.Millisecond)
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
 			fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\nA running `breadcrumb serve` holds it: read incidents from its HTTP API instead, e.g. curl http://%s/api/incidents\n", err, cfg.Listen)
@@ -218,12 +168,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return printable(s)
-}
-
-// redisLogger sends the Redis client's own notes (a connection pool that
-// cannot dial, say) to the service's log instead of plain text on stderr.
-type redisLogger struct{ l *slog.Logger }
-
-func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	r.l.Warn(fmt.Sprintf(format, v...))
 }

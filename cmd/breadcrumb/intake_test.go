@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 )
 
 // post sends body to path with headers and returns the status.
@@ -75,7 +77,7 @@ func TestAnAlertmanagerWebhookOpensAnIncidentWithItsRunbookAndBreadcrumbs(t *tes
 	vars := serveEnv(t)
 	vars["ALERTMANAGER_WEBHOOK_TOKEN"] = "am-token"
 	s := startServe(t, vars)
-	body := demoAlert(time.Now())
+	body := app.DemoAlert(time.Now())
 
 	if code, _ := s.post("/webhooks/alertmanager", body, map[string]string{"Authorization": "Bearer wrong"}); code != http.StatusUnauthorized {
 		t.Errorf("a wrong token: got %d, want 401", code)

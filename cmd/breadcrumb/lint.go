@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -35,7 +36,7 @@ func runLint(_ context.Context, e env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb lint: %v\n", err)
 		return exitUsage

@@ -1,82 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
-	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
-	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
-
-// maxAlertsBody is the largest webhook body that match reads.
-const maxAlertsBody = 10 << 20
-
-// alertReader turns a webhook body into alerts: an Alertmanager v4 body
-// gives each of its alerts; a PagerDuty v3 body gives its incident's alerts
-// from the REST API when a token is configured, else the incident itself.
-type alertReader struct {
-	pd *pagerduty.Client // nil without PAGERDUTY_API_TOKEN
-}
-
-func newAlertReader(getenv func(string) string) (*alertReader, error) {
-	token, err := readSecret(getenv, "PAGERDUTY_API_TOKEN")
-	if err != nil || token.IsZero() {
-		return &alertReader{}, err
-	}
-	c, err := pagerduty.NewClient(pagerduty.Config{Token: token, APIURL: getenv("PAGERDUTY_API_URL")})
-	if err != nil {
-		return nil, err
-	}
-	return &alertReader{pd: c}, nil
-}
-
-// errUnknownBody is returned for a body that is neither format.
-var errUnknownBody = errors.New(`not an Alertmanager webhook (v4, with "alerts") nor a PagerDuty v3 webhook (with "event")`)
-
-// read decodes body. A PagerDuty incident whose alerts cannot be fetched
-// still gives the incident, with the error as a warning.
-func (r *alertReader) read(ctx context.Context, body []byte) (alerts []runbooks.Alert, warning error, err error) {
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return nil, nil, fmt.Errorf("the body is not a JSON object: %w", err)
-	}
-	switch {
-	case probe["event"] != nil:
-		ev, err := pagerduty.DecodeWebhook(bytes.NewReader(body), maxAlertsBody)
-		if err != nil {
-			return nil, nil, err
-		}
-		inc, err := ev.Incident()
-		if err != nil {
-			return nil, nil, err
-		}
-		if r.pd != nil {
-			fetchCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			fetched, ferr := r.pd.IncidentAlerts(fetchCtx, inc.ID)
-			if ferr == nil && len(fetched) > 0 {
-				return fetched, nil, nil
-			}
-			warning = ferr
-		}
-		return []runbooks.Alert{pagerduty.AlertFromIncident(inc)}, warning, nil
-	case probe["alerts"] != nil || probe["version"] != nil:
-		msg, err := alertmanager.Decode(bytes.NewReader(body), maxAlertsBody)
-		if err != nil {
-			return nil, nil, err
-		}
-		return msg.Alerts(), nil, nil
-	}
-	return nil, nil, errUnknownBody
-}
 
 func runMatch(ctx context.Context, e env, args []string) int {
 	var cfgFile, alertsFile string
@@ -106,26 +39,31 @@ func runMatch(ctx context.Context, e env, args []string) int {
 		defer f.Close()
 		in = f
 	}
-	body, err := io.ReadAll(io.LimitReader(in, maxAlertsBody+1))
+	body, err := io.ReadAll(io.LimitReader(in, app.MaxAlertsBody+1))
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: %v\n", err)
 		return exitUsage
 	}
-	if len(body) > maxAlertsBody {
-		fmt.Fprintf(e.stderr, "breadcrumb match: the alerts body is over %d bytes\n", maxAlertsBody)
+	if len(body) > app.MaxAlertsBody {
+		fmt.Fprintf(e.stderr, "breadcrumb match: the alerts body is over %d bytes\n", app.MaxAlertsBody)
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: %v\n", err)
 		return exitUsage
 	}
-	reader, err := newAlertReader(e.getenv)
+	token, err := app.ReadSecret(e.getenv, "PAGERDUTY_API_TOKEN")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: %v\n", err)
 		return exitUsage
 	}
-	alerts, warning, err := reader.read(ctx, body)
+	reader, err := app.NewAlertReader(token, e.getenv("PAGERDUTY_API_URL"))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "breadcrumb match: %v\n", err)
+		return exitUsage
+	}
+	alerts, warning, err := reader.Read(ctx, body)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb match: %s: %v\n", alertsFile, err)
 		return exitUsage

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -31,7 +32,7 @@ func runRules(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb rules: unexpected argument %q (rule directories go after --rules)\n", rest[0])
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb rules: %v\n", err)
 		return exitUsage
@@ -42,7 +43,7 @@ func runRules(ctx context.Context, e env, args []string) int {
 			fmt.Fprintf(e.stderr, "breadcrumb rules: --rules %s: not a directory\n", d)
 			return exitUsage
 		}
-		cfg.Rules.Sources = append(cfg.Rules.Sources, sourceConfig{Name: uniqueRulesName(cfg, d), Path: d})
+		cfg.AddRulesDir(d)
 	}
 	if len(cfg.Rules.Sources) == 0 {
 		fmt.Fprintln(e.stderr, "breadcrumb rules: no rules source: add rules.sources to the configuration, or give --rules DIR")
@@ -84,19 +85,6 @@ func runRules(ctx context.Context, e env, args []string) int {
 		return exitProblems
 	}
 	return exitOK
-}
-
-// uniqueRulesName names a --rules directory's source, apart from the
-// configured ones.
-func uniqueRulesName(cfg *config, dir string) string {
-	used := map[string]bool{}
-	for _, s := range cfg.Runbooks.Sources {
-		used[s.Name] = true
-	}
-	for _, s := range cfg.Rules.Sources {
-		used[s.Name] = true
-	}
-	return uniqueName(used, sourceName(dir))
 }
 
 func printRules(w io.Writer, reports []search.RuleReport, missing bool) {

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 )
 
 // Exit codes shared by every subcommand.
@@ -53,24 +55,11 @@ func commands() []command {
 	}
 }
 
-// The garbage collector's targets when GOGC is not set. While runbooks
-// are read and indexed, the heap may grow by half of what is live between
-// collections, not by all of it: a large update's peak is a third lower
-// (on 10,000 pages: 366 MB instead of 525 MB). While serve only serves,
-// the live heap is small and steady (slim pages, the index on disk), and
-// collecting half as often takes a third off the search's p99 for about
-// 25 MB more (on the same pages, 1,950 searches: p99 4.6-6.0 ms →
-// 3.5-3.9 ms at the client, RSS 145 → 170 MB).
-const (
-	buildGOGC = 50
-	serveGOGC = 100
-)
-
 // run is the whole program: it returns the process's exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(buildGOGC)
+		debug.SetGCPercent(app.BuildGOGC)
 	}
 	if len(args) == 0 {
 		usage(stderr)

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -21,9 +22,9 @@ import (
 // cliRunbooks loads the configured runbooks for a command-line tool: the
 // sources of the configuration plus --runbooks directories. A source that
 // fails is reported on stderr; the others are used.
-func cliRunbooks(ctx context.Context, e env, cmd string, cfg *config, dirs []string) (*runbooks.Library, bool) {
+func cliRunbooks(ctx context.Context, e env, cmd string, cfg *app.Config, dirs []string) (*runbooks.Library, bool) {
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	lib, err := newLibrary(cfg, dirs, e.getenv, logger, false)
+	lib, err := app.NewLibrary(cfg, dirs, e.getenv, logger, false)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb %s: %v\n", cmd, err)
 		return nil, false
@@ -37,7 +38,7 @@ func cliRunbooks(ctx context.Context, e env, cmd string, cfg *config, dirs []str
 // openSearchIndex opens the index under the data directory and brings it
 // up to date with the library's pages and what its alert rules say of
 // them, with a progress bar when stderr is a terminal.
-func openSearchIndex(e env, cmd string, cfg *config, lib *runbooks.Library, showProgress bool) (*search.Index, search.UpdateStats, bool) {
+func openSearchIndex(e env, cmd string, cfg *app.Config, lib *runbooks.Library, showProgress bool) (*search.Index, search.UpdateStats, bool) {
 	ix, err := search.Open(search.Config{Dir: filepath.Join(cfg.DataDir, "search")})
 	if err != nil {
 		if errors.Is(err, search.ErrLocked) {
@@ -94,7 +95,7 @@ func runIndex(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb index: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb index: %v\n", err)
 		return exitUsage
@@ -136,7 +137,7 @@ func runSearch(ctx context.Context, e env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb search: %v\n", err)
 		return exitUsage

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -420,23 +421,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestADefaultRunbooksDirectoryCountsOnlyWithPagesOutsideTestdata(t *testing.T) {
-	goPackage := t.TempDir()
-	writeFile(t, goPackage, "doc.go", "package runbooks\n")
-	writeFile(t, goPackage, "testdata/pages/a.md", "# A test page\n")
-	writeFile(t, goPackage, ".hidden/b.md", "# hidden\n")
-	real := t.TempDir()
-	writeFile(t, real, "team/DiskFull.md", "# Disk full\n")
-	for _, c := range []struct {
-		dir  string
-		want bool
-	}{{goPackage, false}, {real, true}, {t.TempDir(), false}, {filepath.Join(t.TempDir(), "absent"), false}} {
-		if got := holdsRunbooks(c.dir); got != c.want {
-			t.Errorf("holdsRunbooks(%s) = %v, want %v", c.dir, got, c.want)
-		}
-	}
-}
-
 // gcPercent is the garbage collector's target now, as GOGC gives it.
 func gcPercent(t *testing.T) int {
 	t.Helper()
@@ -452,11 +436,11 @@ func TestServeCollectsLessOftenOnceRunbooksAreIndexed(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	s := startServe(t, map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:0", "BREADCRUMB_DATA_DIR": t.TempDir()})
 	// The sync loop sets the serving target right after the ready flag.
-	for stop := time.Now().Add(deadline); gcPercent(t) != serveGOGC && time.Now().Before(stop); {
+	for stop := time.Now().Add(deadline); gcPercent(t) != app.ServeGOGC && time.Now().Before(stop); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := gcPercent(t); got != serveGOGC {
-		t.Errorf("GOGC unset, serving: the collector's target is %d, want %d", got, serveGOGC)
+	if got := gcPercent(t); got != app.ServeGOGC {
+		t.Errorf("GOGC unset, serving: the collector's target is %d, want %d", got, app.ServeGOGC)
 	}
 	s.stop()
 

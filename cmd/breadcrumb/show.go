@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -24,7 +25,7 @@ func runShow(_ context.Context, e env, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := loadConfig(cfgFile, e.getenv)
+	cfg, err := app.LoadConfig(cfgFile, e.getenv)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "breadcrumb show: %v\n", err)
 		return exitUsage

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -14,13 +14,13 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks/gitsource"
 )
 
-// newLibrary builds the runbook library from the configured sources plus
+// NewLibrary builds the runbook library from the configured sources plus
 // the --runbooks directories. With neither, it reads ./runbooks when that
 // holds pages and the bundled examples otherwise. With cache, parsed pages
 // are kept under the data directory for the next start; only serve uses
 // it, so that a command-line tool of another build, run beside the
 // server, does not overwrite the server's cache.
-func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, logger *slog.Logger, cache bool) (*runbooks.Library, error) {
+func NewLibrary(cfg *Config, extraDirs []string, getenv func(string) string, logger *slog.Logger, cache bool) (*runbooks.Library, error) {
 	opts := runbooks.LibraryOptions{Logger: logger, MaxPageSize: cfg.Runbooks.MaxPageSize}
 	if cache {
 		// The service keeps its pages slim, and in a cache for the next
@@ -85,7 +85,7 @@ func newLibrary(cfg *config, extraDirs []string, getenv func(string) string, log
 	return lib, nil
 }
 
-func newSource(cfg *config, s sourceConfig, getenv func(string) string, logger *slog.Logger) (runbooks.Source, error) {
+func newSource(cfg *Config, s sourceConfig, getenv func(string) string, logger *slog.Logger) (runbooks.Source, error) {
 	if s.Git == nil {
 		return runbooks.NewDirSource(s.Name, s.Path), nil
 	}
@@ -96,11 +96,11 @@ func newSource(cfg *config, s sourceConfig, getenv func(string) string, logger *
 	if s.Git.SSHKeyEnv != "" {
 		keyEnv = s.Git.SSHKeyEnv
 	}
-	token, err := readSecret(getenv, tokenEnv)
+	token, err := ReadSecret(getenv, tokenEnv)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.Name, err)
 	}
-	pass, err := readSecret(getenv, "GIT_SSH_KEY_PASSPHRASE")
+	pass, err := ReadSecret(getenv, "GIT_SSH_KEY_PASSPHRASE")
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.Name, err)
 	}
@@ -196,4 +196,18 @@ func holdsRunbooks(dir string) bool {
 		return nil
 	})
 	return found
+}
+
+// AddRulesDir adds a directory given on the command line (--rules) as a
+// rules source, named after its last element apart from the configured
+// sources.
+func (c *Config) AddRulesDir(dir string) {
+	used := map[string]bool{}
+	for _, s := range c.Runbooks.Sources {
+		used[s.Name] = true
+	}
+	for _, s := range c.Rules.Sources {
+		used[s.Name] = true
+	}
+	c.Rules.Sources = append(c.Rules.Sources, sourceConfig{Name: uniqueName(used, sourceName(dir)), Path: dir})
 }

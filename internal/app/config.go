@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -16,14 +16,13 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
-	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
-// config is the YAML configuration file. Secrets are not part of it: they
+// Config is the YAML configuration file. Secrets are not part of it: they
 // come from the environment (see secrets), and a secret-looking key in the
 // file is rejected as unknown.
-type config struct {
+type Config struct {
 	Listen   string `yaml:"listen"`
 	DataDir  string `yaml:"data_dir"`
 	LogLevel string `yaml:"log_level"`
@@ -187,11 +186,16 @@ const (
 	defaultMaxPending = 50000
 )
 
-// loadConfig reads the configuration: the file named by --config (which
+// LoadConfig reads the configuration: the file named by --config (which
 // must exist), else breadcrumb.yaml when present, else nothing; then the
 // BREADCRUMB_* variables; then the defaults for whatever is still unset.
-func loadConfig(file string, getenv func(string) string) (*config, error) {
-	cfg := &config{}
+func LoadConfig(file string, getenv func(string) string) (*Config, error) {
+	cfg, err := loadConfig(file, getenv)
+	return cfg, configError(err)
+}
+
+func loadConfig(file string, getenv func(string) string) (*Config, error) {
+	cfg := &Config{}
 	explicit := file != ""
 	if !explicit {
 		file = defaultConfigFile
@@ -242,7 +246,7 @@ func loadConfig(file string, getenv func(string) string) (*config, error) {
 }
 
 // applyEnv lets BREADCRUMB_<KEY> override each scalar key of the file.
-func (c *config) applyEnv(getenv func(string) string) error {
+func (c *Config) applyEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -319,7 +323,7 @@ func (c *config) applyEnv(getenv func(string) string) error {
 	return nil
 }
 
-func (c *config) validate() error {
+func (c *Config) validate() error {
 	var errs []error
 	names := map[string]bool{}
 	all := make([]sourceConfig, 0, len(c.Runbooks.Sources)+len(c.Rules.Sources))
@@ -390,20 +394,4 @@ func (c *config) validate() error {
 		return fmt.Errorf("%s: %w", prefix, errors.Join(errs...))
 	}
 	return nil
-}
-
-// readSecret returns the secret in the variable name, or in the file named
-// by name_FILE. The value is trimmed of surrounding whitespace.
-func readSecret(getenv func(string) string, name string) (secret.String, error) {
-	if v := getenv(name); v != "" {
-		return secret.New(strings.TrimSpace(v)), nil
-	}
-	if f := getenv(name + "_FILE"); f != "" {
-		data, err := os.ReadFile(filepath.Clean(f))
-		if err != nil {
-			return secret.String{}, fmt.Errorf("%s_FILE: %w", name, err)
-		}
-		return secret.New(strings.TrimSpace(string(data))), nil
-	}
-	return secret.String{}, nil
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func newTracerProvider(ctx context.Context, getenv func(string) string, version 
 // no provider, and routes the SDK's errors to logger. The returned
 // function flushes the spans still buffered and stops; it does nothing
 // when tracing is off.
-func setupTracing(ctx context.Context, getenv func(string) string, logger *slog.Logger) (func(), error) {
+func setupTracing(ctx context.Context, getenv func(string) string, version string, logger *slog.Logger) (func(), error) {
 	tp, err := newTracerProvider(ctx, getenv, version)
 	if err != nil || tp == nil {
 		return func() {}, err

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -38,20 +38,9 @@ type chatSide struct {
 
 // newChatSide builds the bot over svc and the chat the environment
 // selects.
-func newChatSide(cfg *config, getenv func(string) string, store incidents.Store, svc *incidents.Service,
+func newChatSide(cfg *Config, getenv func(string) string, secrets Secrets, store incidents.Store, svc *incidents.Service,
 	lib *runbooks.Library, ix *search.Index, base string, logger *slog.Logger) (*chatSide, error) {
-	botToken, err := readSecret(getenv, "SLACK_BOT_TOKEN")
-	if err != nil {
-		return nil, err
-	}
-	appToken, err := readSecret(getenv, "SLACK_APP_TOKEN")
-	if err != nil {
-		return nil, err
-	}
-	signing, err := readSecret(getenv, "SLACK_SIGNING_SECRET")
-	if err != nil {
-		return nil, err
-	}
+	botToken, appToken, signing := secrets.SlackBotToken, secrets.SlackAppToken, secrets.SlackSigningSecret
 	side := &chatSide{}
 	var chat bot.Chat
 	var in slack.InboundConfig

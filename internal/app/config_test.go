@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"os"
@@ -10,9 +10,9 @@ import (
 
 func TestLoadConfigWithAnExplicitMissingFileFails(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "missing.yaml")
-	_, err := loadConfig(file, fakeEnv(nil))
+	_, err := LoadConfig(file, fakeEnv(nil))
 	if err == nil {
-		t.Fatalf("loadConfig(%q): got no error, want one", file)
+		t.Fatalf("LoadConfig(%q): got no error, want one", file)
 	}
 	if !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("error: got %q, want it to name the file", err)
@@ -21,7 +21,7 @@ func TestLoadConfigWithAnExplicitMissingFileFails(t *testing.T) {
 
 func TestLoadConfigWithoutAFileUsesTheDefaults(t *testing.T) {
 	t.Chdir(t.TempDir())
-	cfg, err := loadConfig("", fakeEnv(nil))
+	cfg, err := LoadConfig("", fakeEnv(nil))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -68,7 +68,7 @@ runbooks:
         subdir: runbooks
 `)
 	t.Chdir(dir)
-	cfg, err := loadConfig("", fakeEnv(nil))
+	cfg, err := LoadConfig("", fakeEnv(nil))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -99,7 +99,7 @@ runbooks:
 
 func TestLoadConfigReadsAnEmptyFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "empty.yaml", "")
-	cfg, err := loadConfig(file, fakeEnv(nil))
+	cfg, err := LoadConfig(file, fakeEnv(nil))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -119,7 +119,7 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeFile(t, t.TempDir(), "breadcrumb.yaml", tt.yaml)
-			_, err := loadConfig(file, fakeEnv(nil))
+			_, err := LoadConfig(file, fakeEnv(nil))
 			if err == nil {
 				t.Fatalf("loadConfig: got no error, want one naming %q", tt.wantErr)
 			}
@@ -135,7 +135,7 @@ func TestLoadConfigRejectsUnknownKeys(t *testing.T) {
 
 func TestEnvironmentOverridesTheFile(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "breadcrumb.yaml", "listen: 127.0.0.1:1111\ndata_dir: ./from-file\nlog_level: warn\nrunbooks:\n  sync_interval: 10m\n  max_page_size: 10\n")
-	cfg, err := loadConfig(file, fakeEnv(map[string]string{
+	cfg, err := LoadConfig(file, fakeEnv(map[string]string{
 		"BREADCRUMB_LISTEN":                  "0.0.0.0:2222",
 		"BREADCRUMB_DATA_DIR":                "/data",
 		"BREADCRUMB_LOG_LEVEL":               "debug",
@@ -186,7 +186,7 @@ func TestBadValuesAreErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeFile(t, t.TempDir(), "breadcrumb.yaml", tt.yaml)
-			_, err := loadConfig(file, fakeEnv(tt.env))
+			_, err := LoadConfig(file, fakeEnv(tt.env))
 			if err == nil {
 				t.Fatalf("loadConfig: got no error, want one containing %q", tt.wantErr)
 			}
@@ -247,7 +247,7 @@ func TestInvalidSourcesAreNamed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			file := writeFile(t, t.TempDir(), "sources.yaml", "runbooks:\n  sources:\n"+tt.sources)
-			_, err := loadConfig(file, fakeEnv(nil))
+			_, err := LoadConfig(file, fakeEnv(nil))
 			if err == nil {
 				t.Fatalf("loadConfig: got no error, want %q", tt.wantErr)
 			}
@@ -277,7 +277,7 @@ func TestReadSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readSecret(fakeEnv(tt.env), "SLACK_BOT_TOKEN")
+			got, err := ReadSecret(fakeEnv(tt.env), "SLACK_BOT_TOKEN")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("readSecret: got error %v, want one containing %q", err, tt.wantErr)
@@ -307,7 +307,7 @@ func TestSourcePathsAreRelativeToTheConfigFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(file, fakeEnv(nil))
+	cfg, err := LoadConfig(file, fakeEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestTheCompleteFileInTheDocsLoads(t *testing.T) {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(path, fakeEnv(nil))
+	cfg, err := LoadConfig(path, fakeEnv(nil))
 	if err != nil {
 		t.Fatalf("the documented file does not load: %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,7 +17,6 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/pagerduty"
-	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
 )
@@ -33,14 +32,11 @@ type intake struct {
 	alertmgr  http.Handler
 	syncer    *pagerduty.Syncer
 	redirect  http.Handler
-	// amToken is the Alertmanager webhook's bearer token (the demo
-	// sends it too); zero when none is configured.
-	amToken secret.String
 }
 
 // newService builds the incident service with its enricher: the runbook
 // matcher and the breadcrumb providers.
-func newService(cfg *config, store incidents.Store, lib *runbooks.Library, matcher *search.Matcher, logger *slog.Logger) (*incidents.Service, error) {
+func newService(cfg *Config, store incidents.Store, lib *runbooks.Library, matcher *search.Matcher, logger *slog.Logger) (*incidents.Service, error) {
 	set, err := breadcrumbs.New(cfg.Breadcrumbs)
 	if err != nil {
 		return nil, err
@@ -54,29 +50,18 @@ func newService(cfg *config, store incidents.Store, lib *runbooks.Library, match
 
 // newIntake wires the webhooks, the inbox worker and PagerDuty's two-way
 // sync over svc.
-func newIntake(cfg *config, getenv func(string) string, queue inbox.Inbox, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
+func newIntake(cfg *Config, getenv func(string) string, secrets Secrets, queue inbox.Inbox, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
 	in := &intake{inbox: queue}
 	var client *pagerduty.Client
-	token, err := readSecret(getenv, "PAGERDUTY_API_TOKEN")
-	if err != nil {
-		return nil, err
-	}
-	if !token.IsZero() {
-		client, err = pagerduty.NewClient(pagerduty.Config{Token: token, APIURL: getenv("PAGERDUTY_API_URL"),
+	if !secrets.PagerDutyToken.IsZero() {
+		var err error
+		client, err = pagerduty.NewClient(pagerduty.Config{Token: secrets.PagerDutyToken, APIURL: getenv("PAGERDUTY_API_URL"),
 			HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 		if err != nil {
 			return nil, err
 		}
 	}
-	hooks, err := readSecret(getenv, "PAGERDUTY_WEBHOOK_SECRETS")
-	if err != nil {
-		return nil, err
-	}
-	amToken, err := readSecret(getenv, "ALERTMANAGER_WEBHOOK_TOKEN")
-	if err != nil {
-		return nil, err
-	}
-	in.amToken = amToken
+	hooks, amToken := secrets.PagerDutyWebhooks, secrets.AlertmanagerToken
 	handlers := map[string]inbox.Handler{
 		pagerduty.Source:    pagerduty.NewProcessor(pagerduty.ProcessorConfig{Incidents: svc, Client: client, Logger: logger.With("integration", "pagerduty")}),
 		alertmanager.Source: alertmanager.NewProcessor(alertmanager.ProcessorConfig{Service: svc, AutoResolve: cfg.Alertmanager.AutoResolve, Logger: logger.With("integration", "alertmanager")}),
@@ -127,7 +112,7 @@ func (in *intake) run(ctx context.Context, logger *slog.Logger) (wait func()) {
 }
 
 // publicURL is the address links point at.
-func publicURL(cfg *config, addr string) string {
+func publicURL(cfg *Config, addr string) string {
 	if cfg.PublicURL != "" {
 		return strings.TrimRight(cfg.PublicURL, "/")
 	}
@@ -136,7 +121,7 @@ func publicURL(cfg *config, addr string) string {
 
 // newLeadership elects, among the replicas sharing the store, the one
 // that does what must happen once: the reminders.
-func newLeadership(cfg *config, leaser replica.Leaser, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) *replica.Elector {
+func newLeadership(cfg *Config, leaser replica.Leaser, svc *incidents.Service, b *bot.Bot, logger *slog.Logger) *replica.Elector {
 	r := cfg.Reminders
 	rem := incidents.NewReminders(svc, incidents.ReminderPolicy{
 		AckAfter: time.Duration(r.AckAfter), UpdateAfter: time.Duration(r.UpdateAfter),

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -12,10 +12,10 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
-// demoAlert is an Alertmanager v4 notification for the bundled example
+// DemoAlert is an Alertmanager v4 notification for the bundled example
 // "Payments API 5xx spike", as a real Alertmanager would send it. Each
 // demo gets a group of its own, so that every click opens an incident.
-func demoAlert(now time.Time) []byte {
+func DemoAlert(now time.Time) []byte {
 	stamp := now.UTC().Format("20060102T150405")
 	labels := map[string]string{
 		"alertname": "PaymentsAPIHigh5xxRate", "service": "payments-api", "severity": "critical",
@@ -49,7 +49,7 @@ func demoAlert(now time.Time) []byte {
 // sendDemo posts the demo notification to this server's own Alertmanager
 // webhook, so that it takes the path every real alert takes.
 func sendDemo(ctx context.Context, base string, token secret.String) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/alertmanager", bytes.NewReader(demoAlert(time.Now())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/alertmanager", bytes.NewReader(DemoAlert(time.Now())))
 	if err != nil {
 		return err
 	}

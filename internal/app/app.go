@@ -1,0 +1,204 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/breadcrumb-oncall/breadcrumb/integrations/breadcrumbs"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/api"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
+	"github.com/breadcrumb-oncall/breadcrumb/search"
+)
+
+// ErrConfig marks the errors of a configuration that cannot work (a bad
+// key, a secret file that cannot be read, tokens that do not go
+// together): the command exits with its usage status for them, and with
+// 1 for the failures of a service that was configured right.
+var ErrConfig = errors.New("configuration")
+
+// configError marks err as a configuration error; its message stays
+// err's.
+func configError(err error) error {
+	if err == nil || errors.Is(err, ErrConfig) {
+		return err
+	}
+	return badConfig{err}
+}
+
+type badConfig struct{ err error }
+
+func (e badConfig) Error() string        { return e.err.Error() }
+func (e badConfig) Unwrap() error        { return e.err }
+func (e badConfig) Is(target error) bool { return target == ErrConfig }
+
+// Options is everything the service is started with, resolved once by
+// the command: the configuration (file, environment, defaults), the
+// runbook directories given on the command line, and the environment the
+// secrets and the tracing are read from.
+type Options struct {
+	Config  *Config
+	Secrets Secrets
+	// RunbookDirs are added as sources, after the configured ones.
+	RunbookDirs []string
+	// Getenv reads the secrets (directly or through their _FILE
+	// variables), each git source's credentials and OpenTelemetry's
+	// variables.
+	Getenv func(string) string
+	// Version is the build's version, reported with the traces.
+	Version string
+	// Stdout is where the sign-in link of a run on the embedded defaults
+	// is printed (never in the logs); Stderr takes the JSON logs.
+	Stdout, Stderr io.Writer
+}
+
+// App is the service, opened and not yet serving.
+type App struct {
+	srv    *server
+	ln     net.Listener
+	logger *slog.Logger
+	// closers run in reverse order when the app stops or fails to start.
+	closers []func() error
+	// interval is how often the runbook sources are read.
+	interval time.Duration
+}
+
+// NewLogger returns the JSON logger the service logs through.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// New opens everything the service needs and listens on the configured
+// address; Run then serves. A configuration that cannot work is an error
+// that wraps ErrConfig. ctx bounds the app's life: the console's chat
+// stops with it.
+func New(ctx context.Context, o Options) (_ *App, err error) {
+	cfg := o.Config
+	logger := NewLogger(o.Stderr, cfg.LogLevel)
+	redis.SetLogger(redisLogger{logger.With("part", "redis")})
+	a := &App{logger: logger, interval: time.Duration(cfg.Runbooks.SyncInterval)}
+	defer func() {
+		if err != nil {
+			a.close() // what was opened before the failure
+		}
+	}()
+	stopTracing, err := setupTracing(ctx, o.Getenv, o.Version, logger)
+	if err != nil {
+		return nil, configError(err)
+	}
+	a.closers = append(a.closers, func() error { stopTracing(); return nil })
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot create the data directory: %w", err)
+	}
+	lib, err := NewLibrary(cfg, o.RunbookDirs, o.Getenv, logger, true)
+	if err != nil {
+		return nil, configError(err)
+	}
+	secrets := o.Secrets
+	a.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
+	}
+	a.closers = append(a.closers, func() error { _ = a.ln.Close(); return nil })
+	ix, err := search.Open(search.Config{Dir: filepath.Join(cfg.DataDir, "search"), Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, ix.Close)
+	store, err := OpenBackend(cfg, secrets.RedisURL, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("incident store: %w", err)
+	}
+	a.closers = append(a.closers, store.Close)
+	logger.Info("incident store opened", "store", store.Where)
+	matcher := search.NewMatcher(lib, ix)
+	svc, err := newService(cfg, store.Store, lib, matcher, logger)
+	if err != nil {
+		return nil, configError(err)
+	}
+	in, err := newIntake(cfg, o.Getenv, secrets, store.Inbox, svc, logger)
+	if err != nil {
+		return nil, configError(err)
+	}
+	base := publicURL(cfg, a.ln.Addr().String())
+	chats, err := newChatSide(cfg, o.Getenv, secrets, store.Store, svc, lib, ix, base, logger)
+	if err != nil {
+		return nil, configError(err)
+	}
+	logger.Info("chat", "mode", chats.mode)
+	elector := newLeadership(cfg, store.Leaser, svc, chats.bot, logger)
+	// POST /api/match reads only the body it is given: fetching a
+	// PagerDuty incident's alerts with the service's API token for any
+	// caller would lend that token to whoever can reach the API. The
+	// webhook path fetches them, and so does `breadcrumb match`.
+	reader := &AlertReader{}
+	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
+		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.Getenv("GOGC") == "",
+		board: store.Bulletin, metrics: api.NewMetrics()}
+	srv.registerMetrics()
+	consoleToken := secrets.ConsoleToken
+	if consoleToken.IsZero() && isLoopback(a.ln.Addr()) {
+		// On this machine only (the embedded defaults), the console gets a
+		// write token made for this run, so that a newcomer can try the
+		// demo and the chat at once; it is shown on the terminal, never in
+		// the logs.
+		consoleToken = secret.New(randomHex(16))
+		fmt.Fprintf(o.Stdout, "\nThe console is at %s/ — to use its chat and demo, sign in at:\n  %s/signin?token=%s\n(a token made for this run; set BREADCRUMB_CONSOLE_TOKEN to choose one)\n\n",
+			base, base, consoleToken.Reveal())
+	}
+	// Behind a proxy that ends TLS, the public address says the browser
+	// is on HTTPS: every cookie of the console, the chat's included, is
+	// then Secure.
+	secureCookies := strings.HasPrefix(base, "https://")
+	// The local chat is the console's when Slack is off; the demo posts to
+	// this server's own Alertmanager webhook, with its token.
+	var localChat http.Handler
+	if chats.local != nil {
+		localChat = console.NewChat(console.ChatConfig{Bot: chats.bot, Chat: chats.local, PinEmoji: cfg.Slack.PinEmoji,
+			SecureCookies: secureCookies, Logger: logger.With("part", "console_chat"), Stop: ctx})
+	}
+	self := "http://" + a.ln.Addr().String()
+	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
+		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(base, id, n) },
+		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) }})
+	if err != nil {
+		return nil, configError(err)
+	}
+	a.srv = srv
+	return a, nil
+}
+
+// Addr is the address the app listens on.
+func (a *App) Addr() net.Addr { return a.ln.Addr() }
+
+// Run serves until ctx ends, then stops everything in order (see
+// docs/architecture.md) and closes what New opened. It returns nil after
+// a clean stop.
+func (a *App) Run(ctx context.Context) error {
+	defer a.close()
+	return a.srv.serve(ctx, a.ln, a.interval)
+}
+
+// close runs the closers, the last opened first.
+func (a *App) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.logger.Warn("closing", "err", err)
+		}
+	}
+	a.closers = nil
+}

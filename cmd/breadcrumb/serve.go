@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 )
 
 // runServe parses serve's flags, resolves the options once and runs the
-// service.
+// service: exit 2 for a configuration that cannot work, 1 for a service
+// that fails to start or stops on an error, 0 after a clean stop.
 func runServe(ctx context.Context, e env, args []string) int {
 	var cfgFile string
 	var dirs stringList
@@ -20,11 +22,17 @@ func runServe(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "breadcrumb serve: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
-	if err := serve(ctx, e, cfgFile, dirs); err != nil {
+	err := serve(ctx, e, cfgFile, dirs)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, app.ErrConfig):
 		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
 		return exitUsage
+	default:
+		fmt.Fprintf(e.stderr, "breadcrumb serve: %v\n", err)
+		return exitProblems
 	}
-	return exitOK
 }
 
 // serve is the service's one path from options to a stop: every error,

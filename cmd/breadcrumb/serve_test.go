@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -393,7 +394,7 @@ func TestServeFailsToStartOnBadConfiguration(t *testing.T) {
 		{"a missing runbooks directory", []string{"--runbooks", "testdata/no-such-dir"}, nil, "no-such-dir"},
 		{"a runbooks file instead of a directory", []string{"--runbooks", showPage}, nil, "not a directory"},
 		{"a missing config file", []string{"--config", "testdata/no-such.yaml"}, nil, "no-such.yaml"},
-		{"an address that cannot be listened on", nil, map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:notaport"}, "cannot listen"},
+		{"an address that is not one", nil, map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:notaport"}, `listen "127.0.0.1:notaport"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,6 +410,25 @@ func TestServeFailsToStartOnBadConfiguration(t *testing.T) {
 				t.Errorf("stderr: got %q, want it to contain %q", res.stderr, tt.wantStderr)
 			}
 		})
+	}
+}
+
+// A service configured right that cannot start (its address is taken) is
+// a failure, not a usage error: exit 1, said once on stderr.
+func TestServeThatCannotListenExitsWithAFailure(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	vars := serveEnv(t)
+	vars["BREADCRUMB_LISTEN"] = taken.Addr().String()
+	res := runCLI(t, vars, "serve")
+	if res.code != exitProblems {
+		t.Errorf("exit code: got %d, want %d; stderr:\n%s", res.code, exitProblems, res.stderr)
+	}
+	if n := strings.Count(res.stderr, "cannot listen on "+taken.Addr().String()); n != 1 {
+		t.Errorf("stderr says \"cannot listen\" %d times, want once:\n%s", n, res.stderr)
 	}
 }
 

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,6 +183,8 @@ func TestBadValuesAreErrors(t *testing.T) {
 		{"a commander severity out of range in the file", "reminders:\n  commander_severity: 9\n", nil, "reminders.commander_severity 9"},
 		{"a source name that could leave the data directory", "runbooks:\n  sources:\n    - name: ../x\n      path: .\n", nil, `the name "../x" may hold`},
 		{"a reminder interval that is off", "reminders:\n  interval: \"off\"\n", nil, "reminders.interval"},
+		{"a listen address without a port", "listen: localhost\n", nil, `listen "localhost": want HOST:PORT`},
+		{"a listen port that is no number", "", map[string]string{"BREADCRUMB_LISTEN": "127.0.0.1:http-alt"}, "the port is a number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +195,9 @@ func TestBadValuesAreErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("error: got %q, want it to contain %q", err, tt.wantErr)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %q is not marked ErrConfig: serve would not exit with its usage status", err)
 			}
 		})
 	}

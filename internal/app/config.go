@@ -24,9 +24,9 @@ import (
 // come from the environment (see secrets), and a secret-looking key in the
 // file is rejected as unknown.
 type Config struct {
-	Listen   string `yaml:"listen"`
-	DataDir  string `yaml:"data_dir"`
-	LogLevel string `yaml:"log_level"`
+	Listen   string `yaml:"listen" default:"127.0.0.1:8080"`
+	DataDir  string `yaml:"data_dir" default:"./breadcrumb-data"`
+	LogLevel string `yaml:"log_level" default:"info"`
 	// PublicURL is the address people reach this service at (for the
 	// links the bot posts); the default is http:// plus listen.
 	PublicURL    string             `yaml:"public_url"`
@@ -47,7 +47,7 @@ type Config struct {
 type redisConfig struct {
 	// Prefix is put before every key, so that several deployments can
 	// share one Redis.
-	Prefix string `yaml:"prefix"`
+	Prefix string `yaml:"prefix" default:"breadcrumb:"`
 }
 
 // pagerdutyConfig tunes PagerDuty; its secrets (PAGERDUTY_API_TOKEN,
@@ -102,13 +102,15 @@ func (r remindersConfig) enabled() bool { return r.Enabled == nil || *r.Enabled 
 type alertmanagerConfig struct {
 	// AutoResolve resolves an incident when its last alert resolves.
 	AutoResolve bool `yaml:"auto_resolve"`
-	// MaxPending is the inbox depth at which the webhook answers 503.
-	MaxPending int `yaml:"max_pending"`
+	// MaxPending is the inbox depth at which the webhook answers 503:
+	// far above a storm of thousands of alerts, far below what fills a
+	// disk.
+	MaxPending int `yaml:"max_pending" default:"50000"`
 }
 
 type runbooksConfig struct {
 	// SyncInterval is how often git sources are fetched.
-	SyncInterval duration       `yaml:"sync_interval"`
+	SyncInterval duration       `yaml:"sync_interval" default:"5m"`
 	MaxPageSize  int            `yaml:"max_page_size"`
 	Sources      []sourceConfig `yaml:"sources"`
 }
@@ -176,15 +178,8 @@ func parseDuration(s string) (time.Duration, error) {
 }
 
 const (
-	defaultListen       = "127.0.0.1:8080"
-	defaultDataDir      = "./breadcrumb-data"
-	defaultConfigFile   = "breadcrumb.yaml"
-	defaultRunbooksDir  = "./runbooks"
-	defaultSyncInterval = 5 * time.Minute
-	// defaultMaxPending is the inbox depth at which webhooks are asked to
-	// come back later: far above a storm of thousands of alerts, far below
-	// what fills a disk.
-	defaultMaxPending = 50000
+	defaultConfigFile  = "breadcrumb.yaml"
+	defaultRunbooksDir = "./runbooks"
 )
 
 // LoadConfig reads the configuration: the file named by --config (which
@@ -225,103 +220,8 @@ func loadConfig(file string, getenv func(string) string) (*Config, error) {
 	if err := cfg.applyEnv(getenv); err != nil {
 		return nil, err
 	}
-	if cfg.Listen == "" {
-		cfg.Listen = defaultListen
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = defaultDataDir
-	}
-	if cfg.LogLevel == "" {
-		cfg.LogLevel = "info"
-	}
-	if cfg.Redis.Prefix == "" {
-		cfg.Redis.Prefix = "breadcrumb:"
-	}
-	if cfg.Alertmanager.MaxPending == 0 {
-		cfg.Alertmanager.MaxPending = defaultMaxPending
-	}
-	if cfg.Runbooks.SyncInterval == 0 {
-		cfg.Runbooks.SyncInterval = duration(defaultSyncInterval)
-	}
+	cfg.applyDefaults()
 	return cfg, cfg.validate()
-}
-
-// applyEnv lets BREADCRUMB_<KEY> override each scalar key of the file.
-func (c *Config) applyEnv(getenv func(string) string) error {
-	set := func(name string, dst *string) {
-		if v := getenv(name); v != "" {
-			*dst = v
-		}
-	}
-	set("BREADCRUMB_LISTEN", &c.Listen)
-	set("BREADCRUMB_DATA_DIR", &c.DataDir)
-	set("BREADCRUMB_LOG_LEVEL", &c.LogLevel)
-	set("BREADCRUMB_REDIS_PREFIX", &c.Redis.Prefix)
-	set("BREADCRUMB_PUBLIC_URL", &c.PublicURL)
-	set("BREADCRUMB_PAGERDUTY_FROM_EMAIL", &c.PagerDuty.FromEmail)
-	set("BREADCRUMB_SLACK_HOME", &c.Slack.Home)
-	set("BREADCRUMB_SLACK_CHANNEL_NAME", &c.Slack.ChannelName)
-	set("BREADCRUMB_SLACK_DEFAULT_CHANNEL", &c.Slack.DefaultChannel)
-	set("BREADCRUMB_SLACK_PIN_EMOJI", &c.Slack.PinEmoji)
-	set("BREADCRUMB_SLACK_COMMANDS_RUNBOOK", &c.Slack.Commands.Runbook)
-	set("BREADCRUMB_SLACK_COMMANDS_INCIDENT", &c.Slack.Commands.Incident)
-	if v := getenv("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("BREADCRUMB_ALERTMANAGER_AUTO_RESOLVE: %q is not true or false", v)
-		}
-		c.Alertmanager.AutoResolve = b
-	}
-	if v := getenv("BREADCRUMB_ALERTMANAGER_MAX_PENDING"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return fmt.Errorf("BREADCRUMB_ALERTMANAGER_MAX_PENDING: %q is not a number", v)
-		}
-		c.Alertmanager.MaxPending = n
-	}
-	for name, dst := range map[string]*duration{
-		"BREADCRUMB_REMINDERS_ACK_AFTER":       &c.Reminders.AckAfter,
-		"BREADCRUMB_REMINDERS_UPDATE_AFTER":    &c.Reminders.UpdateAfter,
-		"BREADCRUMB_REMINDERS_COMMANDER_AFTER": &c.Reminders.CommanderAfter,
-		"BREADCRUMB_REMINDERS_INTERVAL":        &c.Reminders.Interval,
-	} {
-		if v := getenv(name); v != "" {
-			d, err := parseDuration(v)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			*dst = duration(d)
-		}
-	}
-	if v := getenv("BREADCRUMB_REMINDERS_ENABLED"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("BREADCRUMB_REMINDERS_ENABLED: %q is not true or false", v)
-		}
-		c.Reminders.Enabled = &b
-	}
-	if v := getenv("BREADCRUMB_REMINDERS_COMMANDER_SEVERITY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 5 {
-			return fmt.Errorf("BREADCRUMB_REMINDERS_COMMANDER_SEVERITY: %q is not 1 to 5", v)
-		}
-		c.Reminders.CommanderSeverity = n
-	}
-	if v := getenv("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL"); v != "" {
-		d, err := parseDuration(v)
-		if err != nil {
-			return fmt.Errorf("BREADCRUMB_RUNBOOKS_SYNC_INTERVAL: %w", err)
-		}
-		c.Runbooks.SyncInterval = duration(d)
-	}
-	if v := getenv("BREADCRUMB_RUNBOOKS_MAX_PAGE_SIZE"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("BREADCRUMB_RUNBOOKS_MAX_PAGE_SIZE: %q is not a number of bytes", v)
-		}
-		c.Runbooks.MaxPageSize = n
-	}
-	return nil
 }
 
 func (c *Config) validate() error {

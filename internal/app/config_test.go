@@ -29,17 +29,20 @@ func TestLoadConfigWithoutAFileUsesTheDefaults(t *testing.T) {
 	if cfg.path != "" {
 		t.Errorf("path: got %q, want none", cfg.path)
 	}
-	if cfg.Listen != defaultListen {
-		t.Errorf("listen: got %q, want %q", cfg.Listen, defaultListen)
+	if cfg.Listen != "127.0.0.1:8080" {
+		t.Errorf("listen: got %q, want 127.0.0.1:8080", cfg.Listen)
 	}
-	if cfg.DataDir != defaultDataDir {
-		t.Errorf("data_dir: got %q, want %q", cfg.DataDir, defaultDataDir)
+	if cfg.DataDir != "./breadcrumb-data" {
+		t.Errorf("data_dir: got %q, want ./breadcrumb-data", cfg.DataDir)
 	}
 	if cfg.LogLevel != "info" {
 		t.Errorf("log_level: got %q, want %q", cfg.LogLevel, "info")
 	}
-	if got := time.Duration(cfg.Runbooks.SyncInterval); got != defaultSyncInterval {
-		t.Errorf("sync_interval: got %v, want %v", got, defaultSyncInterval)
+	if got := time.Duration(cfg.Runbooks.SyncInterval); got != 5*time.Minute {
+		t.Errorf("sync_interval: got %v, want 5m", got)
+	}
+	if cfg.Alertmanager.MaxPending != 50000 || cfg.Redis.Prefix != "breadcrumb:" {
+		t.Errorf("alertmanager.max_pending %d, redis.prefix %q: want 50000 and breadcrumb:", cfg.Alertmanager.MaxPending, cfg.Redis.Prefix)
 	}
 	if len(cfg.Runbooks.Sources) != 0 {
 		t.Errorf("sources: got %+v, want none", cfg.Runbooks.Sources)
@@ -104,8 +107,8 @@ func TestLoadConfigReadsAnEmptyFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	if cfg.Listen != defaultListen {
-		t.Errorf("listen: got %q, want %q", cfg.Listen, defaultListen)
+	if cfg.Listen != "127.0.0.1:8080" {
+		t.Errorf("listen: got %q, want 127.0.0.1:8080", cfg.Listen)
 	}
 }
 

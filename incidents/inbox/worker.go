@@ -216,7 +216,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			start := time.Now()
 			ds, err := w.inbox.Take(ctx, w.opts.Consumer, room, w.opts.Lease)
 			if err != nil && ctx.Err() == nil {
-				w.log.Error("inbox: take failed", "error", err)
+				w.log.Error("inbox: take failed", "err", err)
 			}
 			deadline := start.Add(w.opts.Lease)
 			for _, d := range ds {
@@ -356,7 +356,7 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 		w.drop(ctx, log, key, d.ID, fmt.Errorf("attempt %d of %d: %w", d.Attempts, w.opts.MaxAttempts, err))
 	default:
 		w.failed.Add(1)
-		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "error", err, "retry_after", max(time.Until(t.deadline), 0).Round(time.Millisecond))
+		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "err", err, "retry_after", max(time.Until(t.deadline), 0).Round(time.Millisecond))
 		w.holdBehind(key, d.ID)
 	}
 }
@@ -428,7 +428,7 @@ func endDeliverySpan(span trace.Span, d Delivery, err error) {
 func (w *Worker) drop(ctx context.Context, log *slog.Logger, key, id string, why error) {
 	if w.done(ctx, log, id) {
 		w.dropped.Add(1)
-		log.Error("inbox: delivery dropped", "error", why)
+		log.Error("inbox: delivery dropped", "err", why)
 	}
 	w.unblock(key, id)
 }
@@ -437,7 +437,7 @@ func (w *Worker) drop(ctx context.Context, log *slog.Logger, key, id string, why
 // is logged, and the delivery comes back when its lease runs out.
 func (w *Worker) done(ctx context.Context, log *slog.Logger, id string) bool {
 	if err := w.inbox.Done(ctx, id); err != nil {
-		log.Error("inbox: marking a delivery done failed; it will be processed again", "error", err)
+		log.Error("inbox: marking a delivery done failed; it will be processed again", "err", err)
 		return false
 	}
 	return true

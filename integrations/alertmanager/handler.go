@@ -147,7 +147,7 @@ func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if h.cfg.MaxPending > 0 {
 		n, err := h.cfg.Inbox.Pending(ctx)
 		if err != nil {
-			h.cfg.Logger.Error("alertmanager webhook: counting pending deliveries", "error", err)
+			h.cfg.Logger.Error("alertmanager webhook: counting pending deliveries", "err", err)
 			unavailable(w, "alertmanager: the inbox is unavailable, send again later")
 			return "unavailable"
 		}
@@ -163,7 +163,7 @@ func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return "too_large"
 	}
 	if err != nil {
-		h.cfg.Logger.Debug("alertmanager webhook: reading the body", "error", err)
+		h.cfg.Logger.Debug("alertmanager webhook: reading the body", "err", err)
 		plain(w, http.StatusBadRequest, "alertmanager: the body could not be read")
 		return "bad_request"
 	}
@@ -196,11 +196,11 @@ func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return "overloaded"
 	case err != nil && ctx.Err() != nil:
 		// The sender went away; it will send again.
-		h.cfg.Logger.Debug("alertmanager webhook: request ended before the notification was stored", "delivery_id", d.ID, "error", err)
+		h.cfg.Logger.Debug("alertmanager webhook: request ended before the notification was stored", "delivery_id", d.ID, "err", err)
 		unavailable(w, "alertmanager: the notification was not stored, send again")
 		return "unavailable"
 	case err != nil:
-		h.cfg.Logger.Error("alertmanager webhook: storing the notification", "delivery_id", d.ID, "error", err)
+		h.cfg.Logger.Error("alertmanager webhook: storing the notification", "delivery_id", d.ID, "err", err)
 		unavailable(w, "alertmanager: the notification was not stored, send again later")
 		return "unavailable"
 	}

@@ -152,12 +152,11 @@ func (s *server) syncLoop(ctx context.Context, interval time.Duration) {
 		if s.tuneGC {
 			debug.SetGCPercent(BuildGOGC)
 		}
-		changes, err := s.refresh(ctx, everything)
+		// A source that fails keeps its last copy; the library has said
+		// so in the log, once per source.
+		changes, _ := s.refresh(ctx, everything)
 		if ctx.Err() != nil {
 			return
-		}
-		if err != nil {
-			s.logger.Warn("runbook refresh incomplete", "err", err)
 		}
 		if !changes.Empty() || !s.ready.Load() {
 			st, err := s.ix.Sync(s.lib, s.matcher.Notes(), nil)

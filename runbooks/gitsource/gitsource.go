@@ -87,8 +87,10 @@ type Config struct {
 	Dir string
 	// Auth holds the credentials for the remote.
 	Auth Auth
-	// Logger receives one Info line per sync that changed the revision and
-	// one Warn line per failure; nil discards them.
+	// Logger receives one Info line per sync that changed the revision,
+	// and a Warn line for what the source repairs by itself (a checkout
+	// cloned again). A failed sync is returned, not logged. Nil discards
+	// them.
 	Logger *slog.Logger
 }
 
@@ -288,7 +290,8 @@ func (s *Source) Sync(ctx context.Context) error {
 		err = s.redact(fmt.Errorf("gitsource: sync %s: %w", s.cfg.Name, err))
 		s.lastErr = err
 		s.mu.Unlock()
-		s.log.Warn("gitsource: sync failed", "source", s.cfg.Name, "err", err)
+		// Returned, not logged: the caller (the runbook library) decides
+		// what the failure means and says it once.
 		return err
 	}
 	s.rev, s.branch = res.rev, res.branch

@@ -23,6 +23,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
+	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
 func TestFirstSyncClonesTheDefaultBranchAndSnapshotServesItsFiles(t *testing.T) {
@@ -287,8 +288,35 @@ func TestFailedSyncKeepsServingTheLastSnapshot(t *testing.T) {
 	if !st.LastSuccess.Before(st.LastSync) {
 		t.Errorf("Status() = %+v, want LastSuccess before LastSync", st)
 	}
-	if !strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("logs have no Warn line for the failure:\n%s", logs.String())
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("the source logged the failure it returned (its caller logs it, once):\n%s", logs.String())
+	}
+}
+
+// A fetch that fails is said once in the log: by the library that keeps
+// serving the last copy, not again by the source that failed.
+func TestAFailedFetchIsLoggedOnceByTheLibrary(t *testing.T) {
+	up := newUpstream(t, map[string]string{"a.md": "# A\n"})
+	var logs logBuffer
+	logger := newLogger(&logs)
+	lib := runbooks.NewLibrary(runbooks.LibraryOptions{Logger: logger})
+	if err := lib.Add(newSource(t, Config{URL: up.dir, Logger: logger}), runbooks.SourceConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(up.dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lib.Refresh(t.Context()); err == nil {
+		t.Fatal("Refresh succeeded with the upstream removed, want an error")
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("the failed fetch is in the log %d times, want once:\n%s", n, logs.String())
+	}
+	if len(lib.Pages()) != 1 {
+		t.Errorf("got %d pages after the failed fetch, want the one read before", len(lib.Pages()))
 	}
 }
 

@@ -206,7 +206,7 @@ func (b *Bot) submitDeclare(ctx context.Context, s Submission) error {
 		Runbook: rb, Steps: steps}, b.action(s.Key, s.User, ""))
 	if err != nil {
 		if errors.Is(err, incidents.ErrInvalid) {
-			return &FormError{Fields: map[string]string{"title": upperFirst(why(err, "declare")) + "."}}
+			return &FormError{Fields: map[string]string{"title": upperFirst(why(err)) + "."}}
 		}
 		return fmt.Errorf("bot: declare from a form: %w", err)
 	}
@@ -230,7 +230,7 @@ func (b *Bot) submitNote(ctx context.Context, s Submission) error {
 	}
 	if err := b.inc.Note(ctx, id, b.action(s.Key, s.User, text)); err != nil {
 		if errors.Is(err, incidents.ErrInvalid) || errors.Is(err, incidents.ErrNotFound) {
-			return &FormError{Fields: map[string]string{"note": upperFirst(why(err, id)) + "."}}
+			return &FormError{Fields: map[string]string{"note": upperFirst(why(err)) + "."}}
 		}
 		return fmt.Errorf("bot: note on %s: %w", id, err)
 	}

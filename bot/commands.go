@@ -8,6 +8,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -118,20 +119,18 @@ func (b *Bot) failed(op string, err error) Message {
 // failure of ours.
 func (b *Bot) refused(op, id string, err error) Message {
 	if errors.Is(err, incidents.ErrInvalid) {
-		return reply(fmt.Sprintf("%s: %s.", id, why(err, id)))
+		return reply(fmt.Sprintf("%s: %s.", id, why(err)))
 	}
 	return b.failed(op+" "+id, err)
 }
 
-// why extracts the rule an ErrInvalid error names ("it is already
-// acknowledged") from "incidents: transition INC-1: it is already
-// acknowledged: invalid".
-func why(err error, id string) string {
-	s := strings.TrimSuffix(err.Error(), ": "+incidents.ErrInvalid.Error())
-	if i := strings.LastIndex(s, id+": "); i >= 0 {
-		s = s[i+len(id)+2:]
+// why is the reason an ErrInvalid error gives the person who asked ("it
+// is already acknowledged"), or the error itself when it gives none.
+func why(err error) string {
+	if msg, ok := fault.Message(err); ok {
+		return msg
 	}
-	return s
+	return err.Error()
 }
 
 func transitionOp(to incidents.Status, done string) incidentOp {

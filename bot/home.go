@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 // Observe learns of a change to an incident, whoever made it (this bot
@@ -95,13 +96,13 @@ func (b *Bot) post(ctx context.Context, to Place, m Message) (MessageRef, error)
 	return ref, err
 }
 
-// retry calls fn up to 3 times while it fails with a Retryable error.
+// retry calls fn up to 3 times while it fails with an error that says a
+// retry may help (fault.IsTemporary).
 func retry(ctx context.Context, fn func() error) error {
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn()
-		var r Retryable
-		if err == nil || attempt == 3 || !errors.As(err, &r) || !r.Retryable() {
+		if err == nil || attempt == 3 || !fault.IsTemporary(err) {
 			return err
 		}
 		t := time.NewTimer(delay)
@@ -315,8 +316,7 @@ func (b *Bot) keep(ctx context.Context, inc *incidents.Incident, ref MessageRef,
 	}
 	if err := retry(ctx, func() error { return update(ctx, ref, m) }); err != nil {
 		b.log.Error("bot: update a message", "incident_id", inc.ID, "channel", ref.Channel, "ts", ref.TS, "err", err)
-		var r Retryable
-		return errors.As(err, &r) && r.Retryable()
+		return fault.IsTemporary(err)
 	}
 	b.mu.Lock()
 	st.rendered[ref] = fp

@@ -110,8 +110,8 @@ type Home struct {
 
 // Chat is what the bot needs of a chat platform. The Slack adapter
 // implements it with slack-go; the web console's local chat implements
-// it in memory. Errors say whether a retry makes sense through
-// Retryable.
+// it in memory. Errors say whether a retry makes sense with a
+// Retryable() bool method, which fault.Retryable reads.
 type Chat interface {
 	// Post sends a message to a place and returns its reference.
 	Post(ctx context.Context, to Place, m Message) (MessageRef, error)
@@ -150,12 +150,6 @@ type File struct {
 	Title   string
 	Type    string // "markdown", "html", "json"
 	Content []byte
-}
-
-// Retryable reports whether err, returned by a Chat, is worth another try
-// later (a rate limit, a timeout, a 5xx).
-type Retryable interface {
-	Retryable() bool
 }
 
 // Handler is the bot as a chat adapter drives it. Each method answers

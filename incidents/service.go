@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 // Options configure a Service.
@@ -162,10 +164,10 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Action) (inc *In
 // stored: one write opens the incident with them.
 func (s *Service) declare(ctx context.Context, d Declaration, a Action, with func(inc *Incident, now time.Time) ([]Event, error)) (inc *Incident, created bool, err error) {
 	if strings.TrimSpace(d.Title) == "" {
-		return nil, false, fmt.Errorf("incidents: declare: a title is needed: %w", ErrInvalid)
+		return nil, false, &fault.Error{Op: "incidents: declare", Kind: ErrInvalid, Msg: "a title is needed"}
 	}
 	if d.Severity < 0 || d.Severity > 5 {
-		return nil, false, fmt.Errorf("incidents: declare: severity %d is not 1 to 5: %w", d.Severity, ErrInvalid)
+		return nil, false, &fault.Error{Op: "incidents: declare", Kind: ErrInvalid, Msg: fmt.Sprintf("severity %d is not 1 to 5", d.Severity)}
 	}
 	refs := cloneMap(d.Refs)
 	if a.Key != "" {
@@ -461,13 +463,13 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, a Action
 	return s.change(ctx, "transition", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
 		from := inc.Status
 		if !to.Valid() {
-			return nil, fmt.Errorf("unknown status %q: %w", to, ErrInvalid)
+			return nil, refuse("unknown status %q", to)
 		}
 		if from == to {
-			return nil, fmt.Errorf("it is already %s: %w", to, ErrInvalid)
+			return nil, refuse("it is already %s", to)
 		}
 		if !CanTransition(from, to) {
-			return nil, fmt.Errorf("it cannot go from %s to %s: %w", from, to, ErrInvalid)
+			return nil, refuse("it cannot go from %s to %s", from, to)
 		}
 		at := a.At
 		if at.IsZero() {
@@ -509,11 +511,11 @@ func (s *Service) Step(ctx context.Context, id string, number int, state StepSta
 			}
 		}
 		if i < 0 {
-			return nil, fmt.Errorf("there is no step %d (the runbook has %d): %w", number, len(inc.Steps), ErrInvalid)
+			return nil, refuse("there is no step %d (the runbook has %d)", number, len(inc.Steps))
 		}
 		typ := map[StepState]EventType{StepDone: EventStepDone, StepSkipped: EventStepSkipped, StepPending: EventStepReopened}[state]
 		if typ == "" {
-			return nil, fmt.Errorf("unknown step state %q: %w", state, ErrInvalid)
+			return nil, refuse("unknown step state %q", state)
 		}
 		at := a.At
 		if at.IsZero() {
@@ -536,7 +538,7 @@ func (s *Service) AssignRole(ctx context.Context, id, role, user string, a Actio
 	user = strings.TrimSpace(user)
 	return s.change(ctx, "assign", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
 		if user == "" {
-			return nil, fmt.Errorf("no user to assign: %w", ErrInvalid)
+			return nil, refuse("no user to assign")
 		}
 		prev := ""
 		switch role {
@@ -546,17 +548,17 @@ func (s *Service) AssignRole(ctx context.Context, id, role, user string, a Actio
 			}
 			prev = inc.Roles[role]
 			if prev == user {
-				return nil, fmt.Errorf("%s is already %s: %w", user, role, ErrInvalid)
+				return nil, refuse("%s is already %s", user, role)
 			}
 			inc.Roles[role] = user
 		case RoleResponder:
 			for _, r := range inc.Responders {
 				if r == user {
-					return nil, fmt.Errorf("%s is already a responder: %w", user, ErrInvalid)
+					return nil, refuse("%s is already a responder", user)
 				}
 			}
 		default:
-			return nil, fmt.Errorf("unknown role %q (want commander, comms, scribe or responder): %w", role, ErrInvalid)
+			return nil, refuse("unknown role %q (want commander, comms, scribe or responder)", role)
 		}
 		if !containsString(inc.Responders, user) {
 			inc.Responders = append(inc.Responders, user)
@@ -579,10 +581,10 @@ func containsString(list []string, s string) bool {
 func (s *Service) SetSeverity(ctx context.Context, id string, severity int, a Action) (*Incident, error) {
 	return s.change(ctx, "severity", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
 		if severity < 1 || severity > 5 {
-			return nil, fmt.Errorf("severity %d is not 1 to 5: %w", severity, ErrInvalid)
+			return nil, refuse("severity %d is not 1 to 5", severity)
 		}
 		if inc.Severity == severity {
-			return nil, fmt.Errorf("severity is already %d: %w", severity, ErrInvalid)
+			return nil, refuse("severity is already %d", severity)
 		}
 		prev := inc.Severity
 		inc.Severity = severity
@@ -596,7 +598,7 @@ func (s *Service) SetSeverity(ctx context.Context, id string, severity int, a Ac
 func (s *Service) AttachRunbook(ctx context.Context, id string, rb RunbookRef, steps []StepProgress, a Action) (*Incident, error) {
 	return s.change(ctx, "attach runbook", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
 		if rb.ID == "" {
-			return nil, fmt.Errorf("the runbook has no ID: %w", ErrInvalid)
+			return nil, refuse("the runbook has no ID")
 		}
 		ref := rb
 		inc.Runbook = &ref
@@ -619,7 +621,7 @@ func (s *Service) SetHome(ctx context.Context, id string, home Home) (*Incident,
 // Note adds a note to the timeline.
 func (s *Service) Note(ctx context.Context, id string, a Action) error {
 	if strings.TrimSpace(a.Text) == "" {
-		return fmt.Errorf("incidents: note %s: the note is empty: %w", id, ErrInvalid)
+		return &fault.Error{Op: "incidents: note " + id, Kind: ErrInvalid, Msg: "the note is empty"}
 	}
 	return s.record(ctx, "note", id, s.event(id, a, "", EventNote, s.now().UTC(), a.Text, nil))
 }
@@ -638,7 +640,7 @@ type PinnedMessage struct {
 // Pin puts a message on the timeline at its original time.
 func (s *Service) Pin(ctx context.Context, id string, m PinnedMessage, a Action) error {
 	if m.ID == "" {
-		return fmt.Errorf("incidents: pin %s: the message has no ID: %w", id, ErrInvalid)
+		return &fault.Error{Op: "incidents: pin " + id, Kind: ErrInvalid, Msg: "the message has no ID"}
 	}
 	if a.Key == "" {
 		// Pinning again after an unpin is a new pin.
@@ -791,4 +793,11 @@ func (s *Service) FindByRef(ctx context.Context, kind, value string) (*Incident,
 // Claim records a delivery key (see Store.Claim).
 func (s *Service) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return s.store.Claim(ctx, key, ttl)
+}
+
+// refuse is a change the incident's rules refuse: ErrInvalid, with the
+// reason as a sentence for the person who asked ("it is already
+// acknowledged"), which fault.Message gives back.
+func refuse(format string, args ...any) error {
+	return &fault.Error{Kind: ErrInvalid, Msg: fmt.Sprintf(format, args...)}
 }

@@ -3,7 +3,6 @@ package slack
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/bot/slack/slacktestx"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
 
@@ -280,14 +280,13 @@ func TestAFailedCallSaysWhetherToRetry(t *testing.T) {
 	c, srv, _ := newChat(t, ChatConfig{Outbox: OutboxConfig{Attempts: 2}})
 	srv.Fail("chat.postMessage", slacktestx.Fault{SlackError: "channel_not_found"})
 	_, err := c.Post(context.Background(), bot.Place{Channel: "C0NOPE"}, hello("x"))
-	var r bot.Retryable
-	if !errors.As(err, &r) || r.Retryable() {
+	if !fault.IsPermanent(err) {
 		t.Errorf("got %v, want an error that is not worth a retry", err)
 	}
 	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 503}, slacktestx.Fault{Status: 503})
 	srv.Fail("conversations.history", slacktestx.Fault{Status: 503}, slacktestx.Fault{Status: 503})
 	_, err = c.Post(context.Background(), bot.Place{Channel: "C0NOPE"}, hello("x"))
-	if !errors.As(err, &r) || !r.Retryable() {
+	if !fault.IsTemporary(err) {
 		t.Errorf("got %v, want an error worth a retry", err)
 	}
 }
@@ -339,8 +338,7 @@ func TestAPostWhoseLastTryMayHaveLandedIsLookedUpAndNotRetriedByTheCaller(t *tes
 	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 500})
 	srv.Fail("chat.postMessage", slacktestx.Fault{Status: 500})
 	_, err = c.Post(context.Background(), bot.Place{Channel: ch}, hello("never"))
-	var r bot.Retryable
-	if err == nil || !errors.As(err, &r) || r.Retryable() {
+	if err == nil || !fault.IsPermanent(err) {
 		t.Errorf("got %v, want an error that is not worth a retry", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	slackgo "github.com/slack-go/slack"
 )
 
@@ -33,7 +32,7 @@ type Error struct {
 	maybeSent bool
 }
 
-var _ bot.Retryable = (*Error)(nil)
+var _ interface{ Retryable() bool } = (*Error)(nil) // read by fault.Retryable
 
 func (e *Error) Error() string {
 	if e.Target == "" {

@@ -3,8 +3,9 @@
 // and answers 2xx only once Put has returned, so that nothing answered is
 // lost; a Worker Takes deliveries, in order per order key (one alert
 // group, one PagerDuty incident), and hands each to the Handler of its
-// source, with retries and backoff. A handler's error marked Permanent
-// drops the delivery instead (a body that will never decode).
+// source, with retries and backoff. A handler's error marked permanent
+// (fault.Permanent) drops the delivery instead (a body that will never
+// decode).
 //
 // The Inbox interface is implemented by the stores (incidents/boltstore,
 // incidents/redisstore), which pass the conformance suite in

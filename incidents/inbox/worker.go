@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/replica"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -95,7 +96,7 @@ var errWorkerRunning = errors.New("incidents: the inbox worker is already runnin
 // so they are not processed ahead of it. That order holds within one
 // worker; across replicas it holds as far as leases allow.
 //
-// A handler returning nil marks its delivery done. A Permanent error, an
+// A handler returning nil marks its delivery done. A permanent error (fault.Permanent), an
 // unknown source, a failure on the last of MaxAttempts attempts, or a
 // delivery taken more than MaxAttempts times without finishing (its
 // handler may bring the process down) drops the delivery (it is marked
@@ -349,7 +350,7 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 			w.processed.Add(1)
 		}
 		w.unblock(key, d.ID)
-	case IsPermanent(err):
+	case fault.IsPermanent(err):
 		w.drop(ctx, log, key, d.ID, err)
 	case d.Attempts >= w.opts.MaxAttempts:
 		w.failed.Add(1)
@@ -384,7 +385,7 @@ func (w *Worker) handle(ctx context.Context, t taken) (err error) {
 	defer func() { endDeliverySpan(span, t.d, err) }()
 	h := w.handlers[t.d.Source]
 	if h == nil {
-		return Permanent(fmt.Errorf("no handler for source %q", t.d.Source))
+		return fault.Permanent(fmt.Errorf("no handler for source %q", t.d.Source))
 	}
 	ctx, cancel := context.WithDeadline(ctx, t.deadline)
 	defer cancel()
@@ -406,7 +407,7 @@ func endDeliverySpan(span trace.Span, d Delivery, err error) {
 	if span.IsRecording() {
 		outcome := "processed"
 		switch {
-		case IsPermanent(err):
+		case fault.IsPermanent(err):
 			outcome = "dropped"
 		case err != nil:
 			outcome = "failed"

@@ -18,6 +18,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/internal/poll"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 // workerWaitFor is how long a test polls for what should happen soon.
@@ -217,7 +218,7 @@ func TestWorkerDropsADelivery(t *testing.T) {
 		{
 			name:     "a permanent error drops it at once",
 			source:   "alertmanager",
-			handler:  &deliveryRecorder{failures: map[string]int{"d1": 100}, err: inbox.Permanent(errors.New("the body is not JSON"))},
+			handler:  &deliveryRecorder{failures: map[string]int{"d1": 100}, err: fault.Permanent(errors.New("the body is not JSON"))},
 			attempts: []int{1},
 		},
 		{

@@ -12,6 +12,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -62,10 +63,10 @@ const Actor = "alertmanager"
 func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error {
 	m, err := Decode(bytes.NewReader(d.Body), int64(len(d.Body)))
 	if err != nil {
-		return inbox.Permanent(fmt.Errorf("alertmanager: delivery %s: %w", d.ID, err))
+		return fault.Permanent(fmt.Errorf("alertmanager: delivery %s: %w", d.ID, err))
 	}
 	if strings.TrimSpace(m.GroupKey) == "" {
-		return inbox.Permanent(fmt.Errorf("alertmanager: delivery %s: the notification has no group key: %w", d.ID, ErrInvalid))
+		return fault.Permanent(fmt.Errorf("alertmanager: delivery %s: the notification has no group key: %w", d.ID, ErrInvalid))
 	}
 	// Late copies of earlier reports (from another Alertmanager of a
 	// cluster, or a delivery taken again) are ReportAlerts' to ignore.
@@ -75,7 +76,7 @@ func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error 
 	if err != nil {
 		err = fmt.Errorf("alertmanager: delivery %s: group %s: %w", d.ID, short(m.GroupKey), err)
 		if errors.Is(err, incidents.ErrInvalid) {
-			return inbox.Permanent(err)
+			return fault.Permanent(err)
 		}
 		return err
 	}

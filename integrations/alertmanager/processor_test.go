@@ -10,6 +10,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 const checkoutGroup = `{}/{severity="critical"}:{alertname="CheckoutDown", service="checkout"}`
@@ -233,7 +234,7 @@ func TestProcessorDropsWhatCanNeverBeApplied(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := p.HandleDelivery(context.Background(), inbox.Delivery{ID: "alertmanager:x", Source: Source, Body: tt.body})
-			if !inbox.IsPermanent(err) || !strings.Contains(err.Error(), "alertmanager:x") {
+			if !fault.IsPermanent(err) || !strings.Contains(err.Error(), "alertmanager:x") {
 				t.Errorf("got %v, want a permanent error naming the delivery", err)
 			}
 		})
@@ -257,7 +258,7 @@ func TestProcessorLeavesAStoreFailureForAnotherAttempt(t *testing.T) {
 	w := newWorld(t, boltstore.Options{})
 	p := NewProcessor(ProcessorConfig{Service: newWorldOver(failingStore{w.store}, w.store).svc})
 	err := p.HandleDelivery(context.Background(), delivery(t, notification(checkoutGroup, checkoutAlert("a:80", time.Time{}))))
-	if err == nil || inbox.IsPermanent(err) || !errors.Is(err, errDown) {
+	if err == nil || fault.IsPermanent(err) || !errors.Is(err, errDown) {
 		t.Errorf("got %v, want the store's error, not permanent", err)
 	}
 }

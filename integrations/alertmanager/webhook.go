@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 // Version is the only webhook payload version Decode accepts.
@@ -181,7 +182,7 @@ func Decode(r io.Reader, limit int64) (*Message, error) {
 }
 
 func invalid(cause error, msg string) error {
-	return &payload.Error{Prefix: "alertmanager", Kind: ErrInvalid, Msg: msg, Cause: cause}
+	return &fault.Error{Op: "alertmanager", Kind: ErrInvalid, Msg: msg, Cause: cause}
 }
 
 func tooLarge(limit int64) error { return payload.TooLarge("alertmanager", ErrTooLarge, limit) }

@@ -14,6 +14,7 @@ import (
 
 	pd "github.com/PagerDuty/go-pagerduty"
 
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
@@ -82,12 +83,12 @@ type Error struct {
 	// no answer (a network error, a cancelled context) or the call was not
 	// made.
 	StatusCode int
-	// Retryable says whether the same call may succeed later: true for a
+	// Retry says whether the same call may succeed later: true for a
 	// rate limit (429), a server error (5xx) or a network failure; false
 	// for a bad token (401), a missing permission (403), an unknown
 	// incident (404), an invalid ID, an unreadable answer or a context
 	// that is done.
-	Retryable bool
+	Retry bool
 	// RetryAfter is how long PagerDuty asked to wait before the next call
 	// (its Retry-After header on a 429 or 503); 0 when it did not say.
 	RetryAfter time.Duration
@@ -104,15 +105,18 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether trying the call again later may succeed.
-func (e *Error) Temporary() bool { return e.Retryable }
+// Retryable reports whether trying the call again later may succeed,
+// for fault.Retryable.
+func (e *Error) Retryable() bool { return e.Retry }
 
 // IsRetryable reports whether err, as returned by a Client, is worth
 // retrying: true for rate limits, PagerDuty's server errors and network
-// failures, false for everything else, nil included.
+// failures, false for everything else, nil included. It is
+// fault.Retryable's verdict, and go-pagerduty's own for an APIError that
+// no *Error wraps.
 func IsRetryable(err error) bool {
-	if e, ok := errors.AsType[*Error](err); ok {
-		return e.Retryable
+	if retry, known := fault.Retryable(err); known {
+		return retry
 	}
 	if e, ok := errors.AsType[pd.APIError](err); ok {
 		return e.Temporary()
@@ -179,7 +183,7 @@ func apiError(ctx context.Context, op, incidentID string, err error, wait *retry
 	e := &Error{Op: op, IncidentID: incidentID, Err: err}
 	if ae, ok := errors.AsType[pd.APIError](err); ok {
 		e.StatusCode = ae.StatusCode
-		e.Retryable = ae.Temporary()
+		e.Retry = ae.Temporary()
 		if wait != nil {
 			e.RetryAfter = wait.d
 		}
@@ -198,7 +202,7 @@ func apiError(ctx context.Context, op, incidentID string, err error, wait *retry
 		e.Err = fmt.Errorf("unreadable answer: %w", err)
 		return e
 	}
-	e.Retryable = true
+	e.Retry = true
 	return e
 }
 

@@ -345,11 +345,11 @@ func checkError(t *testing.T, err error, incidentID string, status int, retryabl
 	if !ok {
 		t.Fatalf("got %T %v, want *Error", err, err)
 	}
-	if e.Op != "list alerts" || e.StatusCode != status || e.Retryable != retryable {
-		t.Errorf("got op %q, status %d, retryable %v; want list alerts, %d, %v", e.Op, e.StatusCode, e.Retryable, status, retryable)
+	if e.Op != "list alerts" || e.StatusCode != status || e.Retry != retryable {
+		t.Errorf("got op %q, status %d, retryable %v; want list alerts, %d, %v", e.Op, e.StatusCode, e.Retry, status, retryable)
 	}
-	if IsRetryable(err) != retryable || e.Temporary() != retryable {
-		t.Errorf("got IsRetryable %v, Temporary %v; want %v", IsRetryable(err), e.Temporary(), retryable)
+	if IsRetryable(err) != retryable || e.Retryable() != retryable {
+		t.Errorf("got IsRetryable %v, Temporary %v; want %v", IsRetryable(err), e.Retryable(), retryable)
 	}
 	if want := "pagerduty: list alerts of incident " + incidentID + ": "; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("got %q, want it to start with %q", err, want)
@@ -500,7 +500,7 @@ func TestIsRetryableOfOtherErrors(t *testing.T) {
 		{"a go-pagerduty rate limit is retryable", pd.APIError{StatusCode: 429}, true},
 		{"a wrapped go-pagerduty server error is retryable", fmt.Errorf("sync: %w", pd.APIError{StatusCode: 502}), true},
 		{"a go-pagerduty 401 is not retryable", pd.APIError{StatusCode: 401}, false},
-		{"a wrapped *Error keeps its verdict", fmt.Errorf("match: %w", &Error{Op: "list alerts", Retryable: true}), true},
+		{"a wrapped *Error keeps its verdict", fmt.Errorf("match: %w", &Error{Op: "list alerts", Retry: true}), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

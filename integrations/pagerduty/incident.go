@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
-
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -127,7 +126,7 @@ type IncidentNote struct {
 // ErrInvalid when the data is missing, malformed or names no incident.
 func (e *Event) Incident() (*Incident, error) {
 	if e.ResourceType != "incident" && !strings.HasPrefix(e.EventType, "incident.") {
-		return nil, &payload.Error{Prefix: "pagerduty", Kind: ErrNotIncident, Msg: fmt.Sprintf("event %s is about a %q, not an incident", e.label(), short(e.ResourceType))}
+		return nil, &fault.Error{Op: "pagerduty", Kind: ErrNotIncident, Msg: fmt.Sprintf("event %s is about a %q, not an incident", e.label(), short(e.ResourceType))}
 	}
 	if isNull(e.Data) {
 		return nil, invalid(nil, fmt.Sprintf("event %s has no data", e.label()))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 )
 
@@ -97,7 +98,7 @@ var handled = map[string]bool{
 func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error {
 	ev, err := DecodeWebhook(bytes.NewReader(d.Body), max(int64(len(d.Body)), DefaultLimit))
 	if err != nil {
-		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
+		return fault.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
 	}
 	log := p.log.With("delivery_id", d.ID, "event_type", ev.EventType)
 	if !handled[ev.EventType] {
@@ -106,10 +107,10 @@ func (p *Processor) HandleDelivery(ctx context.Context, d inbox.Delivery) error 
 	}
 	pdInc, err := ev.Incident()
 	if err != nil {
-		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
+		return fault.Permanent(fmt.Errorf("pagerduty: delivery %s: %w", d.ID, err))
 	}
 	if !validID.MatchString(pdInc.ID) {
-		return inbox.Permanent(fmt.Errorf("pagerduty: delivery %s: incident ID %q: %w", d.ID, short(pdInc.ID), ErrInvalidID))
+		return fault.Permanent(fmt.Errorf("pagerduty: delivery %s: incident ID %q: %w", d.ID, short(pdInc.ID), ErrInvalidID))
 	}
 	key := d.ID
 	if ev.ID != "" {
@@ -352,7 +353,7 @@ func (p *Processor) priority(ctx context.Context, log *slog.Logger, id string, p
 func (p *Processor) note(ctx context.Context, log *slog.Logger, ev *Event, id string, act incidents.Action) error {
 	var n IncidentNote
 	if err := ev.DecodeData(&n); err != nil {
-		return inbox.Permanent(fmt.Errorf("pagerduty: note on %s: %w", id, err))
+		return fault.Permanent(fmt.Errorf("pagerduty: note on %s: %w", id, err))
 	}
 	content := strings.TrimSpace(n.Content)
 	if content == "" {

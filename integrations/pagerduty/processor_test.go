@@ -12,6 +12,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 const pdIncidentID = "Q2K4FZ5M0ZP1AB"
@@ -185,7 +186,7 @@ func TestTriggeredWhilePagerDutysAPIFailsIsRetriedLater(t *testing.T) {
 	// A 500 on the list of alerts: worth another attempt.
 	f.failNext(serverError)
 	err := p.HandleDelivery(t.Context(), d)
-	if err == nil || inbox.IsPermanent(err) || !IsRetryable(err) {
+	if err == nil || fault.IsPermanent(err) || !IsRetryable(err) {
 		t.Fatalf("got %v, want an error worth a retry", err)
 	}
 	if _, err := svc.FindByRef(t.Context(), incidents.RefPagerDutyIncident, pdIncidentID); !errors.Is(err, incidents.ErrNotFound) {
@@ -423,7 +424,7 @@ func TestDeliveriesThatCannotBeApplied(t *testing.T) {
 			svc := newService(t)
 			p := NewProcessor(ProcessorConfig{Incidents: svc})
 			err := p.HandleDelivery(t.Context(), inbox.Delivery{ID: "pagerduty:E1", Source: "pagerduty", Body: []byte(tt.body)})
-			if tt.permanent != (err != nil && inbox.IsPermanent(err)) || (!tt.permanent && err != nil) {
+			if tt.permanent != (err != nil && fault.IsPermanent(err)) || (!tt.permanent && err != nil) {
 				t.Errorf("got %v, want permanent %v", err, tt.permanent)
 			}
 			if list, _ := svc.List(t.Context(), incidents.Filter{}); len(list) != 0 {

@@ -360,7 +360,7 @@ func describe(err error) string {
 		return strings.TrimSpace(fmt.Sprintf("%d %s", ae.StatusCode, clip(msg, 200)))
 	}
 	if e, ok := errors.AsType[*Error](err); ok {
-		if e.Retryable && e.StatusCode == 0 {
+		if e.Retry && e.StatusCode == 0 {
 			return "PagerDuty could not be reached"
 		}
 		return e.Err.Error()

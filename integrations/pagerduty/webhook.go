@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/internal/payload"
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
 // DefaultLimit is the body size DecodeWebhook allows when it is given a
@@ -141,7 +142,7 @@ func isNull(raw json.RawMessage) bool {
 }
 
 func invalid(cause error, msg string) error {
-	return &payload.Error{Prefix: "pagerduty", Kind: ErrInvalid, Msg: msg, Cause: cause}
+	return &fault.Error{Op: "pagerduty", Kind: ErrInvalid, Msg: msg, Cause: cause}
 }
 
 func tooLarge(limit int64) error { return payload.TooLarge("pagerduty", ErrTooLarge, limit) }

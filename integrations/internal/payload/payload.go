@@ -7,25 +7,14 @@ import (
 	"io"
 	"time"
 	"unicode/utf8"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/fault"
 )
 
-// Error is a bad payload: Msg is for the sender (it becomes the body of a
-// 400 answer or a command's message), Kind is a sentinel for errors.Is,
-// and Cause is the underlying error for the operator's log.
-type Error struct {
-	Prefix string // the integration, as in "alertmanager: ..."
-	Kind   error
-	Msg    string
-	Cause  error
-}
-
-func (e *Error) Error() string        { return e.Prefix + ": " + e.Msg }
-func (e *Error) Is(target error) bool { return target == e.Kind }
-func (e *Error) Unwrap() error        { return e.Cause }
-
-// TooLarge is the error for a payload over limit bytes.
+// TooLarge is the error for a payload over limit bytes: a fault.Error
+// whose message is for the sender.
 func TooLarge(prefix string, kind error, limit int64) error {
-	return &Error{Prefix: prefix, Kind: kind, Msg: fmt.Sprintf("the body is larger than %d bytes", limit)}
+	return &fault.Error{Op: prefix, Kind: kind, Msg: fmt.Sprintf("the body is larger than %d bytes", limit)}
 }
 
 // Describe says in a sentence what is wrong with JSON that json.Unmarshal

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -357,7 +358,7 @@ func attachable(rb *runbooks.Runbook, reason string) (*incidents.RunbookRef, []i
 	ref := &incidents.RunbookRef{ID: rb.ID, Source: rb.Source, Path: rb.Path, Title: rb.Title, Commit: rb.Commit, Reason: reason}
 	steps := make([]incidents.StepProgress, 0, len(rb.Steps))
 	for _, st := range rb.Steps {
-		steps = append(steps, incidents.StepProgress{Number: st.Number, Title: clip(firstOf(st.Title, fmt.Sprintf("Step %d", st.Number)), 300)})
+		steps = append(steps, incidents.StepProgress{Number: st.Number, Title: clip(cmp.Or(st.Title, fmt.Sprintf("Step %d", st.Number)), 300)})
 	}
 	return ref, steps, nil
 }

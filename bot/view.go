@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -680,13 +681,13 @@ func eventLine(e incidents.Event) Text {
 	case incidents.EventMessageUnpinned:
 		t = Text{P("unpinned a message")}
 	case incidents.EventAlertFired:
-		t = Text{P("alert firing: " + clip(firstOf(e.Text, d["alert"]), 200))}
+		t = Text{P("alert firing: " + clip(cmp.Or(e.Text, d["alert"]), 200))}
 	case incidents.EventAlertResolved:
-		t = Text{P("alert resolved: " + clip(firstOf(e.Text, d["alert"]), 200))}
+		t = Text{P("alert resolved: " + clip(cmp.Or(e.Text, d["alert"]), 200))}
 	case incidents.EventRunbookAttached:
 		t = Text{P("runbook: " + clip(e.Text, maxFieldChars))}
 	case incidents.EventBreadcrumbOpened:
-		t = Text{P("opened " + clip(firstOf(d["name"], d["url"]), 200))}
+		t = Text{P("opened " + clip(cmp.Or(d["name"], d["url"]), 200))}
 	default:
 		t = Text{P(string(e.Type) + " " + clip(e.Text, 200))}
 	}
@@ -701,15 +702,6 @@ func sevOr(s string) string {
 		return "none"
 	}
 	return "SEV" + s
-}
-
-func firstOf(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // timeline shows the last events of an incident.

@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 			}
 			resolved := al.Status == "resolved"
 			start := al.StartsAt.UTC().Format(time.RFC3339Nano)
-			act := Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source, al.Source), Text: firstNonEmpty(al.Summary, al.Name)}
+			act := Action{Actor: a.Actor, Source: cmp.Or(a.Source, g.Source, al.Source), Text: cmp.Or(al.Summary, al.Name)}
 			switch {
 			case i < 0 && resolved:
 				continue // an alert we never saw fire; nothing to undo
@@ -181,7 +182,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 				_, _ = h.Write([]byte(fp + "\x00"))
 			}
 			text := fmt.Sprintf("%d more alerts fired; over the %d an incident keeps, they are counted here only", len(dropped), MaxAlerts)
-			act := Action{Key: fmt.Sprintf("alerts-over-cap:%016x", h.Sum64()), Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source)}
+			act := Action{Key: fmt.Sprintf("alerts-over-cap:%016x", h.Sum64()), Actor: a.Actor, Source: cmp.Or(a.Source, g.Source)}
 			events = append(events, s.event(id, act, "", EventAlertFired, now, text, map[string]string{"dropped": strconv.Itoa(len(dropped))}))
 		}
 		if len(events) == 0 {
@@ -217,7 +218,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 			d.Suggestions, d.Searches = e.Suggestions, e.Searches
 		}
 		// The incident opens with the report's alerts, in one write.
-		inc, created, err := s.declare(ctx, d, Action{Actor: a.Actor, Source: firstNonEmpty(a.Source, g.Source), At: a.At}, apply)
+		inc, created, err := s.declare(ctx, d, Action{Actor: a.Actor, Source: cmp.Or(a.Source, g.Source), At: a.At}, apply)
 		if err != nil {
 			return res, err
 		}
@@ -321,7 +322,7 @@ func firingAlerts(alerts []runbooks.Alert) []runbooks.Alert {
 func firstFiringName(alerts []runbooks.Alert) string {
 	for _, al := range alerts {
 		if al.Status != "resolved" {
-			return firstNonEmpty(al.Summary, al.Name, "Alert")
+			return cmp.Or(al.Summary, al.Name, "Alert")
 		}
 	}
 	return "Alert"

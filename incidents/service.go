@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -201,7 +202,7 @@ func (s *Service) declare(ctx context.Context, d Declaration, a Action, with fun
 		}
 		inc = &Incident{
 			ID: id, Links: append([]Link(nil), d.Links...), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
-			Status: StatusTriggered, Source: firstNonEmpty(d.Source, a.Source), Service: d.Service, Refs: refs,
+			Status: StatusTriggered, Source: cmp.Or(d.Source, a.Source), Service: d.Service, Refs: refs,
 			Runbook: d.Runbook, CreatedAt: at.UTC(), UpdatedAt: now,
 			Suggestions: append([]RunbookRef(nil), d.Suggestions...), Searches: append([]string(nil), d.Searches...),
 		}
@@ -306,15 +307,6 @@ func less(a, b string) bool {
 		return b == RefKey
 	}
 	return a < b
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 func sevText(sev int) string {

@@ -2,12 +2,13 @@ package report
 
 import (
 	"bytes"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"html"
 	"html/template"
 	"slices"
 	"strconv"
 	"sync"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 // HTML renders the report as one standalone HTML document: its styles

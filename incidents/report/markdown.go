@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 // Markdown renders the report as GitHub-flavoured Markdown, to be read in
@@ -83,7 +85,7 @@ func (r *Report) Markdown() []byte {
 	if rb := r.Runbook; rb == nil {
 		w("_No runbook was attached._\n")
 	} else {
-		w("**", mdLine(cmpOr(rb.Title, rb.ID, "Untitled runbook")), "**")
+		w("**", mdLine(cmp.Or(rb.Title, rb.ID, "Untitled runbook")), "**")
 		if rb.Location != "" {
 			w(" · ", mdCode(rb.Location))
 		}
@@ -167,15 +169,6 @@ func who(actor, source string) string {
 		return actor
 	case source != "":
 		return "(" + source + ")"
-	}
-	return ""
-}
-
-func cmpOr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
 	}
 	return ""
 }

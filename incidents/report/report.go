@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 // Report is the post-incident report: everything the Markdown, HTML and

@@ -1,9 +1,10 @@
 package report
 
 import (
-	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"strconv"
 	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 )
 
 // The geometry of the HTML report's inline SVG charts, computed here so

@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -189,7 +190,7 @@ func title(m *Message, firing []runbooks.Alert) string {
 	}
 	if t == "" {
 		for _, a := range firing {
-			if t = strings.TrimSpace(firstNonEmpty(a.Summary, a.Name)); t != "" {
+			if t = strings.TrimSpace(cmp.Or(a.Summary, a.Name)); t != "" {
 				break
 			}
 		}
@@ -203,15 +204,6 @@ func title(m *Message, firing []runbooks.Alert) string {
 		t = t[:cut] + "…"
 	}
 	return t
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // Severity maps an alert's severity label to an incident severity, 1 the

@@ -1,6 +1,7 @@
 package pagerduty
 
 import (
+	"cmp"
 	"encoding/json"
 	"regexp"
 	"strconv"
@@ -59,7 +60,7 @@ func AlertFromIncidentAlert(pa pd.IncidentAlert) runbooks.Alert {
 	d := readDetails(pa.Body)
 	a.Labels, a.Annotations = d.labels, d.annotations
 	a.GeneratorURL = d.generatorURL
-	a.Fingerprint = firstNonEmpty(d.fingerprint, pa.AlertKey, str(d.cef["dedup_key"]), str(pa.Body["incident_key"]))
+	a.Fingerprint = cmp.Or(d.fingerprint, pa.AlertKey, str(d.cef["dedup_key"]), str(pa.Body["incident_key"]))
 	if a.Labels["severity"] == "" && pa.Severity != "" {
 		a.Labels["severity"] = pa.Severity
 	}
@@ -128,9 +129,9 @@ func readDetails(body map[string]any) details {
 					addIfAbsent(d.annotations, k, s)
 				}
 			case k == "fingerprint":
-				d.fingerprint = firstNonEmpty(d.fingerprint, s)
+				d.fingerprint = cmp.Or(d.fingerprint, s)
 			case k == "generatorURL" || k == "generator_url":
-				d.generatorURL = firstNonEmpty(d.generatorURL, s)
+				d.generatorURL = cmp.Or(d.generatorURL, s)
 			case annotationKeys[k]:
 				addIfAbsent(d.annotations, k, s)
 			default:
@@ -145,7 +146,7 @@ func readDetails(body map[string]any) details {
 	labels, annotations, source := parseAlertText(text)
 	addAll(d.labels, labels)
 	addAll(d.annotations, annotations)
-	d.generatorURL = firstNonEmpty(d.generatorURL, source)
+	d.generatorURL = cmp.Or(d.generatorURL, source)
 	return d
 }
 
@@ -204,15 +205,6 @@ func addAll(dst, src map[string]string) {
 	}
 }
 
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // header is a line such as "Value: ..." or "Silence: ..." that ends a list
 // in Alertmanager's (or Grafana's) alert text.
 var header = regexp.MustCompile(`^[A-Z][A-Za-z ]{0,30}:(\s|$)`)
@@ -258,7 +250,7 @@ func parseAlertText(s string) (labels, annotations map[string]string, source str
 			}
 			last = k
 		case strings.HasPrefix(t, "Source:"):
-			source = firstNonEmpty(source, strings.TrimSpace(strings.TrimPrefix(t, "Source:")))
+			source = cmp.Or(source, strings.TrimSpace(strings.TrimPrefix(t, "Source:")))
 			section, last = none, ""
 		case header.MatchString(t):
 			section, last = none, ""

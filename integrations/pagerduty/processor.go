@@ -2,6 +2,7 @@ package pagerduty
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -188,7 +189,7 @@ func (p *Processor) open(ctx context.Context, log *slog.Logger, pdInc *Incident,
 	}
 	g := incidents.AlertGroup{
 		Refs:     map[string]string{incidents.RefPagerDutyIncident: pdInc.ID},
-		Title:    firstNonEmpty(strings.TrimSpace(pdInc.Title), alerts[0].Summary, alerts[0].Name, "PagerDuty incident "+pdInc.ID),
+		Title:    cmp.Or(strings.TrimSpace(pdInc.Title), alerts[0].Summary, alerts[0].Name, "PagerDuty incident "+pdInc.ID),
 		Severity: Severity(pdInc),
 		Service:  alerts[0].Service(),
 		Source:   Source,
@@ -456,13 +457,13 @@ func agentName(r *Reference) string {
 	if r == nil {
 		return ""
 	}
-	return firstNonEmpty(r.Summary, r.ID)
+	return cmp.Or(r.Summary, r.ID)
 }
 
 func assigneeNames(inc *Incident) string {
 	var names []string
 	for _, a := range inc.Assignees {
-		if n := firstNonEmpty(a.Summary, a.ID); n != "" {
+		if n := cmp.Or(a.Summary, a.ID); n != "" {
 			names = append(names, n)
 		}
 	}

@@ -65,6 +65,9 @@ type WorkerOptions struct {
 	// delivery carries (Meta[TraceParentKey]); nil means the global
 	// provider, a no-op unless the process set one.
 	TracerProvider trace.TracerProvider
+	// Now is the clock that says when a lease or a block runs out; nil
+	// means time.Now. Polls and backoffs keep the real pace.
+	Now func() time.Time
 }
 
 // WorkerStats counts what a Worker did with the deliveries it took.
@@ -160,6 +163,9 @@ func NewWorker(inbox Inbox, handlers map[string]Handler, opts WorkerOptions) *Wo
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultWorkerConcurrency
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -214,7 +220,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		room := w.opts.Batch - w.held()
 		full := false
 		if room > 0 {
-			start := time.Now()
+			start := w.opts.Now()
 			ds, err := w.inbox.Take(ctx, w.opts.Consumer, room, w.opts.Lease)
 			if err != nil && ctx.Err() == nil {
 				w.log.Error("inbox: take failed", "err", err)
@@ -334,7 +340,7 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 	case <-stop:
 		return
 	}
-	if !time.Now().Before(t.deadline) {
+	if !w.opts.Now().Before(t.deadline) {
 		// Its lease ran out while it waited: it may be another
 		// consumer's now.
 		<-slots
@@ -357,7 +363,7 @@ func (w *Worker) process(ctx context.Context, stop <-chan struct{}, slots chan s
 		w.drop(ctx, log, key, d.ID, fmt.Errorf("attempt %d of %d: %w", d.Attempts, w.opts.MaxAttempts, err))
 	default:
 		w.failed.Add(1)
-		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "err", err, "retry_after", max(time.Until(t.deadline), 0).Round(time.Millisecond))
+		log.Warn("inbox: delivery failed; it comes back when its lease runs out", "err", err, "retry_after", max(t.deadline.Sub(w.opts.Now()), 0).Round(time.Millisecond))
 		w.holdBehind(key, d.ID)
 	}
 }
@@ -371,7 +377,7 @@ func (w *Worker) holdBehind(key, id string) {
 		return
 	}
 	w.mu.Lock()
-	w.blocked[key] = block{id: id, until: time.Now().Add(w.opts.Lease)}
+	w.blocked[key] = block{id: id, until: w.opts.Now().Add(w.opts.Lease)}
 	w.mu.Unlock()
 }
 
@@ -387,7 +393,7 @@ func (w *Worker) handle(ctx context.Context, t taken) (err error) {
 	if h == nil {
 		return fault.Permanent(fmt.Errorf("no handler for source %q", t.d.Source))
 	}
-	ctx, cancel := context.WithDeadline(ctx, t.deadline)
+	ctx, cancel := context.WithTimeout(ctx, t.deadline.Sub(w.opts.Now())) // the deadline is on the worker's clock
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -453,7 +459,7 @@ func (w *Worker) heldBack(key, id string) bool {
 	switch {
 	case !ok || b.id == id:
 		return false
-	case !time.Now().Before(b.until):
+	case !w.opts.Now().Before(b.until):
 		delete(w.blocked, key) // the failed one is free to take again, first
 		return false
 	}
@@ -463,7 +469,7 @@ func (w *Worker) heldBack(key, id string) bool {
 // pruneBlocks forgets the blocks whose failed delivery is free to take
 // again: it may have gone to another worker.
 func (w *Worker) pruneBlocks() {
-	now := time.Now()
+	now := w.opts.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for key, b := range w.blocked {

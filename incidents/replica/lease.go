@@ -63,6 +63,9 @@ type ElectorOptions struct {
 	// Logger receives the elections and the errors of Lead; nil discards
 	// them.
 	Logger *slog.Logger
+	// Now is the clock that says when a lease held runs out; nil means
+	// time.Now. The tries keep the real pace (every TTL/3).
+	Now func() time.Time
 }
 
 // Elector keeps trying to lead a lease and tells whether this replica
@@ -77,6 +80,7 @@ type Elector struct {
 	onElected func(context.Context)
 	onDemoted func()
 	log       *slog.Logger
+	now       func() time.Time
 
 	leading atomic.Bool
 }
@@ -84,7 +88,10 @@ type Elector struct {
 // NewElector returns an Elector over leaser; Run starts it.
 func NewElector(leaser Leaser, opts ElectorOptions) *Elector {
 	e := &Elector{leaser: leaser, name: opts.Name, holder: opts.Holder, ttl: opts.TTL,
-		onElected: opts.OnElected, onDemoted: opts.OnDemoted, log: opts.Logger}
+		onElected: opts.OnElected, onDemoted: opts.OnDemoted, log: opts.Logger, now: opts.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
 	if e.name == "" {
 		e.name = LeaderLease
 	}
@@ -148,7 +155,7 @@ func (e *Elector) Run(ctx context.Context) error {
 	}
 loop:
 	for {
-		start := time.Now()
+		start := e.now()
 		// A try that hangs past the next one counts as failed.
 		tryCtx, cancelTry := context.WithTimeout(ctx, every)
 		held, err := e.leaser.Lead(tryCtx, e.name, e.holder, e.ttl)
@@ -161,7 +168,7 @@ loop:
 			// at the last try before then, so that it is over before
 			// another replica can take the lease.
 			e.log.Warn("lease: try to lead", "err", err)
-			if stopWork != nil && !time.Now().Add(every).Before(validUntil) {
+			if stopWork != nil && !e.now().Add(every).Before(validUntil) {
 				demote("the lease could not be renewed before it runs out")
 			}
 		case held:

@@ -177,6 +177,30 @@ func TestAnElectorThatCannotRenewStopsLeadingWhenItsLeaseRunsOut(t *testing.T) {
 	}
 }
 
+// The elector's clock, not the wall's, says when a lease held runs out:
+// while it stands still, a leader that cannot renew keeps leading however
+// many tries fail; once it passes the lease's end, the leader steps down.
+func TestAnElectorReadsWhenItsLeaseRunsOutOnItsOwnClock(t *testing.T) {
+	la, _ := leasers[1].open(t)
+	f := &failingLeaser{Leaser: la}
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Unix(1_800_000_000, 0).Add(time.Duration(offset.Load())) }
+	const ttl = 30 * time.Millisecond
+	e := replica.NewElector(f, replica.ElectorOptions{Holder: "replica-a", TTL: ttl, Now: clock})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	poll.Until(t, "a leads", e.Leading)
+	f.failing.Store(true)
+	time.Sleep(20 * ttl) // twenty failed tries, on the wall's clock
+	if !e.Leading() {
+		t.Fatal("the leader stepped down while its own clock said the lease still held")
+	}
+	offset.Store(int64(ttl))
+	poll.Until(t, "a stops leading once its clock passes the lease's end", func() bool { return !e.Leading() })
+}
+
 func TestElectorHolderIDsDiffer(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {

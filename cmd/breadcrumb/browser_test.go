@@ -226,7 +226,7 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	var channel string
 	stop = time.Now().Add(browserWait)
 	for channel == "" && time.Now().Before(stop) {
-		home, _ := incidentJSON(t, s, id)["slack"].(map[string]any)
+		home, _ := incidentJSON(t, s, id)["home"].(map[string]any)
 		channel, _ = home["channel"].(string)
 		if channel == "" {
 			time.Sleep(100 * time.Millisecond)

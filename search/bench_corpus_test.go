@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/internal/synth"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search/internal/synth"
 )
 
 // The benchmarks share generated corpora: generating, parsing and

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/breadcrumb-oncall/breadcrumb/internal/synth"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
+	"github.com/breadcrumb-oncall/breadcrumb/search/internal/synth"
 )
 
 // The figures of docs/performance.md come from these benchmarks, over

@@ -20,8 +20,6 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
-	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 	"github.com/blevesearch/bleve/v2/mapping"
 	index "github.com/blevesearch/bleve_index_api"
 
@@ -466,21 +464,14 @@ const (
 // merge asks scorch to merge the index into one segment, and waits. A
 // failure only costs query time, and is logged.
 func (ix *Index) merge() {
-	adv, err := ix.idx.Advanced()
-	if err != nil {
-		ix.logger.Warn("search index not merged", "err", err)
-		return
-	}
-	sc, ok := adv.(*scorch.Scorch)
-	if !ok {
-		return
-	}
 	start := time.Now()
-	if err := sc.ForceMerge(context.Background(), &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+	merged, err := forceMerge(context.Background(), ix.idx)
+	switch {
+	case err != nil:
 		ix.logger.Warn("search index not merged", "err", err)
-		return
+	case merged:
+		ix.logger.Info("search index merged", "took", time.Since(start).Round(time.Millisecond).String())
 	}
-	ix.logger.Info("search index merged", "took", time.Since(start).Round(time.Millisecond).String())
 }
 
 // Fields of the indexed documents.

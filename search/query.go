@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 	porterstemmer "github.com/blevesearch/go-porterstemmer"
@@ -448,7 +447,7 @@ func (ix *Index) run(ctx context.Context, q query.Query, filters []query.Query, 
 // the index the search ran on, whose document numbers its hits carry.
 type found struct {
 	res  *bleve.SearchResult
-	snap *scorch.IndexSnapshot
+	snap index.IndexReader // nil when the index gave none
 }
 
 // close lets go of the snapshot.
@@ -473,7 +472,7 @@ func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, 
 	// The search takes the index's current snapshot. When that is the
 	// same before and after it, the search ran on it: scorch makes a new
 	// snapshot for every change, and this one cannot go while it is held.
-	before := ix.snapshot()
+	before := currentSnapshot(ix.idx)
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
 		if before != nil {
@@ -482,7 +481,7 @@ func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, 
 		return found{}, fmt.Errorf("search: %w", err)
 	}
 	if before != nil {
-		after := ix.snapshot()
+		after := currentSnapshot(ix.idx)
 		if after != before {
 			_ = before.Close()
 			before = nil
@@ -492,25 +491,6 @@ func (ix *Index) top(ctx context.Context, q query.Query, filters []query.Query, 
 		}
 	}
 	return found{res: res, snap: before}, nil
-}
-
-// snapshot returns the index's current scorch snapshot, to be closed, or
-// nil. ix.mu is held.
-func (ix *Index) snapshot() *scorch.IndexSnapshot {
-	adv, err := ix.idx.Advanced()
-	if err != nil {
-		return nil
-	}
-	r, err := adv.Reader()
-	if err != nil {
-		return nil
-	}
-	snap, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		_ = r.Close()
-		return nil
-	}
-	return snap
 }
 
 // hitsOf makes hits of search results, reading the stored fields that

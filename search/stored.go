@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/blevesearch/bleve/v2/index/scorch"
 	index "github.com/blevesearch/bleve_index_api"
 )
 
@@ -75,41 +74,24 @@ func (p *storedPage) visit(name string, _ byte, val []byte, _ []uint64) bool {
 // loadStored reads the stored fields of the page id from r into p,
 // keeping at most the first scan bytes of each long field (all of them
 // when scan is negative). num is the page's document number in r when it
-// is known, and nil otherwise. A
-// scorch snapshot is visited in place, without the copy of every field
-// that r.Document makes; a page that is no longer there leaves p empty.
+// is known, and nil otherwise. A scorch snapshot is visited in place
+// (visitStored); any other reader through Document, which copies every
+// field. A page that is no longer there leaves p empty.
 func loadStored(r index.IndexReader, id string, num index.IndexInternalID, p *storedPage, scan int) error {
 	p.reset()
 	p.scan = scan
-	is, ok := r.(*scorch.IndexSnapshot)
-	if !ok {
-		doc, err := r.Document(id)
-		if err != nil || doc == nil {
-			return wrapStored(id, err)
-		}
-		doc.VisitFields(func(f index.Field) {
-			if _, text := f.(index.TextField); text {
-				p.visit(f.Name(), 't', f.Value(), nil)
-			}
-		})
-		return nil
+	if handled, err := visitStored(r, id, num, p.visit); handled {
+		return wrapStored(id, err)
 	}
-	if num == nil {
-		var err error
-		if num, err = is.InternalID(id); err != nil || num == nil {
-			return wrapStored(id, err)
-		}
+	doc, err := r.Document(id)
+	if err != nil || doc == nil {
+		return wrapStored(id, err)
 	}
-	// A snapshot numbers its documents across its segments in order,
-	// each segment counting its deleted documents too.
-	n := num.Value()
-	for _, seg := range is.Segments() {
-		c := seg.Segment().Count()
-		if n < c {
-			return wrapStored(id, seg.VisitDocument(n, p.visit))
+	doc.VisitFields(func(f index.Field) {
+		if _, text := f.(index.TextField); text {
+			p.visit(f.Name(), 't', f.Value(), nil)
 		}
-		n -= c
-	}
+	})
 	return nil
 }
 

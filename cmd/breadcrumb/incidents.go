@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
-	"github.com/breadcrumb-oncall/breadcrumb/incidents/boltstore"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
 )
@@ -53,7 +52,7 @@ func runIncidents(ctx context.Context, e env, args []string) int {
 	}
 	be, err := app.OpenBackend(cfg, url, 200*time.Millisecond)
 	if err != nil {
-		if errors.Is(err, boltstore.ErrLocked) {
+		if errors.Is(err, app.ErrStoreHeld) {
 			fmt.Fprintf(e.stderr, "breadcrumb incidents: %v\nA running `breadcrumb serve` holds it: read incidents from its HTTP API instead, e.g. curl http://%s/api/incidents\n", err, cfg.Listen)
 			return exitUsage
 		}

@@ -70,3 +70,7 @@ type redisLogger struct{ l *slog.Logger }
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
 	r.l.Warn(fmt.Sprintf(format, v...))
 }
+
+// ErrStoreHeld is the error of an embedded store that another process
+// (a running serve) holds.
+var ErrStoreHeld = boltstore.ErrLocked

@@ -102,7 +102,13 @@ type Incident struct {
 	// reported; Links its breadcrumbs and dashboards, filled when it
 	// opened.
 	Alerts []AlertState `json:"alerts,omitempty"`
-	Links  []Link       `json:"links,omitempty"`
+	// StatusReported is, by source (pagerduty), when the last status
+	// change that system reported was made there; a report older than
+	// that is a late delivery, and SyncStatus leaves it. Nil until a
+	// report is applied (the timeline tells for an incident synced
+	// before it was kept).
+	StatusReported map[string]time.Time `json:"status_reported,omitempty"`
+	Links          []Link               `json:"links,omitempty"`
 
 	CreatedAt      time.Time `json:"created_at"`
 	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
@@ -173,6 +179,12 @@ func (inc *Incident) Clone() *Incident {
 	c := *inc
 	c.Refs = cloneMap(inc.Refs)
 	c.Roles = cloneMap(inc.Roles)
+	if inc.StatusReported != nil {
+		c.StatusReported = make(map[string]time.Time, len(inc.StatusReported))
+		for k, v := range inc.StatusReported {
+			c.StatusReported[k] = v
+		}
+	}
 	c.Responders = append([]string(nil), inc.Responders...)
 	c.Steps = append([]StepProgress(nil), inc.Steps...)
 	c.Links = append([]Link(nil), inc.Links...)

@@ -463,33 +463,133 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, a Action
 		if !CanTransition(from, to) {
 			return nil, refuse("it cannot go from %s to %s", from, to)
 		}
-		at := a.At
-		if at.IsZero() {
-			at = now
-		}
-		inc.Status = to
-		switch to {
-		case StatusAcknowledged:
-			if inc.AcknowledgedAt.IsZero() {
-				inc.AcknowledgedAt = at.UTC()
-			}
-			if from == StatusMitigated {
-				inc.MitigatedAt = time.Time{} // not mitigated after all
-			}
-		case StatusMitigated:
-			if inc.MitigatedAt.IsZero() {
-				inc.MitigatedAt = at.UTC()
-			}
-		case StatusResolved:
-			inc.ResolvedAt = at.UTC()
-		case StatusTriggered:
-			if from == StatusResolved {
-				inc.ResolvedAt, inc.MitigatedAt = time.Time{}, time.Time{}
-			}
-		}
-		return []Event{s.event(inc.ID, a, "", EventStatusChanged, now, a.Text,
-			map[string]string{"from": string(from), "to": string(to)})}, nil
+		return []Event{transition(s, inc, to, a, now)}, nil
 	})
+}
+
+// transition moves inc to a status its rules allow, setting the times
+// the move marks, and returns its event.
+func transition(s *Service, inc *Incident, to Status, a Action, now time.Time) Event {
+	from := inc.Status
+	at := a.At
+	if at.IsZero() {
+		at = now
+	}
+	inc.Status = to
+	switch to {
+	case StatusAcknowledged:
+		if inc.AcknowledgedAt.IsZero() {
+			inc.AcknowledgedAt = at.UTC()
+		}
+		if from == StatusMitigated {
+			inc.MitigatedAt = time.Time{} // not mitigated after all
+		}
+	case StatusMitigated:
+		if inc.MitigatedAt.IsZero() {
+			inc.MitigatedAt = at.UTC()
+		}
+	case StatusResolved:
+		inc.ResolvedAt = at.UTC()
+	case StatusTriggered:
+		if from == StatusResolved {
+			inc.ResolvedAt, inc.MitigatedAt = time.Time{}, time.Time{}
+		}
+	}
+	return s.event(inc.ID, a, "", EventStatusChanged, now, a.Text,
+		map[string]string{"from": string(from), "to": string(to)})
+}
+
+// StatusSync says what SyncStatus did with a status another system
+// reported.
+type StatusSync int
+
+const (
+	// StatusApplied: the incident took the status.
+	StatusApplied StatusSync = iota
+	// StatusSeen: the report, by its key, was applied before.
+	StatusSeen
+	// StatusHeld: the incident has that status already (the echo of a
+	// change made here).
+	StatusHeld
+	// StatusLate: the report is older than the last one applied from the
+	// same source (a late delivery).
+	StatusLate
+	// StatusRefused: the incident's rules do not allow the change.
+	StatusRefused
+)
+
+// SyncStatus applies a status change that another system (a.Source,
+// such as pagerduty) reports, made there at a.At: once, by a.Key, and in
+// order, so that a late delivery does not undo a later change. It
+// changes nothing and says why when the report was applied before, the
+// incident has the status already, the report is late, or the rules do
+// not allow the change.
+func (s *Service) SyncStatus(ctx context.Context, id string, to Status, a Action) (StatusSync, error) {
+	if !to.Valid() {
+		return StatusRefused, &fault.Error{Op: "incidents: sync status " + id, Kind: ErrInvalid, Msg: fmt.Sprintf("unknown status %q", to)}
+	}
+	legacy, err := s.legacyStatusReported(ctx, id, to, a.Source)
+	if err != nil {
+		return 0, err
+	}
+	outcome := StatusSeen // what stands when change finds the key stored
+	_, err = s.change(ctx, "sync status", id, a, func(inc *Incident, now time.Time) ([]Event, error) {
+		last, ok := inc.StatusReported[a.Source]
+		if !ok && inc.StatusReported == nil {
+			last = legacy
+		}
+		switch {
+		case inc.Status == to:
+			outcome = StatusHeld
+			return nil, errNoChange
+		case a.At.Before(last):
+			outcome = StatusLate
+			return nil, errNoChange
+		case !CanTransition(inc.Status, to):
+			outcome = StatusRefused
+			return nil, errNoChange
+		}
+		outcome = StatusApplied
+		if inc.StatusReported == nil {
+			inc.StatusReported = map[string]time.Time{}
+		}
+		if a.At.After(last) {
+			inc.StatusReported[a.Source] = a.At.UTC()
+		} else {
+			inc.StatusReported[a.Source] = last
+		}
+		return []Event{transition(s, inc, to, a, now)}, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return outcome, nil
+}
+
+// legacyStatusReported is, for an incident that keeps no StatusReported
+// yet (stored before it was kept, or never synced) and does not have the
+// status to, the time of the last status change from source on its
+// timeline. For any other incident it is zero, and the timeline is not
+// read: once a report is applied, the incident keeps the time itself.
+func (s *Service) legacyStatusReported(ctx context.Context, id string, to Status, source string) (time.Time, error) {
+	inc, err := s.store.Get(ctx, id)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("incidents: sync status %s: %w", id, err)
+	}
+	if inc.StatusReported != nil || inc.Status == to {
+		return time.Time{}, nil
+	}
+	events, err := s.store.Events(ctx, id, 0, 0)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("incidents: sync status %s: %w", id, err)
+	}
+	var last time.Time
+	for _, e := range events {
+		if e.Type == EventStatusChanged && e.Source == source && e.At.After(last) {
+			last = e.At
+		}
+	}
+	return last, nil
 }
 
 // Step records the outcome of a step of the attached runbook: done,

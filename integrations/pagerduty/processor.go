@@ -243,58 +243,26 @@ func (p *Processor) alerts(ctx context.Context, log *slog.Logger, pdInc *Inciden
 	return []runbooks.Alert{a}, nil
 }
 
-// transition moves the incident to a status PagerDuty reports, unless it
-// already has it (the echo of a change made here) or the event is older
-// than the last status change PagerDuty reported (a late delivery).
+// transition moves the incident to a status PagerDuty reports. The
+// incident's rules say whether it applies: not twice (by the event's
+// key), not when it has the status already (the echo of a change made
+// here), not when the event is older than the last status change
+// PagerDuty reported (a late delivery), and only along the moves they
+// allow.
 func (p *Processor) transition(ctx context.Context, log *slog.Logger, id string, to incidents.Status, act incidents.Action) error {
-	inc, err := p.svc.Get(ctx, id)
+	outcome, err := p.svc.SyncStatus(ctx, id, to, act)
 	if err != nil {
 		return fmt.Errorf("pagerduty: %s %s: %w", to, id, err)
 	}
-	if inc.Status == to {
+	switch outcome {
+	case incidents.StatusHeld:
 		log.Debug("pagerduty status already applied", "status", to)
-		return nil
-	}
-	events, err := p.svc.Timeline(ctx, id, 0, 0)
-	if err != nil {
-		return fmt.Errorf("pagerduty: %s %s: %w", to, id, err)
-	}
-	for _, e := range events {
-		if e.Key == act.Key {
-			return nil // this event, applied before
-		}
-	}
-	if last := lastStatusChange(events); act.At.Before(last) {
-		log.Info("pagerduty status event older than the last one applied; ignored",
-			"status", to, "occurred_at", act.At, "last_status_change", last)
-		return nil
-	}
-	if !incidents.CanTransition(inc.Status, to) {
-		log.Info("pagerduty status not applied: the incident rules do not allow it", "from", inc.Status, "to", to)
-		return nil
-	}
-	if _, err := p.svc.Transition(ctx, id, to, act); err != nil {
-		if errors.Is(err, incidents.ErrInvalid) {
-			// Another writer changed the status in between; what it did
-			// stands.
-			log.Info("pagerduty status not applied", "to", to, "err", err)
-			return nil
-		}
-		return fmt.Errorf("pagerduty: %s %s: %w", to, id, err)
+	case incidents.StatusLate:
+		log.Info("pagerduty status event older than the last one applied; ignored", "status", to, "occurred_at", act.At)
+	case incidents.StatusRefused:
+		log.Info("pagerduty status not applied: the incident rules do not allow it", "to", to)
 	}
 	return nil
-}
-
-// lastStatusChange is the time of the latest status change that PagerDuty
-// reported, which carries the event's occurred_at.
-func lastStatusChange(events []incidents.Event) time.Time {
-	var last time.Time
-	for _, e := range events {
-		if e.Type == incidents.EventStatusChanged && e.Source == Source && e.At.After(last) {
-			last = e.At
-		}
-	}
-	return last
 }
 
 // resolveAlerts records the incident's firing alerts resolved, as

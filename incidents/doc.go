@@ -13,9 +13,18 @@
 // and optimistic concurrency (two writers never overwrite each other: the
 // loser re-reads and re-applies its change). Its clock is injected.
 //
+// A status another system reports (PagerDuty's) goes through SyncStatus,
+// which applies it once and in order, and says why when it does not.
+//
 // A Store keeps incidents and timelines; the embedded one (boltstore) and
 // the Redis one (redisstore) pass the same conformance suite, storetest.
-// The durable queue of webhook deliveries is package incidents/inbox.
+// Beside the rules live, each in its own package: the durable queue of
+// webhook deliveries (incidents/inbox), how replicas agree on a leader
+// and publish what the leader read (incidents/replica: lease, election,
+// bulletin board), and the post-incident report (incidents/report).
 //
-// The post-incident report is package incidents/report.
+// incidents imports runbooks (an incident's runbook and alerts) and
+// internal/fault, and nothing else of Breadcrumb's: never a store, a
+// chat platform, an integration or one of the packages beside it, which
+// import it.
 package incidents

@@ -259,11 +259,11 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	}
 
 	// Guided mode: Done on the first two steps.
-	b.press(`button[data-action="guided_start"]`)
+	b.press(`button[data-bot-action="guided_start"]`)
 	b.waitText("Step 1 of")
-	b.press(`button[data-action="step_done"]`)
+	b.press(`button[data-bot-action="step_done"]`)
 	b.waitText("Step 2 of")
-	b.press(`button[data-action="step_done"]`)
+	b.press(`button[data-bot-action="step_done"]`)
 	b.waitText("Step 3 of")
 	steps, _ := incidentJSON(t, s, id)["steps"].([]any)
 	for i := 0; i < 2; i++ {

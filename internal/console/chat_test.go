@@ -212,7 +212,7 @@ func (w *chatWorld) press(p page, action string) (int, page) {
 	w.t.Helper()
 	var found url.Values
 	for _, m := range formRE.FindAllStringSubmatch(p.body, -1) {
-		if m[1] == "/chat/click" && strings.Contains(m[2], `data-action="`+action) {
+		if m[1] == "/chat/click" && strings.Contains(m[2], `data-bot-action="`+action) {
 			found = hiddenFields(m[2])
 		}
 	}
@@ -298,7 +298,7 @@ func (w *chatWorld) eventually(what string, ok func() bool) {
 func TestRunbookCommandShowsItsResultsWithButtons(t *testing.T) {
 	w := newChatWorld(t)
 	p := w.say(w.get("/chat"), "/runbook disk full")
-	for _, want := range []string{"<code>/runbook disk full</code>", "only you see this", `data-action="runbook_guided`, "Start guided", ">Open</a>"} {
+	for _, want := range []string{"<code>/runbook disk full</code>", "only you see this", `data-bot-action="runbook_guided`, "Start guided", ">Open</a>"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the answer to /runbook lacks %q; body:\n%s", want, p.body)
 		}
@@ -315,7 +315,7 @@ func TestDeclaringOpensAHomeChannelWithItsHeader(t *testing.T) {
 	w := newChatWorld(t)
 	inc, path := w.declare("Payments API fails sev2 runbook:" + payments5xx)
 	p := w.until(path, inc.ID)
-	for _, want := range []string{inc.Title, `data-action="guided_start"`, `data-action="incident_ack"`} {
+	for _, want := range []string{inc.Title, `data-bot-action="guided_start"`, `data-bot-action="incident_ack"`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("the home lacks %q; body:\n%s", want, p.body)
 		}
@@ -329,7 +329,7 @@ func TestDeclaringOpensAHomeChannelWithItsHeader(t *testing.T) {
 func TestGuidedStepsAreDoneFromTheChat(t *testing.T) {
 	w := newChatWorld(t)
 	inc, path := w.declare("Payments API fails runbook:" + payments5xx)
-	p := w.until(path, `data-action="guided_start"`)
+	p := w.until(path, `data-bot-action="guided_start"`)
 	if code, _ := w.press(p, "guided_start"); code != http.StatusOK {
 		t.Fatalf("Start guided: got %d, want 200", code)
 	}
@@ -350,9 +350,9 @@ func TestGuidedStepsAreDoneFromTheChat(t *testing.T) {
 func TestANoteFormGoesOnTheTimeline(t *testing.T) {
 	w := newChatWorld(t)
 	inc, path := w.declare("Payments API fails runbook:" + payments5xx)
-	p := w.until(path, `data-action="guided_start"`)
+	p := w.until(path, `data-bot-action="guided_start"`)
 	w.press(p, "guided_start")
-	p = w.until(path, `data-action="step_note`)
+	p = w.until(path, `data-bot-action="step_note`)
 	_, p = w.press(p, "step_note")
 	form := regexp.MustCompile(`(?s)<div class="card form" data-form="note">.*?</div>`).FindString(p.body)
 	if form == "" {

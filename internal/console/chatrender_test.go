@@ -31,12 +31,13 @@ func richMessage() bot.Message {
 			{Label: "Open logs", URL: "https://logs.example.com/?q=a&b"},
 			{Label: "Bad link", URL: "data:text/html,hi"},
 			{Label: "Plain", Action: "custom\"action"},
+			{Label: "Done", Action: "step_done:INC-1:3"},
 		}},
 	}}
 }
 
 func TestTheChatRendersEveryKindOfBlockAsItsGoldenFile(t *testing.T) {
-	rd := renderer{csrf: "0123456789abcdef0123456789abcdef", channel: "C0INC", thread: "1.000100"}
+	rd := renderer{csrf: "0123456789abcdef0123456789abcdef", channel: "C0INC", thread: "1.000100", pages: chatPages()}
 	at := time.Date(2026, 11, 25, 3, 4, 5, 0, time.UTC)
 	var b bytes.Buffer
 	posted := localchat.Posted{Ref: bot.MessageRef{Channel: "C0INC", TS: "1.000200"}, Author: bot.User{ID: "UBOT", Name: "breadcrumb"},

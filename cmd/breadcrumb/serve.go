@@ -38,15 +38,12 @@ func runServe(ctx context.Context, e env, args []string) int {
 // serve is the service's one path from options to a stop: every error,
 // at start or after, comes back here once.
 func serve(ctx context.Context, e env, cfgFile string, dirs []string) error {
-	cfg, err := app.LoadConfig(cfgFile, e.getenv)
+	o, err := app.Resolve(cfgFile, dirs, e.getenv)
 	if err != nil {
 		return err
 	}
-	secrets, err := app.ReadSecrets(e.getenv)
-	if err != nil {
-		return err
-	}
-	a, err := app.New(ctx, app.Options{Config: cfg, Secrets: secrets, RunbookDirs: dirs, Getenv: e.getenv, Version: version, Stdout: e.stdout, Stderr: e.stderr})
+	o.Version, o.Stdout, o.Stderr = version, e.stdout, e.stderr
+	a, err := app.New(ctx, o)
 	if err != nil {
 		return err
 	}

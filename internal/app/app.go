@@ -44,23 +44,45 @@ func (e badConfig) Unwrap() error        { return e.err }
 func (e badConfig) Is(target error) bool { return target == ErrConfig }
 
 // Options is everything the service is started with, resolved once by
-// the command: the configuration (file, environment, defaults), the
-// runbook directories given on the command line, and the environment the
-// secrets and the tracing are read from.
+// Resolve: the configuration (file, environment, defaults), the secrets,
+// the endpoints of the APIs it calls, and the runbook directories given
+// on the command line.
 type Options struct {
 	Config  *Config
 	Secrets Secrets
 	// RunbookDirs are added as sources, after the configured ones.
 	RunbookDirs []string
-	// Getenv reads the secrets (directly or through their _FILE
-	// variables), each git source's credentials and OpenTelemetry's
-	// variables.
+	// PagerDutyAPIURL and SlackAPIURL replace the APIs' addresses
+	// (PAGERDUTY_API_URL, SLACK_API_URL): a proxy, or a test's server.
+	PagerDutyAPIURL, SlackAPIURL string
+	// TuneGC is set when GOGC is not: the service then picks the
+	// collector's target while it indexes and while it serves.
+	TuneGC bool
+	// Getenv reads what only a part knows the name of: each git source's
+	// credentials (the variables its configuration names) and
+	// OpenTelemetry's standard variables.
 	Getenv func(string) string
 	// Version is the build's version, reported with the traces.
 	Version string
 	// Stdout is where the sign-in link of a run on the embedded defaults
 	// is printed (never in the logs); Stderr takes the JSON logs.
 	Stdout, Stderr io.Writer
+}
+
+// Resolve reads the options from the configuration file (or
+// breadcrumb.yaml, or none), the environment and the secrets. Its errors
+// are ErrConfig's.
+func Resolve(cfgFile string, runbookDirs []string, getenv func(string) string) (Options, error) {
+	cfg, err := LoadConfig(cfgFile, getenv)
+	if err != nil {
+		return Options{}, err
+	}
+	secrets, err := ReadSecrets(getenv)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{Config: cfg, Secrets: secrets, RunbookDirs: runbookDirs, Getenv: getenv,
+		PagerDutyAPIURL: getenv("PAGERDUTY_API_URL"), SlackAPIURL: getenv("SLACK_API_URL"), TuneGC: getenv("GOGC") == ""}, nil
 }
 
 // App is the service, opened and not yet serving.
@@ -129,12 +151,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, configError(err)
 	}
-	in, err := newIntake(cfg, o.Getenv, secrets, store.Inbox, svc, logger)
+	in, err := newIntake(cfg, o.PagerDutyAPIURL, secrets, store.Inbox, svc, logger)
 	if err != nil {
 		return nil, configError(err)
 	}
 	base := publicURL(cfg, a.ln.Addr().String())
-	chats, err := newChatSide(cfg, o.Getenv, secrets, store.Store, svc, lib, ix, base, logger)
+	chats, err := newChatSide(cfg, o.SlackAPIURL, secrets, store.Store, svc, lib, ix, base, logger)
 	if err != nil {
 		return nil, configError(err)
 	}
@@ -146,7 +168,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	// webhook path fetches them, and so does `breadcrumb match`.
 	reader := &AlertReader{}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
-		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.Getenv("GOGC") == "",
+		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.TuneGC,
 		board: store.Bulletin, metrics: api.NewMetrics()}
 	srv.registerMetrics()
 	consoleToken := secrets.ConsoleToken

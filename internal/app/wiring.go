@@ -50,12 +50,12 @@ func newService(cfg *Config, store incidents.Store, lib *runbooks.Library, match
 
 // newIntake wires the webhooks, the inbox worker and PagerDuty's two-way
 // sync over svc.
-func newIntake(cfg *Config, getenv func(string) string, secrets Secrets, queue inbox.Inbox, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
+func newIntake(cfg *Config, pagerdutyAPIURL string, secrets Secrets, queue inbox.Inbox, svc *incidents.Service, logger *slog.Logger) (*intake, error) {
 	in := &intake{inbox: queue}
 	var client *pagerduty.Client
 	if !secrets.PagerDutyToken.IsZero() {
 		var err error
-		client, err = pagerduty.NewClient(pagerduty.Config{Token: secrets.PagerDutyToken, APIURL: getenv("PAGERDUTY_API_URL"),
+		client, err = pagerduty.NewClient(pagerduty.Config{Token: secrets.PagerDutyToken, APIURL: pagerdutyAPIURL,
 			HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 		if err != nil {
 			return nil, err

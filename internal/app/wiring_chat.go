@@ -38,7 +38,7 @@ type chatSide struct {
 
 // newChatSide builds the bot over svc and the chat the environment
 // selects.
-func newChatSide(cfg *Config, getenv func(string) string, secrets Secrets, store incidents.Store, svc *incidents.Service,
+func newChatSide(cfg *Config, slackAPIURL string, secrets Secrets, store incidents.Store, svc *incidents.Service,
 	lib *runbooks.Library, ix *search.Index, base string, logger *slog.Logger) (*chatSide, error) {
 	botToken, appToken, signing := secrets.SlackBotToken, secrets.SlackAppToken, secrets.SlackSigningSecret
 	side := &chatSide{}
@@ -53,7 +53,7 @@ func newChatSide(cfg *Config, getenv func(string) string, secrets Secrets, store
 		side.local = localchat.New(localchat.Options{PermalinkBase: base + "/chat"})
 		chat, source, side.mode = side.local, "web", "local chat in the console (Slack is off: SLACK_BOT_TOKEN is not set)"
 	default:
-		api := slack.NewAPI(slack.APIConfig{BotToken: botToken, AppToken: appToken, APIURL: getenv("SLACK_API_URL")})
+		api := slack.NewAPI(slack.APIConfig{BotToken: botToken, AppToken: appToken, APIURL: slackAPIURL})
 		side.slack = slack.NewChat(api, slack.ChatConfig{Logger: logger.With("part", "slack")})
 		chat = side.slack
 		in = slack.InboundConfig{Claim: store.Claim, Users: side.slack, Chat: side.slack, Logger: logger.With("part", "slack"),

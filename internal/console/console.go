@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -224,12 +225,36 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	c.setToken(w, r, r.PostFormValue("token"), safeNext(r.PostFormValue("next")))
 }
 
-// safeNext keeps a redirect target on this site.
+// safeNext returns where to go once signed in: next when it is a path on
+// this site, "/" otherwise. http.Redirect cleans a path before it writes
+// Location (path.Clean, keeping a trailing slash), and a browser then
+// drops tabs and newlines and reads a backslash as a slash, so that
+// "/./\evil.example" and "/\t/evil.example" leave the site once
+// written. The path is therefore cleaned the same way first and checked
+// after: printable ASCII only (the console's own links are escaped), no
+// backslash anywhere, one leading slash and never two.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	return next
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	p, query := next, ""
+	if i := strings.IndexByte(next, '?'); i >= 0 {
+		p, query = next[:i], next[i:]
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && !strings.HasSuffix(clean, "/") {
+		clean += "/"
+	}
+	clean += query
+	if !strings.HasPrefix(clean, "/") || strings.HasPrefix(clean, "//") {
+		return "/"
+	}
+	return clean
 }
 
 func (c *Console) demo(w http.ResponseWriter, r *http.Request) {

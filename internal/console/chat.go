@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,13 +52,10 @@ const (
 	chatPrefix = "/chat/"
 )
 
-// Cookies of the chat: the name its user goes by, and the form token
-// that every POST must carry back (double submit), beside the
-// same-origin check.
+// The chat's cookie: the name its user goes by. Its forms are guarded
+// by the console's form token (forms.go).
 const (
 	nameCookie = "breadcrumb_chat_name"
-	csrfCookie = "breadcrumb_chat_csrf"
-	csrfField  = "csrf"
 	// defaultUser is the name of a user who gave none.
 	defaultUser = "console"
 	// maxBody bounds a POST's form.
@@ -142,60 +138,13 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// csrf returns the request's form token, setting a new one in a cookie
-// when it carries none.
-func (c *chat) csrf(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) == 32 {
-		return ck.Value
-	}
-	tok := randomHex(16)
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: chatRoot, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.secure(r)})
-	return tok
-}
-
-// guard refuses a POST that may come from another site: its Origin (or,
-// without one, its Referer) must be this host, and its form must carry
-// the token of its cookie. A request authorized by an Authorization
-// header (a script) needs neither, since no browser adds that header on
-// another site's behalf.
+// guard lets a POST through only when checkForm does.
 func (c *chat) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, "the form could not be read", http.StatusBadRequest)
-			return
-		}
-		if r.Header.Get("Authorization") != "" {
+		if checkForm(w, r, maxBody) {
 			next(w, r)
-			return
 		}
-		if !sameOrigin(r) {
-			http.Error(w, "this form was sent from another site", http.StatusForbidden)
-			return
-		}
-		ck, err := r.Cookie(csrfCookie)
-		if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue(csrfField))) != 1 {
-			http.Error(w, "this form has expired: reload the page and try again", http.StatusForbidden)
-			return
-		}
-		next(w, r)
 	}
-}
-
-// sameOrigin reports whether a request's Origin, else its Referer, names
-// the host it was sent to. A request with neither (an old browser, a
-// privacy setting) passes on the form token alone.
-func sameOrigin(r *http.Request) bool {
-	from := r.Header.Get("Origin")
-	if from == "" || from == "null" {
-		from = r.Header.Get("Referer")
-	}
-	if from == "" {
-		return r.Header.Get("Origin") != "null"
-	}
-	u, err := url.Parse(from)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // user is the console user the request speaks for: the name in its
@@ -621,7 +570,7 @@ func (c *chat) channel(w http.ResponseWriter, r *http.Request) {
 func (c *chat) render(w http.ResponseWriter, r *http.Request, place bot.Place, status int, retry *formRetry) {
 	info, _ := c.lc.Channel(place.Channel)
 	u := user(r)
-	tok := c.csrf(w, r)
+	tok := formToken(w, r, c.secure(r))
 	v := c.lc.Version() // read first: a change after it shows at the next poll
 	rd := renderer{csrf: tok, channel: info.ID, thread: place.Thread, pages: c.pages}
 	c.mu.Lock()
@@ -950,5 +899,5 @@ func (rd renderer) form(f openForm, retry *formRetry) template.HTML {
 // secure says whether the chat's cookies must be Secure: the request came
 // over TLS, here or at a proxy in front.
 func (c *chat) secure(r *http.Request) bool {
-	return r.TLS != nil || c.secureCookies || r.Header.Get("X-Forwarded-Proto") == "https"
+	return secureRequest(r, c.secureCookies)
 }

@@ -163,26 +163,30 @@ func (c *Console) linkURL(id string, n int, l incidents.Link) string {
 const cookieName = "breadcrumb_token"
 
 // authorized reports whether the request carries the write token, as a
-// bearer token or in the sign-in cookie.
-func (c *Console) authorized(r *http.Request) bool {
+// bearer token or in the sign-in cookie, and whether it was the bearer.
+func (c *Console) authorized(r *http.Request) (ok, bearer bool) {
 	if c.cfg.Token.IsZero() {
-		return false
+		return false, false
 	}
 	want := []byte(c.cfg.Token.Reveal())
-	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h)), want) == 1
+	if h, isBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); isBearer {
+		ok := subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h)), want) == 1
+		return ok, ok
 	}
 	if ck, err := r.Cookie(cookieName); err == nil {
-		return subtle.ConstantTimeCompare([]byte(ck.Value), want) == 1
+		return subtle.ConstantTimeCompare([]byte(ck.Value), want) == 1, false
 	}
-	return false
+	return false, false
 }
 
 // RequireToken lets through the requests that carry the write token, and
 // sends the others to the sign-in page (or answers 401 to a script).
 func (c *Console) RequireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.authorized(r) {
+		if ok, bearer := c.authorized(r); ok {
+			if bearer {
+				r = withBearer(r)
+			}
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -216,7 +220,7 @@ func (c *Console) setToken(w http.ResponseWriter, r *http.Request, tok, next str
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil || c.cfg.SecureCookies || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: 12 * 3600})
+		Secure: secureRequest(r, c.cfg.SecureCookies), MaxAge: 12 * 3600})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -257,7 +261,11 @@ func safeNext(next string) string {
 	return clean
 }
 
+// demo sends the sample alert; its form is guarded as the chat's are.
 func (c *Console) demo(w http.ResponseWriter, r *http.Request) {
+	if !checkForm(w, r, 4096) {
+		return
+	}
 	if err := c.cfg.Demo(r.Context()); err != nil {
 		c.cfg.Logger.Error("demo alert failed", "err", err)
 		http.Error(w, "the demo alert could not be sent: "+err.Error(), http.StatusBadGateway)
@@ -284,8 +292,12 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 			problems++
 		}
 	}
-	c.render(w, http.StatusOK, "home.html", map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
-		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems})
+	data := map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
+		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems}
+	if c.cfg.Demo != nil && !c.cfg.Token.IsZero() {
+		data["CSRF"] = formToken(w, r, secureRequest(r, c.cfg.SecureCookies))
+	}
+	c.render(w, http.StatusOK, "home.html", data)
 }
 
 func (c *Console) fail(w http.ResponseWriter, what string, err error) {

@@ -17,6 +17,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	webhooks *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	busy     *prometheus.CounterVec
 }
 
 // NewMetrics returns the registry with the Go runtime's and the process's
@@ -33,7 +34,11 @@ func NewMetrics() *Metrics {
 		Help:    "Time to answer the search and match API requests, by operation.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"op"})
-	m.reg.MustRegister(m.webhooks, m.latency)
+	m.busy = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "breadcrumb_http_overloaded_total",
+		Help: "Requests answered 503 because their class of route (webhooks, api, console, polls, probes) had as many requests in flight as it may.",
+	}, []string{"class"})
+	m.reg.MustRegister(m.webhooks, m.latency, m.busy)
 	return m
 }
 
@@ -51,6 +56,10 @@ func (m *Metrics) Counter(name, help string, f func() float64) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
+
+// Overloaded counts a request refused because its class of route was
+// full.
+func (m *Metrics) Overloaded(class string) { m.busy.WithLabelValues(class).Inc() }
 
 // Timed records how long next takes under op.
 func (m *Metrics) Timed(op string, next http.HandlerFunc) http.HandlerFunc {

@@ -169,7 +169,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	reader := &AlertReader{}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.TuneGC,
-		board: store.Bulletin, metrics: api.NewMetrics()}
+		board: store.Bulletin, metrics: api.NewMetrics(),
+		bodyTimeout: time.Duration(cfg.HTTP.BodyTimeout), idleTimeout: time.Duration(cfg.HTTP.IdleTimeout)}
 	srv.registerMetrics()
 	consoleToken := secrets.ConsoleToken
 	if consoleToken.IsZero() && isLoopback(a.ln.Addr()) {

@@ -38,6 +38,7 @@ type Config struct {
 	Breadcrumbs  breadcrumbs.Config `yaml:"breadcrumbs"`
 	Slack        slackConfig        `yaml:"slack"`
 	Reminders    remindersConfig    `yaml:"reminders"`
+	HTTP         httpConfig         `yaml:"http"`
 
 	// path is the file the configuration was read from, "" for defaults.
 	path string
@@ -106,6 +107,17 @@ type alertmanagerConfig struct {
 	// far above a storm of thousands of alerts, far below what fills a
 	// disk.
 	MaxPending int `yaml:"max_pending" default:"50000"`
+}
+
+// httpConfig bounds how long a client may hold a connection without
+// making progress (guard.go).
+type httpConfig struct {
+	// BodyTimeout is the time a request has to send its body, once its
+	// headers are in.
+	BodyTimeout duration `yaml:"body_timeout" default:"20s"`
+	// IdleTimeout closes a keep-alive connection that sends nothing for
+	// this long.
+	IdleTimeout duration `yaml:"idle_timeout" default:"2m"`
 }
 
 type runbooksConfig struct {
@@ -263,6 +275,12 @@ func (c *Config) validate() error {
 	}
 	if n := c.Reminders.CommanderSeverity; n < 0 || n > 5 {
 		errs = append(errs, fmt.Errorf("reminders.commander_severity %d: want 1 to 5 (0 for the default)", n))
+	}
+	if c.HTTP.BodyTimeout < 0 {
+		errs = append(errs, errors.New("http.body_timeout: want a duration such as 20s (it cannot be off)"))
+	}
+	if c.HTTP.IdleTimeout < 0 {
+		errs = append(errs, errors.New("http.idle_timeout: want a duration such as 2m (it cannot be off)"))
 	}
 	if c.Reminders.Interval < 0 {
 		errs = append(errs, errors.New("reminders.interval: want a duration such as 1m (to turn reminders off, set reminders.enabled: false)"))

@@ -60,6 +60,9 @@ type server struct {
 	// loaded is closed once the runbooks are first loaded.
 	loaded chan struct{}
 	ready  atomic.Bool
+	// bodyTimeout and idleTimeout bound a slow or idle client
+	// (guard.go).
+	bodyTimeout, idleTimeout time.Duration
 	// tuneGC is set when GOGC is not: the sync loop then sets the
 	// collector's target to BuildGOGC while it reads and indexes, and to
 	// ServeGOGC between syncs.
@@ -67,7 +70,7 @@ type server struct {
 }
 
 func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Duration) error {
-	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: s.routes(), ReadHeaderTimeout: headerTimeout, IdleTimeout: s.idleTimeout}
 	s.logger.Info("breadcrumb is listening", "addr", "http://"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -256,7 +259,7 @@ func (s *server) routes() http.Handler {
 	if s.console != nil {
 		s.console.Register(mux)
 	}
-	return mux
+	return newGuard(s.bodyTimeout, s.metrics.Overloaded).wrap(mux)
 }
 
 // isLoopback reports whether addr is on this machine only.

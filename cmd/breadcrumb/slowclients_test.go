@@ -1,0 +1,116 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breadcrumb-oncall/breadcrumb/internal/app"
+)
+
+// Finding: only a header timeout was set. Two hundred connections that
+// sent their headers and 2 bytes of a 100 KB body stayed open for
+// minutes, on every POST route, and idle keep-alive connections too.
+func TestSlowClientsAreCutOffByTheirDeadlineWhileProbesAndWebhooksAnswer(t *testing.T) {
+	const bodyTimeout = 4 * time.Second
+	vars := serveEnv(t)
+	vars["BREADCRUMB_HTTP_BODY_TIMEOUT"] = bodyTimeout.String()
+	vars["ALERTMANAGER_WEBHOOK_TOKEN"] = "am-token"
+	s := startServe(t, vars)
+	host := strings.TrimPrefix(s.url, "http://")
+
+	// Every POST route, the console's and the webhooks': more slow
+	// console clients than the console may have in flight, and a good
+	// share of the webhooks'.
+	routes := []string{"/signin", "/chat/say", "/webhooks/alertmanager", "/webhooks/pagerduty", "/api/match"}
+	conns := make([]net.Conn, 200)
+	for i := range conns {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		defer c.Close()
+		if _, err := fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"", routes[i%len(routes)], host); err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns[i] = c
+	}
+	held := time.Now()
+
+	// While they hang, the probes and the webhooks answer.
+	if code := getStatus(t, s.url+"/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz while 200 clients hang: got %d, want 200", code)
+	}
+	if code, msg := s.post("/webhooks/alertmanager", app.DemoAlert(time.Now()), map[string]string{"Authorization": "Bearer am-token"}); code/100 != 2 {
+		t.Errorf("an Alertmanager delivery while 200 clients hang: got %d %s, want 2xx", code, msg)
+	}
+	if took := time.Since(held); took >= bodyTimeout {
+		t.Logf("the probe and the delivery took %v, as long as the deadline: the machine is slow, and they may have answered after it", took)
+	}
+
+	// Each slow connection is closed by its deadline (or, past the
+	// console's share, answered 503 sooner), never left open.
+	limit := bodyTimeout + 10*time.Second
+	var mu sync.Mutex
+	var open []int
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.SetReadDeadline(held.Add(limit))
+			_, err := io.Copy(io.Discard, c)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				mu.Lock()
+				open = append(open, i)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(open) > 0 {
+		t.Errorf("%d of 200 slow connections still open %v after they stopped sending (first: to %s)", len(open), limit, routes[open[0]%len(routes)])
+	}
+	if took := time.Since(held); took < bodyTimeout-time.Second {
+		t.Errorf("the slow connections were closed after %v, before their %v deadline", took, bodyTimeout)
+	}
+}
+
+// Finding: idle keep-alive connections stayed open for minutes.
+func TestAnIdleKeepAliveConnectionIsClosed(t *testing.T) {
+	vars := serveEnv(t)
+	vars["BREADCRUMB_HTTP_IDLE_TIMEOUT"] = "2s"
+	s := startServe(t, vars)
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+	start := time.Now()
+	b, err := io.ReadAll(c) // the answer, then the end of the connection
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("an idle keep-alive connection was still open after %v", time.Since(start))
+	}
+	if !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+		t.Errorf("got %.40q, want a 200 answer before the close", b)
+	}
+}
+
+func getStatus(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

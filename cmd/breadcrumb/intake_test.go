@@ -23,6 +23,7 @@ func (s *service) post(path string, body []byte, headers map[string]string) (int
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json") // what the webhooks' senders send
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

@@ -41,6 +41,7 @@ func BenchmarkWebhook(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+testToken)
 				start := time.Now()
 				resp, err := client.Do(req)

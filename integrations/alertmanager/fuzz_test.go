@@ -91,6 +91,7 @@ func FuzzWebhook(f *testing.F) {
 	h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: st, MaxBody: 1 << 16})
 	f.Fuzz(func(t *testing.T, auth string, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", auth)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"sort"
 	"strconv"
@@ -131,8 +132,8 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve answers the request and says how it went, for the trace: stored,
-// duplicate, method_not_allowed, unauthorized, too_large, bad_request,
-// overloaded or unavailable. ctx is the request's, with the span.
+// duplicate, method_not_allowed, unauthorized, unsupported_media_type,
+// too_large, bad_request, overloaded or unavailable. ctx is the request's, with the span.
 func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Request) string {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -143,6 +144,10 @@ func (h *webhook) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		w.Header().Set("WWW-Authenticate", `Bearer realm="breadcrumb"`)
 		plain(w, http.StatusUnauthorized, "alertmanager: a valid bearer token is required")
 		return "unauthorized"
+	}
+	if !isJSON(r.Header.Get("Content-Type")) {
+		plain(w, http.StatusUnsupportedMediaType, "alertmanager: the body must be sent as Content-Type: application/json, as Alertmanager does")
+		return "unsupported_media_type"
 	}
 	if h.cfg.MaxPending > 0 {
 		n, err := h.cfg.Inbox.Pending(ctx)
@@ -305,4 +310,14 @@ func identity(a Alert) string {
 		b.WriteString("\x1d" + k + "=" + a.Labels[k])
 	}
 	return b.String()
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters. Alertmanager always sends it; a web page cannot
+// post it to another site without the site's leave (a CORS preflight),
+// while it can post text/plain or a form. Requiring it keeps a local
+// instance without a token out of reach of the pages its users open.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }

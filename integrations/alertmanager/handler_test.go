@@ -157,6 +157,7 @@ func TestWebhookRefusesWhatIsNotANotification(t *testing.T) {
 				t.Fatal(err)
 			}
 			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Content-Type", "application/json")
 			r := do(t, req)
 			if r.status != tt.want || !strings.Contains(r.body, tt.reason) {
 				t.Errorf("got %d %q, want %d saying %q", r.status, r.body, tt.want, tt.reason)
@@ -168,6 +169,46 @@ func TestWebhookRefusesWhatIsNotANotification(t *testing.T) {
 				t.Errorf("got %d pending deliveries, want none", got)
 			}
 		})
+	}
+}
+
+// Finding: the webhook took any Content-Type, so that, without a token,
+// a web page could post a text/plain form to a local instance (which
+// needs no CORS preflight) and open incidents.
+func TestWebhookTakesOnlyABodySentAsJSON(t *testing.T) {
+	for _, tc := range []struct {
+		contentType string
+		want        int
+	}{
+		{"application/json", http.StatusOK},
+		{"application/json; charset=utf-8", http.StatusOK},
+		{"Application/JSON", http.StatusOK},
+		{"text/plain", http.StatusUnsupportedMediaType},
+		{"text/plain;charset=UTF-8", http.StatusUnsupportedMediaType},
+		{"application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"multipart/form-data; boundary=x", http.StatusUnsupportedMediaType},
+		{"", http.StatusUnsupportedMediaType},
+		{"application/json-seq", http.StatusUnsupportedMediaType},
+	} {
+		e := newEdge(t, WebhookConfig{}, boltstore.Options{})
+		req, err := http.NewRequest(http.MethodPost, e.srv.URL+Path, bytes.NewReader(firingBody(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		r := do(t, req)
+		if r.status != tc.want {
+			t.Errorf("Content-Type %q: got %d %q, want %d", tc.contentType, r.status, r.body, tc.want)
+		}
+		wantPending := 0
+		if tc.want == http.StatusOK {
+			wantPending = 1
+		}
+		if got := e.pending(t); got != wantPending {
+			t.Errorf("Content-Type %q: got %d pending deliveries, want %d", tc.contentType, got, wantPending)
+		}
 	}
 }
 

@@ -117,6 +117,7 @@ func (p *pipeline) send(t testing.TB, bodies [][]byte, workers int) {
 				if err != nil {
 					panic(err)
 				}
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+testToken)
 				resp, err := client.Do(req)
 				if err == nil {
@@ -147,6 +148,7 @@ func (p *pipeline) postAs(t testing.TB, auth string, b []byte) reply {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", auth)
 	return do(t, req)
 }

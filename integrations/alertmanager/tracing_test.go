@@ -80,6 +80,7 @@ func traceThroughTheInbox(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -151,6 +152,7 @@ func TestAWebhookSpanSaysWhyARequestWasRefused(t *testing.T) {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 			h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: boltBackend(t), TracerProvider: tp})
 			req := httptest.NewRequest(tt.method, Path, bytes.NewReader([]byte(tt.body)))
+			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", tt.auth)
 			h.ServeHTTP(httptest.NewRecorder(), req)
 			got := spans.GetSpans()
@@ -187,6 +189,7 @@ func attr(s tracetest.SpanStub, key string) string {
 func BenchmarkWebhookRefusedWithoutTracing(b *testing.B) {
 	h := NewWebhookHandler(WebhookConfig{Token: secret.New(testToken), Inbox: boltBackend(b)})
 	req := httptest.NewRequest(http.MethodPost, Path, nil)
+	req.Header.Set("Content-Type", "application/json")
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeHTTP(httptest.NewRecorder(), req)

@@ -34,6 +34,10 @@ type Config struct {
 	// Inbox is asked for its length by /readyz, to know that the store
 	// answers; nil skips that check.
 	Inbox inbox.Inbox
+	// Warnings are what /readyz says under its "ok": settings that work
+	// but that an operator should know of, such as a webhook left
+	// without authentication.
+	Warnings []string
 	// Metrics, when set, is served at /metrics and times the search and
 	// match requests.
 	Metrics *Metrics
@@ -78,7 +82,8 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 // readyz answers 200 once the runbooks are loaded and while the incident
-// store answers, else 503 with the reason.
+// store answers, else 503 with the reason. Under its "ok", one line per
+// warning.
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Ready != nil && !a.cfg.Ready() {
 		http.Error(w, "runbooks not loaded yet", http.StatusServiceUnavailable)
@@ -94,6 +99,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	fmt.Fprintln(w, "ok")
+	for _, warn := range a.cfg.Warnings {
+		fmt.Fprintln(w, "warning: "+warn)
+	}
 }
 
 // runbookSummary is one runbook in GET /api/runbooks.

@@ -161,6 +161,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, configError(err)
 	}
 	logger.Info("chat", "mode", chats.mode)
+	warnings := startWarnings(secrets, a.ln.Addr())
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
 	elector := newLeadership(cfg, store.Leaser, svc, chats.bot, logger)
 	// POST /api/match reads only the body it is given: fetching a
 	// PagerDuty incident's alerts with the service's API token for any
@@ -170,7 +174,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.TuneGC,
 		board: store.Bulletin, metrics: api.NewMetrics(),
-		bodyTimeout: time.Duration(cfg.HTTP.BodyTimeout), idleTimeout: time.Duration(cfg.HTTP.IdleTimeout)}
+		bodyTimeout: time.Duration(cfg.HTTP.BodyTimeout), idleTimeout: time.Duration(cfg.HTTP.IdleTimeout), warnings: warnings}
 	srv.registerMetrics()
 	consoleToken := secrets.ConsoleToken
 	if consoleToken.IsZero() && isLoopback(a.ln.Addr()) {
@@ -194,7 +198,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			SecureCookies: secureCookies, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
 	self := "http://" + a.ln.Addr().String()
-	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) }})
@@ -224,4 +228,20 @@ func (a *App) close() {
 		}
 	}
 	a.closers = nil
+}
+
+// startWarnings are the settings that work but that an operator should
+// know of: they are logged at start, and shown by /readyz and on the
+// console's home page.
+func startWarnings(secrets Secrets, addr net.Addr) []string {
+	var out []string
+	if secrets.AlertmanagerToken.IsZero() {
+		where := "anyone who can reach this service"
+		if isLoopback(addr) {
+			where = "any program on this machine"
+		}
+		out = append(out, "the Alertmanager webhook is unauthenticated: "+where+
+			" can open incidents through it. Set ALERTMANAGER_WEBHOOK_TOKEN, and give Alertmanager the same token")
+	}
+	return out
 }

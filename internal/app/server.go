@@ -63,6 +63,8 @@ type server struct {
 	// bodyTimeout and idleTimeout bound a slow or idle client
 	// (guard.go).
 	bodyTimeout, idleTimeout time.Duration
+	// warnings are shown by /readyz (startWarnings).
+	warnings []string
 	// tuneGC is set when GOGC is not: the sync loop then sets the
 	// collector's target to BuildGOGC while it reads and indexes, and to
 	// ServeGOGC between syncs.
@@ -251,7 +253,7 @@ func (s *server) publishRevisions(ctx context.Context) {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{Library: s.lib, Index: s.ix, Matcher: s.matcher, Incidents: s.incidents,
-		ReadAlerts: s.alerts.Read, Ready: s.ready.Load, Inbox: s.intake.inbox, Metrics: s.metrics, Logger: s.logger}).Register(mux)
+		ReadAlerts: s.alerts.Read, Ready: s.ready.Load, Warnings: s.warnings, Inbox: s.intake.inbox, Metrics: s.metrics, Logger: s.logger}).Register(mux)
 	mux.Handle("POST /webhooks/pagerduty", s.metrics.Webhook("pagerduty", s.intake.pagerduty))
 	mux.Handle("POST /webhooks/alertmanager", s.metrics.Webhook("alertmanager", s.intake.alertmgr))
 	mux.Handle(breadcrumbs.RedirectPath, s.intake.redirect)

@@ -61,6 +61,9 @@ type Config struct {
 	// rules source read.
 	Rules       func() []search.RuleReport
 	RulesStatus func() []runbooks.RulesStatus
+	// Warnings are shown on the home page: settings that work but that
+	// an operator should know of.
+	Warnings []string
 	// SecureCookies marks the sign-in cookie Secure even on a plain HTTP
 	// request: the service is reached over HTTPS through a proxy that
 	// ends TLS (its public_url is https://).
@@ -293,7 +296,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	data := map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
-		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems}
+		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems, "Warnings": c.cfg.Warnings}
 	if c.cfg.Demo != nil && !c.cfg.Token.IsZero() {
 		data["CSRF"] = formToken(w, r, secureRequest(r, c.cfg.SecureCookies))
 	}

@@ -114,3 +114,29 @@ func getStatus(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// Finding: without a token, the Alertmanager webhook took anything from
+// anyone, and nothing said so.
+func TestAnUnauthenticatedAlertmanagerWebhookIsSaidAtStartOnReadyzAndInTheConsole(t *testing.T) {
+	s := startServe(t, serveEnv(t))
+	const warning = "the Alertmanager webhook is unauthenticated"
+	if !strings.Contains(s.stderr.String(), warning) {
+		t.Errorf("the log at start does not warn %q:\n%s", warning, s.stderr)
+	}
+	if body := s.get("/readyz", "text/plain"); !strings.HasPrefix(body, "ok\n") || !strings.Contains(body, "warning: "+warning) {
+		t.Errorf("/readyz: got %q, want ok and the warning", body)
+	}
+	if body := s.get("/", "text/html"); !strings.Contains(body, warning) {
+		t.Errorf("the console's home page does not warn %q", warning)
+	}
+	if code, _ := s.post("/webhooks/alertmanager", app.DemoAlert(time.Now()), map[string]string{"Content-Type": "text/plain"}); code != http.StatusUnsupportedMediaType {
+		t.Errorf("a text/plain post, as another site's form would send: got %d, want 415", code)
+	}
+
+	vars := serveEnv(t)
+	vars["ALERTMANAGER_WEBHOOK_TOKEN"] = "am-token"
+	s = startServe(t, vars)
+	if strings.Contains(s.stderr.String(), warning) || strings.Contains(s.get("/readyz", "text/plain"), "warning") || strings.Contains(s.get("/", "text/html"), warning) {
+		t.Errorf("with a token, something still warns that the webhook is unauthenticated")
+	}
+}

@@ -31,9 +31,16 @@ func (r *Runbook) checkTemplates(fmLines []string) {
 					r.addDiag(line, SeverityError, "unknown-variable", fmt.Sprintf("%s %q: %s: %v", b.Kind, b.Name, f[0], err))
 				}
 			}
+			if TemplateChoosesHost(strings.TrimSpace(b.URL)) {
+				r.addDiag(b.Line, SeverityWarning, "link-host-from-alert", fmt.Sprintf("%s %q: url %s: %s", b.Kind, b.Name, clip(b.URL, 60), hostFromAlert))
+			}
 		}
 	}
 }
+
+// hostFromAlert says why a template whose host a value chooses is
+// reported.
+const hostFromAlert = "the alert chooses where this link leads; it is made only when its host is in breadcrumbs.allowed_hosts, a provider's base_url, or a link of this page"
 
 // checkLinkTemplates reports links in the page's text whose URL is a
 // template ({{variable}}, as breadcrumbs in steps are written) with an
@@ -48,6 +55,10 @@ func checkLinkTemplates(rb *Runbook) []Diagnostic {
 		if _, err := ParseTemplate(l.URL); err != nil {
 			out = append(out, Diagnostic{Path: rb.Path, Line: l.Line, Severity: SeverityError, Rule: "unknown-variable",
 				Message: fmt.Sprintf("link %s: %v", clip(l.URL, 80), err)})
+		}
+		if TemplateChoosesHost(l.URL) {
+			out = append(out, Diagnostic{Path: rb.Path, Line: l.Line, Severity: SeverityWarning, Rule: "link-host-from-alert",
+				Message: fmt.Sprintf("link %s: %s", clip(l.URL, 80), hostFromAlert)})
 		}
 	}
 	return out

@@ -52,3 +52,35 @@ func TestUnknownVariablesAreLintErrorsWhereverTheTemplateIs(t *testing.T) {
 		})
 	}
 }
+
+// Finding: a template whose host (or whole address) is a placeholder lets
+// the alert's sender choose where the link leads; lint says so.
+func TestATemplateWhoseHostIsAPlaceholderIsALintWarning(t *testing.T) {
+	tests := []struct {
+		name string
+		page string
+		want []int // lines
+	}{
+		{"a dashboard that is an annotation", "---\ndashboards:\n  - name: From the alert\n    url: \"{{annotations.dashboard}}\"\n---\n# T\n", []int{3}},
+		{"a breadcrumb with a label in the host", "---\nbreadcrumbs:\n  - name: Cluster\n    url: https://{{cluster}}.grafana.example.com/d/x\n---\n# T\n", []int{3}},
+		{"a link in a step with a label in the host", "# T\n\n## Steps\n\n1. Open <https://{{cluster}}.console.example.com/pods>.\n", []int{5}},
+		{"values in the path and the query only", "---\ndashboards:\n  - name: Pods\n    url: https://g.example.com/d/{{namespace}}?pod={{pod}}\n---\n# T\n\n1. Open <https://k8s.example.com/ns/{{namespace}}>.\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rb := Parse("p.md", []byte(tt.page), ParseOptions{})
+			var got []int
+			for _, d := range LintLinks([]*Runbook{rb}, nil) {
+				if d.Rule == "link-host-from-alert" {
+					if d.Severity != SeverityWarning || !strings.Contains(d.Message, "allowed_hosts") {
+						t.Errorf("got %s %q, want a warning that names allowed_hosts", d.Severity, d.Message)
+					}
+					got = append(got, d.Line)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got warnings on lines %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -114,3 +114,18 @@ func clip(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// TemplateChoosesHost reports whether a URL template lets a value choose
+// the link's scheme or host: the template is one placeholder alone (the
+// value is the whole URL), or a placeholder comes before the end of the
+// host ("https://{{cluster}}.grafana.example.com/"). Values come from
+// alerts, so such a link leads wherever an alert's sender says.
+func TemplateChoosesHost(tmpl string) bool {
+	i := strings.Index(tmpl, "{{")
+	if i < 0 {
+		return false
+	}
+	prefix := strings.TrimSpace(tmpl[:i])
+	_, rest, ok := strings.Cut(prefix, "://")
+	return !ok || !strings.ContainsAny(rest, "/?#")
+}

@@ -14,6 +14,12 @@ import (
 // incident (the YAML key breadcrumbs.providers).
 type Config struct {
 	Providers []ProviderConfig `yaml:"providers"`
+	// AllowedHosts are hosts that alert data may choose for a link (a
+	// template that is one placeholder alone, such as
+	// {{annotations.dashboard}}, or a placeholder in the host), besides
+	// those the providers and the runbook name: exact names, or
+	// "*.example.com" for every name under a domain.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // ProviderConfig is one provider. Name, Type and (except for datadog and
@@ -140,6 +146,18 @@ func New(cfg Config) (*Set, error) {
 		}
 		seen[key] = true
 		s.providers = append(s.providers, p)
+		if p.base != nil {
+			s.trusted.add(p.base.Hostname())
+		}
+		if host := literalHost(p.URL); host != "" {
+			s.trusted.add(host)
+		}
+	}
+	for _, h := range cfg.AllowedHosts {
+		if err := checkHostPattern(h); err != nil {
+			return nil, fmt.Errorf("breadcrumbs: %w: %w", ErrConfig, err)
+		}
+		s.trusted.add(h)
 	}
 	return s, nil
 }

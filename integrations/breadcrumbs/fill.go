@@ -40,7 +40,8 @@ func regionAt(lit string) region {
 // fillURL fills a link template. Each value is percent-encoded as one
 // component where it lands (path, query, fragment); a value in the host
 // must be a host name. A template made of one placeholder alone takes the
-// value as a whole URL. It reports false when the link cannot be made: a
+// value as a whole URL. Where a value chooses the host, the host must be
+// one that v trusts. It reports false when the link cannot be made: a
 // malformed template, a needed value absent, or a result that is not an
 // absolute http(s) URL.
 func fillURL(tmpl string, v vars) (string, bool) {
@@ -54,11 +55,11 @@ func fillURL(tmpl string, v vars) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		return checkURL(fixLiteral(strings.TrimSpace(val)))
+		return v.trusted(checkURL(fixLiteral(strings.TrimSpace(val))))
 	}
 	var b, lit strings.Builder
 	off := 0
-	missing := false
+	missing, hostFromValue := false, false
 	for _, ph := range phs {
 		seg := tmpl[off:ph.Offset]
 		lit.WriteString(seg)
@@ -77,6 +78,7 @@ func fillURL(tmpl string, v vars) (string, bool) {
 				return "", false
 			}
 			b.WriteString(strings.ToLower(val))
+			hostFromValue = true
 		default:
 			b.WriteString(escapeComponent(val))
 		}
@@ -89,7 +91,23 @@ func fillURL(tmpl string, v vars) (string, bool) {
 			return "", false
 		}
 	}
+	if hostFromValue {
+		return v.trusted(checkURL(out))
+	}
 	return checkURL(out)
+}
+
+// trusted passes a link on only when its host is one that the
+// configuration or the runbook names (trust.go).
+func (v vars) trusted(u string, ok bool) (string, bool) {
+	if !ok {
+		return "", false
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || !v.trust.allows(parsed.Host) {
+		return "", false
+	}
+	return u, true
 }
 
 // dropOmitted removes the query parameters whose whole value is absent. A

@@ -187,7 +187,9 @@ func generatorExpr(v vars) (string, *url.URL, bool) {
 // configured address, else at genBase (the generator URL's address).
 func (p *provider) prometheusURL(expr string, genBase *url.URL, v vars) (string, bool) {
 	base := p.base
-	if base == nil {
+	if base == nil && genBase != nil && v.trust.allows(genBase.Host) {
+		// The generator URL comes with the alert: its address is used
+		// only when the configuration or the runbook names it.
 		base = genBase
 	}
 	if base == nil {

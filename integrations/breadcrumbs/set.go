@@ -14,6 +14,9 @@ import (
 // runbook's own links.
 type Set struct {
 	providers []*provider
+	// trusted is the hosts the configuration names: allowed_hosts, the
+	// providers' base URLs and the hosts written in their templates.
+	trusted hostSet
 }
 
 // Provider values of incidents.Link for the links that do not come from a
@@ -32,6 +35,17 @@ const (
 // given once. The same input always gives the same links.
 func (s *Set) Links(in Input) []incidents.Link {
 	v := newVars(in)
+	trust := &hostSet{}
+	if s != nil {
+		for h := range s.trusted.exact {
+			trust.add(h)
+		}
+		trust.domains = append(trust.domains, s.trusted.domains...)
+	}
+	if in.Runbook != nil {
+		runbookHosts(trust, in.Runbook)
+	}
+	v.trust = trust
 	var providers []*provider
 	if s != nil {
 		for _, p := range s.providers {

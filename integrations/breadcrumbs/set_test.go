@@ -102,7 +102,13 @@ func TestValuesAreEncodedForWhereTheyLand(t *testing.T) {
 			rb := &runbooks.Runbook{Dashboards: []runbooks.Breadcrumb{{Name: "d", Kind: runbooks.KindDashboard, URL: tt.template}}}
 			in := in
 			in.Runbook = rb
-			l := only(t, (&Set{}).Links(in))
+			// A value in the host must land under a host the
+			// configuration allows.
+			s, err := New(Config{AllowedHosts: []string{"*.grafana.example.com"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := only(t, s.Links(in))
 			tt.check(t, parse(t, l.URL))
 		})
 	}
@@ -237,7 +243,12 @@ func TestPrometheusGraphsTheAlertsOwnExpression(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := mustSet(t, ProviderConfig{Name: "prom", Type: TypePrometheus, BaseURL: tt.base})
+			// The generator's address is taken only where the
+			// configuration allows it.
+			s, err := New(Config{Providers: []ProviderConfig{{Name: "prom", Type: TypePrometheus, BaseURL: tt.base}}, AllowedHosts: []string{"prometheus-k8s-0"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			l := only(t, s.Links(Input{Alerts: []runbooks.Alert{a}, Now: testNow}))
 			if !strings.HasPrefix(l.URL, tt.wantPrefix) {
 				t.Errorf("got %q, want it to start with %q", l.URL, tt.wantPrefix)

@@ -38,6 +38,8 @@ type vars struct {
 	values map[string]string
 	win    window
 	alert  *runbooks.Alert
+	// trust is the hosts a value may choose (trust.go).
+	trust *hostSet
 }
 
 // lookup returns a variable's value; an absent or empty one is not found.

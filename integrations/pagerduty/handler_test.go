@@ -146,6 +146,9 @@ func TestWebhookAnswers(t *testing.T) {
 		{"one signature, both secrets held during a rotation, is stored", secrets(webhookSecret, rotatedSecret), bytes.NewReader(triggered), sign(triggered, rotatedSecret), 202, 1, ""},
 		{"a forged signature is forbidden", secrets(webhookSecret), bytes.NewReader(triggered), sign(triggered, "guessed"), 403, 0, "invalid signature"},
 		{"a tampered body is forbidden", secrets(webhookSecret), bytes.NewReader(tampered), sign(triggered, webhookSecret), 403, 0, "invalid signature"},
+		// Finding: a malformed signature got 401 where the docs say 403.
+		{"a malformed signature is forbidden, as the docs say", secrets(webhookSecret), bytes.NewReader(triggered), "v1=" + strings.Repeat("zz", 32), 403, 0, "invalid signature"},
+		{"a signature of another version only is forbidden", secrets(webhookSecret), bytes.NewReader(triggered), "v2=00ff", 403, 0, "invalid signature"},
 		{"a missing signature is unauthorised", secrets(webhookSecret), bytes.NewReader(triggered), "", 401, 0, "missing X-PagerDuty-Signature"},
 		{"no configured secret refuses everything", nil, bytes.NewReader(triggered), sign(triggered, webhookSecret), 403, 0, "not configured"},
 		{"an oversized body is refused", secrets(webhookSecret), bytes.NewReader(big), sign(big, webhookSecret), 413, 0, "too large"},

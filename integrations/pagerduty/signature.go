@@ -16,9 +16,11 @@ const SignatureHeader = "X-PagerDuty-Signature"
 
 // Signature errors. VerifySignature's errors match one of them.
 var (
-	// ErrNoSignature: the request carries no v1 signature at all.
-	ErrNoSignature = errors.New("pagerduty: the request has no v1 signature")
-	// ErrBadSignature: the request is signed, but with no secret we hold.
+	// ErrNoSignature: the request carries no signature header at all.
+	ErrNoSignature = errors.New("pagerduty: the request has no signature")
+	// ErrBadSignature: the request carries a signature header, but no
+	// signature in it verifies with a secret we hold (a malformed one
+	// included).
 	ErrBadSignature = errors.New("pagerduty: no signature matches a configured secret")
 	// ErrNoSecret: there is no secret to check a signature against.
 	ErrNoSecret = errors.New("pagerduty: no webhook secret is configured")
@@ -65,8 +67,9 @@ func Sign(body []byte, secrets ...secret.String) string {
 // with one of the secrets; during a rotation either side may hold several.
 // The comparison takes the same time whatever the signatures hold. It
 // returns nil for an authentic body, and otherwise an error matching
-// ErrNoSecret (no secret to check with), ErrNoSignature (no v1 signature
-// in the header) or ErrBadSignature. The errors never show a secret.
+// ErrNoSecret (no secret to check with), ErrNoSignature (no header, or
+// an empty one) or ErrBadSignature (no signature in it that verifies,
+// malformed ones included). The errors never show a secret.
 func VerifySignature(body []byte, header string, secrets []secret.String) error {
 	var keys []secret.String
 	for _, s := range secrets {
@@ -77,9 +80,15 @@ func VerifySignature(body []byte, header string, secrets []secret.String) error 
 	if len(keys) == 0 {
 		return ErrNoSecret
 	}
+	if strings.TrimSpace(header) == "" {
+		return ErrNoSignature
+	}
+	// A header that holds no v1 signature Breadcrumb can read (another
+	// version only, text that is not hex, a truncated value) is a
+	// signature that does not verify, as a wrong one is: 403, not 401.
 	sigs := ParseSignatures(header)
 	if len(sigs) == 0 {
-		return ErrNoSignature
+		return ErrBadSignature
 	}
 	match := 0
 	for _, k := range keys {

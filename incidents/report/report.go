@@ -190,6 +190,12 @@ const (
 	ContentTypeJSON     = "application/json"
 )
 
+// ContentSecurityPolicy is the policy a report is served under, in any
+// format: a report holds the incident's text, which came from outside,
+// so should a browser show it, it runs nothing and loads nothing; its
+// own inline styles apply, and its links can still be followed.
+const ContentSecurityPolicy = "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
 // Render renders the report of an incident in a format: "md" (the
 // default, also "markdown"), "html" or "json". It returns the document
 // and its content type; an unknown format is ErrInvalid.

@@ -354,3 +354,36 @@ func TestIncidentListsAreWhatTheStoreListsPageAfterPage(t *testing.T) {
 		}
 	}
 }
+
+// Finding: HTML and Markdown reports went out without a
+// Content-Security-Policy and without X-Content-Type-Options: nosniff,
+// so a report opened in a browser could run what an incident's text
+// smuggled in.
+func TestReportsAreServedUnderAPolicyThatRunsNothing(t *testing.T) {
+	w := newWorld(t)
+	inc, _, err := w.svc.Declare(t.Context(), incidents.Declaration{Title: "<script>alert(1)</script>"}, incidents.Action{Actor: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"md", "html", "json"} {
+		for _, download := range []string{"", "&download=1"} {
+			resp, err := http.Get(w.srv.URL + "/api/incidents/" + inc.ID + "/report?format=" + format + download)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, want := range []string{"sandbox", "default-src 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("report %s%s: Content-Security-Policy %q lacks %q", format, download, csp, want)
+				}
+			}
+			if strings.Contains(csp, "script-src") || strings.Contains(csp, "allow-scripts") {
+				t.Errorf("report %s%s: Content-Security-Policy %q lets scripts run", format, download, csp)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("report %s%s: X-Content-Type-Options %q, want nosniff", format, download, got)
+			}
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/breadcrumb-oncall/breadcrumb/bot"
 	"github.com/breadcrumb-oncall/breadcrumb/bot/localchat"
+	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 )
 
 // ChatConfig is what the console's local chat needs. Bot and Chat are
@@ -518,7 +519,7 @@ func (c *chat) file(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	// A report in HTML is the incident's text: should a browser show it,
 	// it runs nothing.
-	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("Content-Security-Policy", report.ContentSecurityPolicy)
 	_, _ = w.Write(f.Content)
 }
 

@@ -165,6 +165,8 @@ func (rs *responses) next(t testing.TB) map[string]any {
 func newHTTP(t *testing.T, h bot.Handler, cfg HTTPConfig) *HTTPHandler {
 	t.Helper()
 	cfg.SigningSecret = secret.New(testSecret)
+	// The tests' response_url servers are on this machine.
+	cfg.ResponseHosts = append(cfg.ResponseHosts, "127.0.0.1")
 	s := NewHTTPHandler(cfg, h)
 	t.Cleanup(func() { _ = s.Wait(context.Background()) })
 	return s
@@ -573,5 +575,46 @@ func TestAFormThatFailsAfterItsModalClosedIsToldToItsUser(t *testing.T) {
 	msgs := srv.Messages("W111")
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "Give the incident a title.") {
 		t.Errorf("got %+v, want one direct message naming the problem", msgs)
+	}
+}
+
+// Finding: an answer was posted to whatever response_url a delivery
+// named, without checking that its host was Slack's.
+func TestAnAnswerGoesOnlyToAResponseURLOfSlacksOrOfTheConfiguredHost(t *testing.T) {
+	in := &inbound{cfg: InboundConfig{ResponseHosts: []string{"127.0.0.1"}}.withDefaults()}
+	for raw, want := range map[string]bool{
+		"https://hooks.slack.com/commands/T0/1/abc":     true,
+		"https://HOOKS.SLACK.COM/actions/T0/1/abc":      true,
+		"https://hooks.slack-gov.com/commands/T0/1/abc": true,
+		"http://hooks.slack.com/commands/T0/1/abc":      false, // Slack's only over https
+		"https://hooks.slack.com.evil.example/x":        false,
+		"https://evil.example/hooks.slack.com":          false,
+		"https://user@hooks.slack.com/x":                false,
+		"https://slack.com/api/chat.postMessage":        false,
+		"http://127.0.0.1:8080/response":                true, // the configured host, any port
+		"http://169.254.169.254/latest/meta-data":       false,
+		"file:///etc/passwd":                            false,
+		"":                                              false,
+	} {
+		if got := in.responseURLAllowed(raw); got != want {
+			t.Errorf("%q: allowed %v, want %v", raw, got, want)
+		}
+	}
+	// Through the transport: without the configured host, a slow
+	// command's late answer is not sent to a response_url on this
+	// machine.
+	rs := newResponses(t)
+	rec := newRecorder()
+	rec.delay = 100 * time.Millisecond
+	h := NewHTTPHandler(HTTPConfig{SigningSecret: secret.New(testSecret), InboundConfig: InboundConfig{AckWithin: 10 * time.Millisecond}}, rec)
+	w := serve(h, signed(t, CommandsPath, command("timeline", rs.URL, "1.1.z"), time.Now()))
+	if w.Code != http.StatusOK {
+		t.Fatalf("the command was answered %d", w.Code)
+	}
+	_ = h.Wait(context.Background())
+	select {
+	case v := <-rs.got:
+		t.Errorf("an answer reached a response_url that is neither Slack's nor configured: %v", v)
+	default:
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -53,6 +54,11 @@ type InboundConfig struct {
 	// ResponseClient posts to response_url (default one with a 10s
 	// timeout).
 	ResponseClient *http.Client
+	// ResponseHosts are host names, besides Slack's own (SlackHooksHosts,
+	// over https only), that a response_url may point at, over http or
+	// https: the host of a test server or of a proxy that SLACK_API_URL
+	// names. An answer for any other address is not sent.
+	ResponseHosts []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives what fails in the background. Default: discard.
@@ -240,6 +246,30 @@ func answer(m bot.Message, click bool) responsePayload {
 
 func isEmpty(m bot.Message) bool { return m.Text == "" && len(m.Blocks) == 0 }
 
+// SlackHooksHosts are the hosts of Slack's response_url addresses: the
+// commercial cloud's and GovSlack's.
+var SlackHooksHosts = []string{"hooks.slack.com", "hooks.slack-gov.com"}
+
+// responseURLAllowed reports whether an answer may be posted to raw: an
+// https address on one of Slack's hosts, or an address on a host of
+// ResponseHosts.
+func (in *inbound) responseURLAllowed(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	if u.Scheme == "https" && slices.Contains(SlackHooksHosts, host) {
+		return true
+	}
+	for _, h := range in.cfg.ResponseHosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
 // respond posts m to a response_url.
 func (in *inbound) respond(ctx context.Context, responseURL string, m bot.Message, click bool) {
 	if isEmpty(m) {
@@ -252,6 +282,13 @@ func (in *inbound) respond(ctx context.Context, responseURL string, m bot.Messag
 	body, err := json.Marshal(answer(m, click))
 	if err != nil {
 		in.cfg.Logger.Error("slack: could not encode an answer", "err", err)
+		return
+	}
+	if !in.responseURLAllowed(responseURL) {
+		// The address came in the delivery; a signed one always names
+		// Slack, so this is a forgery or a misconfiguration. Its text is
+		// not logged: it may carry a token of its own.
+		in.cfg.Logger.Error("slack: an answer was not sent: its response_url is not Slack's (set SLACK_API_URL to allow a proxy's host)")
 		return
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))

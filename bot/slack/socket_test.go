@@ -38,6 +38,7 @@ func startSocket(t *testing.T, h bot.Handler, cfg InboundConfig) *slacktestx.Ser
 	api := NewAPI(APIConfig{BotToken: secret.New("xoxb-test"), AppToken: secret.New("xapp-test"), APIURL: srv.APIURL()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	cfg.ResponseHosts = append(cfg.ResponseHosts, "127.0.0.1") // the tests' response_url servers
 	go func() { done <- RunSocketMode(ctx, SocketConfig{InboundConfig: cfg, API: api}, h) }()
 	t.Cleanup(func() {
 		cancel()

@@ -57,7 +57,7 @@ func newChatSide(cfg *Config, slackAPIURL string, secrets Secrets, store inciden
 		side.slack = slack.NewChat(api, slack.ChatConfig{Logger: logger.With("part", "slack")})
 		chat = side.slack
 		in = slack.InboundConfig{Claim: store.Claim, Users: side.slack, Chat: side.slack, Logger: logger.With("part", "slack"),
-			HelpCommand: cfg.Slack.Commands.Incident}
+			HelpCommand: cfg.Slack.Commands.Incident, ResponseHosts: apiHost(slackAPIURL)}
 		if !appToken.IsZero() {
 			side.socket = &slack.SocketConfig{InboundConfig: in, API: api}
 			side.mode = "Slack over Socket Mode"
@@ -137,4 +137,15 @@ func (c *chatSide) mount(mux *http.ServeMux, m *api.Metrics) {
 	for _, p := range []string{slack.CommandsPath, slack.InteractionsPath, slack.EventsPath} {
 		mux.Handle("POST "+p, m.Webhook("slack", c.http))
 	}
+}
+
+// apiHost is the host of SLACK_API_URL when it is set: a proxy or a
+// test server in Slack's place, whose response_url addresses the bot may
+// then answer at too.
+func apiHost(apiURL string) []string {
+	u, err := url.Parse(apiURL)
+	if apiURL == "" || err != nil || u.Hostname() == "" {
+		return nil
+	}
+	return []string{u.Hostname()}
 }

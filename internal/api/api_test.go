@@ -387,3 +387,94 @@ func TestReportsAreServedUnderAPolicyThatRunsNothing(t *testing.T) {
 		}
 	}
 }
+
+// Finding: GET /api/incidents could not list more than 1,000 incidents.
+// While 1,150 are created concurrently, walks through the list 500 at a
+// time see none twice and miss none that existed when they began; once
+// the creation is over, a walk sees every one exactly once.
+func TestTheIncidentListPagesThroughIncidentsCreatedWhileItIsRead(t *testing.T) {
+	w := newWorld(t)
+	const total = 1150
+	var mu sync.Mutex
+	var created []string
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range 8 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= total; i = next.Add(1) {
+				inc, _, err := w.svc.Declare(context.Background(), incidents.Declaration{Title: fmt.Sprintf("Incident %d", i)}, incidents.Action{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				created = append(created, inc.ID)
+				mu.Unlock()
+			}
+		})
+	}
+	// walk reads every page and returns how often each incident was seen.
+	walk := func() (map[string]int, int) {
+		seen, pages, cursor := map[string]int{}, 0, ""
+		for {
+			path := "/api/incidents?limit=500"
+			if cursor != "" {
+				path += "&cursor=" + cursor
+			}
+			code, body := w.do(t, "GET", path, "")
+			var page struct {
+				Incidents []struct{ ID string }
+				Next      string
+			}
+			if code != http.StatusOK || json.Unmarshal([]byte(body), &page) != nil {
+				t.Fatalf("%s: %d %.200s", path, code, body)
+			}
+			pages++
+			if len(page.Incidents) > 500 {
+				t.Fatalf("%s: %d incidents in a page of 500", path, len(page.Incidents))
+			}
+			for _, inc := range page.Incidents {
+				seen[inc.ID]++
+			}
+			if page.Next == "" {
+				return seen, pages
+			}
+			cursor = page.Next
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	walks := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		mu.Lock()
+		before := append([]string(nil), created...)
+		mu.Unlock()
+		seen, _ := walk()
+		walks++
+		for id, n := range seen {
+			if n > 1 {
+				t.Fatalf("walk %d saw %s %d times", walks, id, n)
+			}
+		}
+		for _, id := range before {
+			if seen[id] == 0 {
+				t.Fatalf("walk %d missed %s, which existed before it began", walks, id)
+			}
+		}
+	}
+	seen, pages := walk()
+	if len(seen) != total || pages != 3 {
+		t.Errorf("after the creation: %d incidents in %d pages, want %d in 3", len(seen), pages, total)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s seen %d times", id, n)
+		}
+	}
+	t.Logf("%d walks while the incidents were created", walks)
+}

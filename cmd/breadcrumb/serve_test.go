@@ -430,6 +430,11 @@ func TestServeThatCannotListenExitsWithAFailure(t *testing.T) {
 	if n := strings.Count(res.stderr, "cannot listen on "+taken.Addr().String()); n != 1 {
 		t.Errorf("stderr says \"cannot listen\" %d times, want once:\n%s", n, res.stderr)
 	}
+	// Finding: a newcomer whose port was taken got only "bind: address
+	// already in use", with no word of how to choose another.
+	if !strings.Contains(res.stderr, "another program already uses that address") || !strings.Contains(res.stderr, "BREADCRUMB_LISTEN=127.0.0.1:") {
+		t.Errorf("stderr does not say how to choose another address:\n%s", res.stderr)
+	}
 }
 
 func contains(list []string, s string) bool {

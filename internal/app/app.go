@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -131,6 +133,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	secrets := o.Secrets
 	a.ln, err = net.Listen("tcp", cfg.Listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("cannot listen on %s: another program already uses that address. Stop it, or choose another address with BREADCRUMB_LISTEN (such as BREADCRUMB_LISTEN=%s) or listen: in the configuration file", cfg.Listen, nextPort(cfg.Listen))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
@@ -244,4 +249,14 @@ func startWarnings(secrets Secrets, addr net.Addr) []string {
 			" can open incidents through it. Set ALERTMANAGER_WEBHOOK_TOKEN, and give Alertmanager the same token")
 	}
 	return out
+}
+
+// nextPort suggests the address after addr, on the next port.
+func nextPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	n, err2 := strconv.Atoi(port)
+	if err != nil || err2 != nil || n <= 0 || n >= 65535 {
+		return "127.0.0.1:8081"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
 }

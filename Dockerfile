@@ -13,6 +13,7 @@ RUN CGO_ENABLED=0 go build -trimpath \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/breadcrumb /usr/local/bin/breadcrumb
+COPY --from=build /src/LICENSE /src/NOTICE /usr/share/doc/breadcrumb/
 # distroless's nonroot user is 65532; it must own the data directory.
 COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data

@@ -140,3 +140,35 @@ func TestAnUnauthenticatedAlertmanagerWebhookIsSaidAtStartOnReadyzAndInTheConsol
 		t.Errorf("with a token, something still warns that the webhook is unauthenticated")
 	}
 }
+
+// Finding: the repository had no LICENSE, so nobody could legally
+// self-host it; and test data copied from others must keep its own
+// licences beside it.
+func TestTheRepositoryCarriesItsLicenceAndTheCopiedTestDataTheirs(t *testing.T) {
+	licence, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(string(licence), want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
+	}
+	notice, err := os.ReadFile("../../NOTICE")
+	if err != nil || !strings.Contains(string(notice), "Apache License, Version 2.0") {
+		t.Errorf("NOTICE: %v, want one that names the licence", err)
+	}
+	for _, f := range []string{
+		"runbooks/testdata/rules/kube-prometheus/LICENSE", "runbooks/testdata/rules/thanos/LICENSE",
+		"integrations/alertmanager/testdata/LICENSE.alertmanager", "integrations/pagerduty/testdata/LICENSE.go-pagerduty",
+		"bot/slack/testdata/payloads/LICENSE.bolt-python", "bot/slack/testdata/payloads/LICENSE.slack-go", "bot/slack/testdata/payloads/LICENSE.python-slack-sdk",
+	} {
+		if _, err := os.Stat("../../" + f); err != nil {
+			t.Errorf("copied test data without its licence: %v", err)
+		}
+		dir := f[:strings.Index(f, "/testdata/")]
+		if !strings.Contains(string(notice), dir) {
+			t.Errorf("NOTICE does not list the copied test data of %s", dir)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
@@ -108,7 +109,7 @@ type AlertsResult struct {
 }
 
 // MaxAlerts caps the alerts one incident keeps; later ones are counted on
-// the timeline only.
+// the timeline only, as are those that MaxIncidentBytes leaves out.
 const MaxAlerts = 1000
 
 // ReportAlerts applies a sender's report about an alert group. When an
@@ -116,12 +117,23 @@ const MaxAlerts = 1000
 // Enricher's runbook, steps and links). Each alert that fires anew or
 // resolves is kept in Incident.Alerts and recorded on the timeline under
 // a key made of its fingerprint, status and start, so that a repeated
-// report, from this replica or another, changes nothing.
+// report, from this replica or another, changes nothing. The caps apply
+// to what arrives (see MaxValueBytes): values are cut rather than
+// refused, and an alert the incident has no room for is counted on the
+// timeline; nothing is refused for its size.
 func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (AlertsResult, error) {
 	var res AlertsResult
 	firing := false
+	// Each alert's key is taken from what the sender sent; then the caps
+	// apply (see MaxValueBytes), to a copy, and what they cut goes on the
+	// alert's event.
+	g.Alerts = append([]runbooks.Alert(nil), g.Alerts...)
+	keys := make([]string, len(g.Alerts))
+	cutNotes := make([]string, len(g.Alerts))
 	for i := range g.Alerts {
 		g.Alerts[i].Fill()
+		keys[i] = alertKey(g.Alerts[i])
+		cutNotes[i] = capAlert(&g.Alerts[i]).String()
 		firing = firing || g.Alerts[i].Status != "resolved"
 	}
 	// apply records the report's alerts on inc, the group's incident,
@@ -130,7 +142,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		id := inc.ID
 		res.Fired, res.Resolved, res.AllResolved = 0, 0, false
 		var events []Event
-		var dropped []string
+		var dropped, oversize []string
 		wasFiring := false
 		for _, st := range inc.Alerts {
 			wasFiring = wasFiring || st.Status != "resolved"
@@ -139,8 +151,9 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		for k, st := range inc.Alerts {
 			pos[st.Fingerprint] = k
 		}
-		for _, al := range g.Alerts {
-			fp := alertKey(al)
+		budget := newSizeBudget(inc)
+		for n, al := range g.Alerts {
+			fp := keys[n]
 			i, known := pos[fp]
 			if !known {
 				i = -1
@@ -156,10 +169,17 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 					dropped = append(dropped, fp)
 					continue
 				}
+				st := alertState(al, fp)
+				kept, form, ok := budget.fit(nil, st, shrunk(st))
+				if !ok {
+					oversize = append(oversize, fp)
+					continue
+				}
 				pos[fp] = len(inc.Alerts)
-				inc.Alerts = append(inc.Alerts, alertState(al, fp))
+				inc.Alerts = append(inc.Alerts, kept)
 				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
-				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
+				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text,
+					map[string]string{"alert": al.Name, "fingerprint": fp, "cut": joinNotes(cutNotes[n], sizeNote(form))}))
 				res.Fired++
 			case al.StartsAt.Before(inc.Alerts[i].StartsAt):
 				continue // a late report of an earlier occurrence
@@ -169,21 +189,26 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 				events = append(events, s.event(id, act, "", EventAlertResolved, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
 				res.Resolved++
 			case !resolved && refires(al, inc.Alerts[i]) && (inc.Alerts[i].Status == "resolved" || al.StartsAt.After(inc.Alerts[i].StartsAt)):
-				inc.Alerts[i] = alertState(al, fp)
+				st, old := alertState(al, fp), inc.Alerts[i]
+				// The last form takes no more room than the occurrence
+				// it replaces, so the alert is always kept.
+				kept, form, _ := budget.fit(&old, st, shrunk(st), bare(old, st))
+				inc.Alerts[i] = kept
 				act.Key, act.At = "alert:"+fp+":fired:"+start, al.StartsAt
-				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text, map[string]string{"alert": al.Name, "fingerprint": fp}))
+				events = append(events, s.event(id, act, "", EventAlertFired, now, act.Text,
+					map[string]string{"alert": al.Name, "fingerprint": fp, "cut": joinNotes(cutNotes[n], sizeNote(form))}))
 				res.Fired++
 			}
 		}
 		if len(dropped) > 0 {
-			sort.Strings(dropped)
-			h := fnv.New64a()
-			for _, fp := range dropped {
-				_, _ = h.Write([]byte(fp + "\x00"))
-			}
 			text := fmt.Sprintf("%d more alerts fired; over the %d an incident keeps, they are counted here only", len(dropped), MaxAlerts)
-			act := Action{Key: fmt.Sprintf("alerts-over-cap:%016x", h.Sum64()), Actor: a.Actor, Source: cmp.Or(a.Source, g.Source)}
+			act := Action{Key: "alerts-over-cap:" + keysHash(dropped), Actor: a.Actor, Source: cmp.Or(a.Source, g.Source)}
 			events = append(events, s.event(id, act, "", EventAlertFired, now, text, map[string]string{"dropped": strconv.Itoa(len(dropped))}))
+		}
+		if len(oversize) > 0 {
+			text := fmt.Sprintf("%d more alerts fired; the incident is at its size cap of %s bytes, so they are counted here only", len(oversize), byteCount(MaxIncidentBytes))
+			act := Action{Key: "alerts-over-size:" + keysHash(oversize), Actor: a.Actor, Source: cmp.Or(a.Source, g.Source)}
+			events = append(events, s.event(id, act, "", EventAlertFired, now, text, map[string]string{"dropped": strconv.Itoa(len(oversize))}))
 		}
 		if len(events) == 0 {
 			return nil, errNoChange
@@ -197,7 +222,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 	}
 	existing, err := s.findAnyRef(ctx, g.Refs)
 	switch {
-	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts)):
+	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts, keys)):
 		// A late copy of a report the resolved incident already holds
 		// (from a second Alertmanager, or a delivery taken again) does not
 		// open another incident.
@@ -239,12 +264,12 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 // firesAnew reports whether a report holds an alert that fires anew for
 // the incident inc: one it does not know, or one that started after the
 // occurrence it holds.
-func firesAnew(inc *Incident, alerts []runbooks.Alert) bool {
-	for _, al := range alerts {
+func firesAnew(inc *Incident, alerts []runbooks.Alert, keys []string) bool {
+	for n, al := range alerts {
 		if al.Status == "resolved" {
 			continue
 		}
-		fp := alertKey(al)
+		fp := keys[n]
 		known := false
 		for _, st := range inc.Alerts {
 			if st.Fingerprint == fp {
@@ -287,13 +312,14 @@ func alertState(al runbooks.Alert, fp string) AlertState {
 }
 
 // alertKey identifies an alert within its incident: its fingerprint, else
-// its external ID, else its name and labels.
+// its external ID, else its name and labels; the SHA-256 of a fingerprint
+// or ID over MaxFingerprintBytes.
 func alertKey(al runbooks.Alert) string {
-	if al.Fingerprint != "" {
-		return al.Fingerprint
-	}
-	if al.ExternalID != "" {
-		return al.ExternalID
+	if k := cmp.Or(al.Fingerprint, al.ExternalID); k != "" {
+		if len(k) > MaxFingerprintBytes {
+			return hashedKey(k)
+		}
+		return k
 	}
 	keys := make([]string, 0, len(al.Labels))
 	for k := range al.Labels {
@@ -307,6 +333,41 @@ func alertKey(al runbooks.Alert) string {
 		_, _ = h.Write([]byte(k + "=" + al.Labels[k]))
 	}
 	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// keysHash identifies a set of alert keys, in any order, for the key of
+// the event that counts them.
+func keysHash(keys []string) string {
+	sorted := append([]string(nil), keys...)
+	sort.Strings(sorted)
+	h := fnv.New64a()
+	for _, k := range sorted {
+		_, _ = h.Write([]byte(k + "\x00"))
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// sizeNote says what sizeBudget.fit's form (its index among the forms it
+// was given: the alert, shrunk, bare) left out of an alert.
+func sizeNote(form int) string {
+	switch form {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("kept without its summary, its generator URL and its labels but the well-known ones: the incident is at its size cap of %s bytes", byteCount(MaxIncidentBytes))
+	}
+	return fmt.Sprintf("kept without its summary, its generator URL and its labels: the incident is at its size cap of %s bytes", byteCount(MaxIncidentBytes))
+}
+
+// joinNotes joins the notes that are not empty.
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func firingAlerts(alerts []runbooks.Alert) []runbooks.Alert {

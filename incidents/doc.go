@@ -13,6 +13,12 @@
 // and optimistic concurrency (two writers never overwrite each other: the
 // loser re-reads and re-applies its change). Its clock is injected.
 //
+// What alerts and declarations bring is capped as it arrives (values,
+// names, counts, the title, and an incident's size as stored: see
+// MaxValueBytes and the caps beside it), whatever the sender, and cut
+// rather than refused, the timeline saying what was cut. CapStored applies
+// the same caps to an incident stored before them, as it is read.
+//
 // A status another system reports (PagerDuty's) goes through SyncStatus,
 // which applies it once and in order, and says why when it does not.
 //

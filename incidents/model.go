@@ -272,7 +272,11 @@ type Event struct {
 	// Data holds the details of the event's type: "from" and "to" for a
 	// status or severity change, "step" for a step event, "role" and
 	// "user" for a role change, "url" and "name" for a breadcrumb or a
-	// pinned message, "alert" and "fingerprint" for an alert.
+	// pinned message, "alert" and "fingerprint" for an alert. "cut", on a
+	// declaration or an alert's event, says what the caps (see
+	// MaxValueBytes) cut from what arrived, with the original sizes;
+	// "dropped", on an alert.fired event without "alert", counts the
+	// alerts it stands for, which the incident does not keep.
 	Data map[string]string `json:"data,omitempty"`
 }
 

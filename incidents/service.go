@@ -190,6 +190,21 @@ func (s *Service) declare(ctx context.Context, d Declaration, a Action, with fun
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, false, err
 	}
+	// The caps (see MaxTitleRunes) apply to a declaration from anywhere;
+	// what they cut is said on the declaration's event.
+	var c cuts
+	title, cut := cutRunes(strings.TrimSpace(d.Title), MaxTitleRunes)
+	if cut {
+		c.add("title cut from %s bytes to %d characters", byteCount(len(strings.TrimSpace(d.Title))), MaxTitleRunes)
+	}
+	summary, cut := cutBytes(d.Summary, MaxSummaryBytes)
+	if cut {
+		c.valueCut("summary", len(d.Summary), len(summary))
+	}
+	service, cut := cutBytes(d.Service, MaxValueBytes)
+	if cut {
+		c.valueCut("service", len(d.Service), len(service))
+	}
 	now := s.now().UTC()
 	at := a.At
 	if at.IsZero() {
@@ -201,15 +216,15 @@ func (s *Service) declare(ctx context.Context, d Declaration, a Action, with fun
 			id = d.ID
 		}
 		inc = &Incident{
-			ID: id, Links: append([]Link(nil), d.Links...), Title: strings.TrimSpace(d.Title), Summary: d.Summary, Severity: d.Severity,
-			Status: StatusTriggered, Source: cmp.Or(d.Source, a.Source), Service: d.Service, Refs: refs,
+			ID: id, Links: append([]Link(nil), d.Links...), Title: title, Summary: summary, Severity: d.Severity,
+			Status: StatusTriggered, Source: cmp.Or(d.Source, a.Source), Service: service, Refs: refs,
 			Runbook: d.Runbook, CreatedAt: at.UTC(), UpdatedAt: now,
 			Suggestions: append([]RunbookRef(nil), d.Suggestions...), Searches: append([]string(nil), d.Searches...),
 		}
 		for _, st := range d.Steps {
 			inc.Steps = append(inc.Steps, StepProgress{Number: st.Number, Title: st.Title, State: StepPending})
 		}
-		events := []Event{s.event(inc.ID, a, "", EventDeclared, now, inc.Title, map[string]string{"severity": sevText(d.Severity)})}
+		events := []Event{s.event(inc.ID, a, "", EventDeclared, now, inc.Title, map[string]string{"severity": sevText(d.Severity), "cut": c.String()})}
 		if d.Runbook != nil {
 			events = append(events, s.event(inc.ID, a, "runbook", EventRunbookAttached, now, d.Runbook.Title, runbookData(d.Runbook)))
 		}

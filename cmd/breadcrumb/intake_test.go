@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -233,4 +234,54 @@ func TestAnAlertNoRunbookFitsForSureOpensAnIncidentWithSuggestions(t *testing.T)
 	if !strings.Contains(page, "No runbook matched") || !strings.Contains(page, "/runbooks/new?incident=") {
 		t.Error("the incident's page does not say that no runbook matched, nor offer to write one")
 	}
+}
+
+// TestTwentyAlertsOfA1MBLabelMakeASmallIncident replays a security
+// review's finding against the whole service: twenty Alertmanager
+// notifications, each adding an alert with a 1 MB label, made one 20 MB
+// incident that GET /api/incidents answered in full. The caps on arrival
+// keep the incident, and so the answers, small.
+func TestTwentyAlertsOfA1MBLabelMakeASmallIncident(t *testing.T) {
+	vars := serveEnv(t)
+	vars["ALERTMANAGER_WEBHOOK_TOKEN"] = "am-token"
+	s := startServe(t, vars)
+	label := strings.Repeat("x", 1<<20)
+	now := time.Now().UTC().Format(time.RFC3339)
+	for i := range 20 {
+		labels := map[string]string{"alertname": "DiskFull", "instance": fmt.Sprintf("host-%02d", i), "description": label}
+		body, err := json.Marshal(map[string]any{
+			"version": "4", "groupKey": `{}:{alertname="DiskFull"}`, "status": "firing", "receiver": "r",
+			"groupLabels": map[string]string{"alertname": "DiskFull"}, "commonLabels": map[string]string{"alertname": "DiskFull"},
+			"commonAnnotations": map[string]string{}, "externalURL": "http://am",
+			"alerts": []map[string]any{{"status": "firing", "labels": labels, "annotations": map[string]string{"summary": "disk full"},
+				"startsAt": now, "fingerprint": fmt.Sprint("fp", i)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, msg := s.post("/webhooks/alertmanager", body, map[string]string{"Authorization": "Bearer am-token"}); code/100 != 2 {
+			t.Fatalf("notification %d: got %d %s", i, code, msg)
+		}
+	}
+	stop := time.Now().Add(deadline)
+	var list string
+	for {
+		list = s.get("/api/incidents", "application/json")
+		var got apiIncidentList
+		if err := json.Unmarshal([]byte(list), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Incidents) == 1 && len(got.Incidents[0].Alerts) == 20 {
+			break
+		}
+		if time.Now().After(stop) {
+			t.Fatalf("got %d incidents within %v, want 1 with 20 alerts; stderr:\n%s", len(got.Incidents), deadline, s.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Twenty alerts of a 4 KiB label: about 90 KB, where 20 MB arrived.
+	if len(list) > 256<<10 {
+		t.Errorf("GET /api/incidents answered %d bytes, want at most %d", len(list), 256<<10)
+	}
+	s.stop()
 }

@@ -61,8 +61,11 @@ func FuzzGroup(f *testing.F) {
 		if g.Severity < 0 || g.Severity > 5 {
 			t.Fatalf("got severity %d, want 0 to 5", g.Severity)
 		}
-		if len(g.Title) > maxTitle+len("…") || !utf8.ValidString(g.Title) || strings.TrimSpace(g.Title) != g.Title {
-			t.Fatalf("got title %q, want at most %d bytes of trimmed UTF-8", g.Title, maxTitle)
+		if strings.Join(strings.Fields(g.Title), " ") != g.Title || !utf8.ValidString(g.Title) {
+			t.Fatalf("got title %q, want UTF-8 with its spaces made single", g.Title)
+		}
+		if capped := incidents.CapTitle(g.Title); utf8.RuneCountInString(capped) > incidents.MaxTitleRunes || !strings.HasPrefix(g.Title, strings.TrimSuffix(capped, "…")) {
+			t.Fatalf("got title %q capped to %q, want at most %d characters of it", g.Title, capped, incidents.MaxTitleRunes)
 		}
 		if g.Refs[incidents.RefAlertmanagerGroup] != m.GroupKey || len(g.Alerts) != len(m.AlertList) {
 			t.Fatalf("got refs %v and %d alerts, want the group key and %d", g.Refs, len(g.Alerts), len(m.AlertList))

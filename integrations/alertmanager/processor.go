@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
@@ -132,9 +131,6 @@ func (p *Processor) resolvable(res incidents.AlertsResult, m *Message) bool {
 	return true
 }
 
-// maxTitle caps an incident title made from a notification, in bytes.
-const maxTitle = 200
-
 // Group turns a notification into the alert group it reports: one
 // incident per group key.
 //
@@ -142,8 +138,10 @@ const maxTitle = 200
 //   - Title: the common summary annotation; else the common alertname,
 //     followed by the number of firing alerts when there are several
 //     ("KubePodCrashLooping (3 alerts)"); else the first firing alert's
-//     summary or name. The title is fixed when the incident opens, so a
-//     count is the group's size at that moment.
+//     summary or name, its spaces and line breaks made single spaces.
+//     The title is fixed when the incident opens, so a count is the
+//     group's size at that moment; the Service cuts it to
+//     incidents.MaxTitleRunes, and says so on the timeline.
 //   - Severity: the worst severity label of the firing alerts (of all
 //     alerts when none fires), by Severity.
 //   - Service: from the common labels, by runbooks.Alert.Service (service,
@@ -195,15 +193,7 @@ func title(m *Message, firing []runbooks.Alert) string {
 			}
 		}
 	}
-	t = strings.Join(strings.Fields(t), " ")
-	if len(t) > maxTitle {
-		cut := maxTitle
-		for cut > 0 && !utf8.RuneStart(t[cut]) {
-			cut--
-		}
-		t = t[:cut] + "…"
-	}
-	return t
+	return strings.Join(strings.Fields(t), " ")
 }
 
 // Severity maps an alert's severity label to an incident severity, 1 the

@@ -478,3 +478,74 @@ func TestTheIncidentListPagesThroughIncidentsCreatedWhileItIsRead(t *testing.T) 
 	}
 	t.Logf("%d walks while the incidents were created", walks)
 }
+
+// TestTheAPIAnswersStaySmallWhateverTheAlertsCarried answers a security
+// review's finding: twenty reports, each adding an alert with a 1 MB
+// label and a 3 MB summary, made GET /api/incidents answer tens of MB.
+// With the caps applied on arrival, and on read to an incident stored
+// before them, each answer stays small.
+func TestTheAPIAnswersStaySmallWhateverTheAlertsCarried(t *testing.T) {
+	w := newWorld(t)
+	label, summary := strings.Repeat("l", 1<<20), strings.Repeat("s", 3<<20)
+	var id string
+	for i := range 20 {
+		res, err := w.svc.ReportAlerts(t.Context(), incidents.AlertGroup{
+			Refs: map[string]string{incidents.RefAlertmanagerGroup: "g"}, Source: "alertmanager",
+			Alerts: []runbooks.Alert{{Name: "DiskFull", Fingerprint: fmt.Sprint("fp", i), Status: "firing", Summary: summary,
+				Labels: map[string]string{"alertname": "DiskFull", "description": label}, StartsAt: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}},
+		}, incidents.Action{Key: fmt.Sprint("delivery-", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = res.Incident.ID
+	}
+	// An incident stored before the caps, as an old data directory holds
+	// it: a 3 MB title, and twenty alerts of a 1 MB label and a large
+	// summary, whose events repeat the summary.
+	old := &incidents.Incident{ID: "INC-OLD", Title: summary, Status: incidents.StatusTriggered, Source: "alertmanager",
+		CreatedAt: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)}
+	var events []incidents.Event
+	for i := range 20 {
+		old.Alerts = append(old.Alerts, incidents.AlertState{Name: "DiskFull", Fingerprint: fmt.Sprint("fp", i), Status: "firing",
+			Labels: map[string]string{"alertname": "DiskFull", "description": label}, Summary: summary[:256<<10]})
+		events = append(events, incidents.Event{Key: fmt.Sprint("alert-", i), Type: incidents.EventAlertFired, At: old.CreatedAt, Text: summary[:256<<10],
+			Data: map[string]string{"alert": "DiskFull", "fingerprint": fmt.Sprint("fp", i)}})
+	}
+	if err := w.store.Create(t.Context(), old, events); err != nil {
+		t.Fatal(err)
+	}
+
+	// The incident (its 20 alerts at 4 KiB of label and 4 KiB of summary
+	// each) is about 170 KB; the timeline repeats the summaries.
+	const small = 256 << 10
+	for _, tt := range []struct {
+		path string
+		max  int
+	}{
+		{"/api/incidents", 2 * small},
+		{"/api/incidents/" + id, 2 * small},
+		{"/api/incidents/" + id + "?after=0&limit=5", small},
+		{"/api/incidents/INC-OLD", 2 * small},
+		{"/api/incidents/" + id + "/report?format=json", 2 * small},
+	} {
+		code, body := w.do(t, "GET", tt.path, "")
+		t.Logf("GET %s: %d bytes", tt.path, len(body))
+		if code != http.StatusOK || len(body) > tt.max {
+			t.Errorf("GET %s: %d with %d bytes, want 200 with at most %d", tt.path, code, len(body), tt.max)
+		}
+	}
+	var list struct{ Incidents []*incidents.Incident }
+	_, body := w.do(t, "GET", "/api/incidents", "")
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Incidents) != 2 {
+		t.Fatalf("listed %d incidents, want 2", len(list.Incidents))
+	}
+	for _, inc := range list.Incidents {
+		data, _ := json.Marshal(inc)
+		if len(data) > incidents.MaxIncidentBytes || len(inc.Alerts) != 20 || len(inc.Alerts[0].Labels["description"]) > incidents.MaxValueBytes {
+			t.Errorf("%s is listed with %d bytes and %d alerts, want at most %d bytes and its 20 alerts, cut", inc.ID, len(data), len(inc.Alerts), incidents.MaxIncidentBytes)
+		}
+	}
+}

@@ -91,7 +91,8 @@ func (a *API) apiMatch(w http.ResponseWriter, r *http.Request) {
 // apiIncidents is GET /api/incidents[?status=S][&service=X][&limit=N]
 // [&cursor=C]: the incidents, newest first, every status unless narrowed,
 // N at a time (100 unless limit says otherwise); while there are more,
-// the answer carries "next", the cursor of the page that follows.
+// the answer carries "next", the cursor of the page that follows. Each
+// incident comes with the caps on alert content applied (see capped).
 func (a *API) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := incidents.Filter{Service: q.Get("service")}
@@ -133,7 +134,7 @@ func (a *API) apiIncidents(w http.ResponseWriter, r *http.Request) {
 			more = true
 			return errEnough
 		}
-		data, err := json.Marshal(inc)
+		data, err := json.Marshal(incidents.CapStored(inc))
 		if err != nil {
 			return err
 		}
@@ -198,7 +199,8 @@ func decodeCursor(c string) (incidents.Position, bool) {
 }
 
 // incidentAndTimeline loads an incident and its whole timeline, answering
-// 404 or 500 itself when it cannot.
+// 404 or 500 itself when it cannot. Both come with the caps on alert
+// content applied (see capped).
 func (a *API) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*incidents.Incident, []incidents.Event, bool) {
 	id := r.PathValue("id")
 	inc, err := a.cfg.Incidents.Get(r.Context(), id)
@@ -210,6 +212,7 @@ func (a *API) incidentAndTimeline(w http.ResponseWriter, r *http.Request) (*inci
 		if events == nil {
 			events = []incidents.Event{}
 		}
+		inc, events = capped(inc, events)
 		return inc, events, true
 	}
 	if errors.Is(err, incidents.ErrNotFound) {
@@ -258,6 +261,7 @@ func (a *API) apiIncident(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "cannot read the incident")
 		return
 	}
+	inc, events = capped(inc, events)
 	resp := map[string]any{"incident": inc}
 	if len(events) > limit {
 		events = events[:limit]
@@ -268,6 +272,19 @@ func (a *API) apiIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	resp["timeline"] = events
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// capped applies the caps on alert content (incidents.MaxValueBytes and
+// the others) to an incident and its events as they are read, for those
+// stored before the caps held: the Service applies them on arrival, and
+// an answer is then as small as what arrives now makes it. It costs a
+// pass over the values, and a measure of the incident's JSON when it may
+// be over incidents.MaxIncidentBytes. events are changed in place.
+func capped(inc *incidents.Incident, events []incidents.Event) (*incidents.Incident, []incidents.Event) {
+	for i := range events {
+		events[i] = incidents.CapStoredEvent(events[i])
+	}
+	return incidents.CapStored(inc), events
 }
 
 func orZero(s string) string {

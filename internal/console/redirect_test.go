@@ -75,17 +75,23 @@ func signInHandler(t testing.TB) http.Handler {
 // signInLocations signs in with next through the form and through the
 // printed link, and returns where each answer sends the browser.
 func signInLocations(t testing.TB, h http.Handler, next string) []string {
-	form := httptest.NewRequest("POST", "http://"+consoleOrigin+"/signin", strings.NewReader(url.Values{"token": {"s3cret"}, "next": {next}}.Encode()))
+	body := url.Values{"token": {"s3cret"}, "next": {next}}.Encode()
+	form := httptest.NewRequest("POST", "http://"+consoleOrigin+"/signin", strings.NewReader(body))
 	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	link := httptest.NewRequest("GET", "http://"+consoleOrigin+"/signin?"+url.Values{"token": {"s3cret"}, "next": {next}}.Encode(), nil)
 	var locs []string
 	for _, req := range []*http.Request{form, link} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusSeeOther {
-			t.Fatalf("%s /signin with next %q: got %d, want 303", req.Method, next, rec.Code)
+		switch {
+		case rec.Code == http.StatusSeeOther:
+			locs = append(locs, rec.Header().Get("Location"))
+		case rec.Code == http.StatusUnauthorized && req.Method == http.MethodPost && len(body) > 4096:
+			// A form over the sign-in's 4 KiB is not read, and nobody is
+			// signed in or sent anywhere.
+		default:
+			t.Fatalf("%s /signin with next %.80q: got %d, want 303", req.Method, next, rec.Code)
 		}
-		locs = append(locs, rec.Header().Get("Location"))
 	}
 	return locs
 }
@@ -127,7 +133,7 @@ func TestSignInNeverRedirectsOffTheSite(t *testing.T) {
 // the browser, a WHATWG-style resolution of it stays on the console.
 func FuzzSignInRedirect(f *testing.F) {
 	for _, s := range []string{"/chat", "/./\\evil.example", "/\t/evil.example", "//x", "/\\x", "http:\\\\x",
-		"/..//x", "/a/./b/../../c?d=//e#f", " /x", "\x00//x", "/\u3000/x", "/\uff0f/x"} {
+		"/..//x", "/a/./b/../../c?d=//e#f", " /x", "\x00//x", "/\u3000/x", "/\uff0f/x", "/" + strings.Repeat("\a", 4500)} {
 		f.Add(s)
 	}
 	h := signInHandler(f)

@@ -82,6 +82,12 @@ type Deps struct {
 	// an incident that has none (a template made from its alert); nil
 	// hides the link.
 	NewRunbookURL func(incidentID string) string
+	// Memory finds past incidents like a new one (for "seen before",
+	// /incident similar and the use of a runbook); nil leaves them out.
+	Memory Memory
+	// IncidentURL is where an incident's page can be read; nil names
+	// incidents without a link.
+	IncidentURL func(incidentID string) string
 	// TracerProvider makes the "bot work" spans of the work a traced
 	// change queues (Observe); nil means the global provider, a no-op
 	// unless the process set one.
@@ -192,6 +198,8 @@ type Bot struct {
 	linkURL func(string, int, string) string
 	pageURL func(string, string) string
 	newURL  func(string) string
+	incURL  func(string) string
+	memory  Memory
 
 	q *queue
 
@@ -241,6 +249,7 @@ func New(cfg Config, deps Deps) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, inc: deps.Incidents, search: deps.Search, books: deps.Runbooks, chat: deps.Chat,
 		now: deps.Now, log: deps.Logger, linkURL: deps.LinkURL, pageURL: deps.PageURL, newURL: deps.NewRunbookURL,
+		incURL: deps.IncidentURL, memory: deps.Memory,
 		channels: map[string]int{}, state: newLRU[string, *incState](maxStates, nil)}
 	b.homes = newLRU(maxHomes, func(k Place, _ string) {
 		if b.channels[k.Channel]--; b.channels[k.Channel] <= 0 {

@@ -39,7 +39,7 @@ func (b *Bot) runbookCommand(ctx context.Context, c Command) Message {
 		b.log.Error("bot: search", "query", clip(q, 100), "err", err)
 		return reply("The search failed on our side; try again in a moment.")
 	}
-	return b.hits(q, hits)
+	return b.hits(ctx, q, hits)
 }
 
 // incidentCommand runs "/incident SUB ARGS".
@@ -82,6 +82,7 @@ func init() {
 		"severity":    (*Bot).severityCommand,
 		"sev":         (*Bot).severityCommand,
 		"export":      (*Bot).exportCommand,
+		"similar":     (*Bot).similarCommand,
 	}
 }
 

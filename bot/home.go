@@ -174,8 +174,18 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	b.mu.Lock()
 	b.stateOf(id).rendered[ref] = fingerprint(m)
 	b.mu.Unlock()
+	// Once, as the home opens: the same alert seen before, and what
+	// resolved it then.
+	if seen := b.seenBefore(ctx, inc); !isEmptyMessage(seen) {
+		to := Place{Channel: home.Channel, Thread: home.Thread}
+		if _, err := b.post(ctx, to, seen); err != nil {
+			b.log.Warn("bot: the past incidents were not posted", "incident_id", id, "err", err)
+		}
+	}
 	return nil
 }
+
+func isEmptyMessage(m Message) bool { return m.Text == "" && len(m.Blocks) == 0 }
 
 // topicText keeps a title fit for a channel topic, where the platform
 // may read markup: no angle brackets or ampersands, one line.

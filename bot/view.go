@@ -2,6 +2,7 @@ package bot
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -570,7 +571,7 @@ func (b *Bot) noRunbook(inc *incidents.Incident) []Block {
 }
 
 // hits shows the runbooks found for a query.
-func (b *Bot) hits(query string, hits []Hit) Message {
+func (b *Bot) hits(ctx context.Context, query string, hits []Hit) Message {
 	if len(hits) == 0 {
 		return Message{Text: "No runbook matches.", Blocks: []Block{
 			&Section{Text: Text{P("No runbook matches “" + clip(query, 100) + "”.")}},
@@ -589,6 +590,9 @@ func (b *Bot) hits(query string, hits []Hit) Message {
 		small := h.Path
 		if h.Reason != "" {
 			small = h.Reason + " · " + h.Path
+		}
+		if use := b.runbookUse(ctx, h.RunbookID); use != "" {
+			small += " · " + use
 		}
 		m.Blocks = append(m.Blocks, &Context{Text: Text{P(clip(small, 300))}})
 		suffix := ":" + strconv.Itoa(i)
@@ -639,6 +643,7 @@ func (b *Bot) usage(problem string) Message {
 		inc + " assign @user [commander|comms|scribe|responder]",
 		inc + " severity 1-5",
 		inc + " export [md|html|json]",
+		inc + " similar",
 		inc + " help",
 	}
 	m := Message{Text: "How to use " + inc}

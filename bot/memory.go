@@ -52,7 +52,7 @@ func (b *Bot) pastText(r memory.Record) Text {
 	t := Text{b.incidentLink(r.ID), P(" " + clip(r.Title, maxFieldChars))}
 	when := "opened " + r.CreatedAt.In(time.UTC).Format("Jan 2 15:04 UTC")
 	if d := r.Duration(); d > 0 {
-		when += ", resolved in " + roundDuration(d)
+		when += ", resolved in " + memory.Took(d)
 	} else {
 		when += ", " + string(r.Status)
 	}
@@ -92,14 +92,14 @@ func (b *Bot) seenBefore(ctx context.Context, inc *incidents.Incident) Message {
 	if seen.Count > 1 {
 		times = fmt.Sprintf("%d times", seen.Count)
 	}
-	t := Text{B("Seen before: "), P(fmt.Sprintf("%s in %d days, last on %s (", times, seen.Days, seen.Last.CreatedAt.In(time.UTC).Format("Jan 2"))),
-		b.incidentLink(seen.Last.ID), P(").")}
-	if r := seen.LastResolved; r != nil && len(r.ResolvedBy) > 0 {
-		t = append(t, NL(), B("Resolved by: "), P(clip(strings.Join(r.ResolvedBy, " · "), 600)), P(" ("), b.incidentLink(r.ID))
+	r := seen.Last
+	t := Text{B("Seen before: "), P(fmt.Sprintf("%s in %d days, last on %s (", times, seen.Days, r.CreatedAt.In(time.UTC).Format("Jan 2"))),
+		b.incidentLink(r.ID), P(").")}
+	if len(r.ResolvedBy) > 0 {
+		t = append(t, NL(), B("Resolved by: "), P(clip(strings.Join(r.ResolvedBy, " · "), 600)))
 		if d := r.Duration(); d > 0 {
-			t = append(t, P(", in "+roundDuration(d)))
+			t = append(t, P(" (in "+memory.Took(d)+")"))
 		}
-		t = append(t, P(")"))
 	}
 	return Message{Text: notification(fmt.Sprintf("Seen before: %s in %d days", times, seen.Days)), Blocks: []Block{
 		&Section{Text: t},
@@ -125,24 +125,7 @@ func (b *Bot) runbookUse(ctx context.Context, id string) string {
 		s += ", last on " + use.Recent[0].CreatedAt.In(time.UTC).Format("Jan 2")
 	}
 	if use.Median > 0 {
-		s += ", resolved in " + roundDuration(use.Median) + " (median)"
+		s += ", resolved in " + memory.Took(use.Median) + " (median)"
 	}
 	return s
-}
-
-// roundDuration writes d for people: "12 min", "3 h 5 min", "2 days".
-func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "under a minute"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d.Minutes()))
-	case d < 48*time.Hour:
-		h, m := int(d.Hours()), int(d.Minutes())%60
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
-	}
-	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/inbox"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // MaxMatchBody is the largest body POST /api/match reads.
@@ -34,6 +35,9 @@ type Config struct {
 	// Inbox is asked for its length by /readyz, to know that the store
 	// answers; nil skips that check.
 	Inbox inbox.Inbox
+	// Memory finds the past incidents like one, for
+	// GET /api/incidents/{id}/similar; nil leaves that path out.
+	Memory Memory
 	// Warnings are what /readyz says under its "ok": settings that work
 	// but that an operator should know of, such as a webhook left
 	// without authentication.
@@ -42,6 +46,12 @@ type Config struct {
 	// match requests.
 	Metrics *Metrics
 	Logger  *slog.Logger
+}
+
+// Memory is what the API reads of past incidents (search/memory.Index).
+type Memory interface {
+	Similar(ctx context.Context, inc *incidents.Incident, limit int) ([]memory.Match, error)
+	SeenBefore(ctx context.Context, inc *incidents.Incident) (memory.Seen, error)
 }
 
 // API serves the JSON API, the probes and the metrics.
@@ -79,6 +89,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/incidents", a.apiIncidents)
 	mux.HandleFunc("GET /api/incidents/{id}", a.apiIncident)
 	mux.HandleFunc("GET /api/incidents/{id}/report", a.apiReport)
+	if a.cfg.Memory != nil {
+		mux.HandleFunc("GET /api/incidents/{id}/similar", timed("similar", a.apiSimilar))
+	}
 }
 
 // readyz answers 200 once the runbooks are loaded and while the incident

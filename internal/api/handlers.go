@@ -14,6 +14,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/incidents/report"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // writeJSON answers with v as JSON.
@@ -334,4 +335,45 @@ func (a *API) apiRules(w http.ResponseWriter, r *http.Request) {
 		rules = append(rules, rep)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rules": rules, "sources": a.cfg.Library.RulesStatus()})
+}
+
+// apiSimilar is GET /api/incidents/{id}/similar[?limit=N]: the past
+// incidents most like this one (at most N, 5 unless said, up to 20),
+// each with why it is similar and what resolved it, and how often its
+// alerts were seen in the last 30 days.
+func (a *API) apiSimilar(w http.ResponseWriter, r *http.Request) {
+	limit := 5
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n <= 0 || n > 20 {
+			apiError(w, http.StatusBadRequest, "limit must be a number from 1 to 20")
+			return
+		}
+		limit = n
+	}
+	id := r.PathValue("id")
+	inc, err := a.cfg.Incidents.Get(r.Context(), id)
+	if errors.Is(err, incidents.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "no such incident")
+		return
+	}
+	if err != nil {
+		a.log.Error("reading an incident", "incident_id", id, "err", err)
+		apiError(w, http.StatusInternalServerError, "cannot read the incident")
+		return
+	}
+	similar, err := a.cfg.Memory.Similar(r.Context(), inc, limit)
+	var seen memory.Seen
+	if err == nil {
+		seen, err = a.cfg.Memory.SeenBefore(r.Context(), inc)
+	}
+	if err != nil {
+		a.log.Error("finding past incidents", "incident_id", id, "err", err)
+		apiError(w, http.StatusInternalServerError, "cannot read the past incidents")
+		return
+	}
+	if similar == nil {
+		similar = []memory.Match{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": inc.ID, "similar": similar, "seen_before": seen})
 }

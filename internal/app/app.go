@@ -22,6 +22,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // ErrConfig marks the errors of a configuration that cannot work (a bad
@@ -150,6 +151,11 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, fmt.Errorf("incident store: %w", err)
 	}
 	a.closers = append(a.closers, store.Close)
+	past, err := memory.Open(filepath.Join(cfg.DataDir, "memory"), memory.Options{})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, past.Close)
 	logger.Info("incident store opened", "store", store.Where)
 	matcher := search.NewMatcher(lib, ix)
 	svc, err := newService(cfg, store.Store, lib, matcher, logger)
@@ -161,7 +167,12 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		return nil, configError(err)
 	}
 	base := publicURL(cfg, a.ln.Addr().String())
-	chats, err := newChatSide(cfg, o.SlackAPIURL, secrets, store.Store, svc, lib, ix, base, logger)
+	// The past incidents are kept current as incidents change; the
+	// keeper is subscribed before the bot, so that the bot's posts do
+	// not hold it back.
+	keeper := memory.NewKeeper(past, svc, logger.With("part", "memory"))
+	svc.Subscribe(keeper)
+	chats, err := newChatSide(cfg, o.SlackAPIURL, secrets, store.Store, svc, lib, ix, past, base, logger)
 	if err != nil {
 		return nil, configError(err)
 	}
@@ -178,7 +189,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	reader := &AlertReader{}
 	srv := &server{lib: lib, logger: logger, ix: ix, matcher: matcher, alerts: reader, incidents: svc, intake: in,
 		chats: chats, elector: elector, base: base, loaded: make(chan struct{}), tuneGC: o.TuneGC,
-		board: store.Bulletin, metrics: api.NewMetrics(),
+		board: store.Bulletin, metrics: api.NewMetrics(), past: past, keeper: keeper,
 		bodyTimeout: time.Duration(cfg.HTTP.BodyTimeout), idleTimeout: time.Duration(cfg.HTTP.IdleTimeout), warnings: warnings}
 	srv.registerMetrics()
 	consoleToken := secrets.ConsoleToken
@@ -203,7 +214,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			SecureCookies: secureCookies, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
 	self := "http://" + a.ln.Addr().String()
-	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Memory: past, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) }})

@@ -22,6 +22,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // The garbage collector's targets when GOGC is not set. While runbooks
@@ -65,6 +66,9 @@ type server struct {
 	bodyTimeout, idleTimeout time.Duration
 	// warnings are shown by /readyz (startWarnings).
 	warnings []string
+	// past is the index of past incidents, which keeper keeps current.
+	past   *memory.Index
+	keeper *memory.Keeper
 	// tuneGC is set when GOGC is not: the sync loop then sets the
 	// collector's target to BuildGOGC while it reads and indexes, and to
 	// ServeGOGC between syncs.
@@ -93,6 +97,18 @@ func (s *server) serve(ctx context.Context, ln net.Listener, interval time.Durat
 		}
 	}()
 	waitWork := func() { (<-workDone)() }
+	// The past incidents are indexed until the end, after the worker and
+	// the chat have made their last changes.
+	pastCtx, stopPast := context.WithCancel(context.Background())
+	pastDone := make(chan struct{})
+	go func() {
+		defer close(pastDone)
+		s.keeper.Run(pastCtx)
+	}()
+	defer func() {
+		stopPast()
+		<-pastDone
+	}()
 	chatCtx, stopChat := context.WithCancel(context.Background())
 	waitChat := s.chats.run(chatCtx, s.logger)
 	defer func() {
@@ -253,7 +269,7 @@ func (s *server) publishRevisions(ctx context.Context) {
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	api.New(api.Config{Library: s.lib, Index: s.ix, Matcher: s.matcher, Incidents: s.incidents,
-		ReadAlerts: s.alerts.Read, Ready: s.ready.Load, Warnings: s.warnings, Inbox: s.intake.inbox, Metrics: s.metrics, Logger: s.logger}).Register(mux)
+		ReadAlerts: s.alerts.Read, Ready: s.ready.Load, Warnings: s.warnings, Memory: s.past, Inbox: s.intake.inbox, Metrics: s.metrics, Logger: s.logger}).Register(mux)
 	mux.Handle("POST /webhooks/pagerduty", s.metrics.Webhook("pagerduty", s.intake.pagerduty))
 	mux.Handle("POST /webhooks/alertmanager", s.metrics.Webhook("alertmanager", s.intake.alertmgr))
 	mux.Handle(breadcrumbs.RedirectPath, s.intake.redirect)

@@ -19,6 +19,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/api"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // chatSide is the bot and the chat it speaks in: Slack when
@@ -39,7 +40,7 @@ type chatSide struct {
 // newChatSide builds the bot over svc and the chat the environment
 // selects.
 func newChatSide(cfg *Config, slackAPIURL string, secrets Secrets, store incidents.Store, svc *incidents.Service,
-	lib *runbooks.Library, ix *search.Index, base string, logger *slog.Logger) (*chatSide, error) {
+	lib *runbooks.Library, ix *search.Index, past *memory.Index, base string, logger *slog.Logger) (*chatSide, error) {
 	botToken, appToken, signing := secrets.SlackBotToken, secrets.SlackAppToken, secrets.SlackSigningSecret
 	side := &chatSide{}
 	var chat bot.Chat
@@ -76,6 +77,8 @@ func newChatSide(cfg *Config, slackAPIURL string, secrets Secrets, store inciden
 		Incidents: svc, Search: bot.SearchIndex(ix), Runbooks: lib, Chat: chat, Logger: logger.With("part", "bot"),
 		LinkURL:       func(id string, n int, user string) string { return breadcrumbs.RedirectURLFor(base, id, n, user) },
 		NewRunbookURL: func(id string) string { return base + "/runbooks/new?incident=" + url.QueryEscape(id) },
+		IncidentURL:   func(id string) string { return base + "/incidents/" + url.PathEscape(id) },
+		Memory:        past,
 		PageURL: func(id, anchor string) string {
 			u := base + "/runbooks/" + (&url.URL{Path: id}).EscapedPath()
 			if anchor != "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 	"github.com/breadcrumb-oncall/breadcrumb/runbooks"
 	"github.com/breadcrumb-oncall/breadcrumb/search"
+	"github.com/breadcrumb-oncall/breadcrumb/search/memory"
 )
 
 // Library is what the console reads of the runbooks.
@@ -35,6 +36,14 @@ type Library interface {
 // Searcher runs a full-text search.
 type Searcher interface {
 	Search(ctx context.Context, q search.Query) ([]search.Hit, error)
+}
+
+// Memory is what the console reads of past incidents
+// (search/memory.Index).
+type Memory interface {
+	Similar(ctx context.Context, inc *incidents.Incident, limit int) ([]memory.Match, error)
+	SeenBefore(ctx context.Context, inc *incidents.Incident) (memory.Seen, error)
+	Runbook(ctx context.Context, id string) (memory.RunbookUse, error)
 }
 
 // Config is what a Console needs. Incidents, Library and Search are
@@ -61,6 +70,9 @@ type Config struct {
 	// rules source read.
 	Rules       func() []search.RuleReport
 	RulesStatus func() []runbooks.RulesStatus
+	// Memory finds the past incidents like one, and what a runbook
+	// served in; nil leaves them out.
+	Memory Memory
 	// Warnings are shown on the home page: settings that work but that
 	// an operator should know of.
 	Warnings []string
@@ -103,6 +115,7 @@ func New(cfg Config) (*Console, error) {
 		"add":     func(a, b int) int { return a + b },
 		"sevText": sevText,
 		"list":    func(s ...string) []string { return s },
+		"took":    memory.Took,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)
@@ -350,7 +363,20 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	if len(events) > 0 {
 		last = events[len(events)-1].Seq
 	}
-	c.render(w, http.StatusOK, "incident.html", map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last})
+	data := map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last}
+	if c.cfg.Memory != nil {
+		// The past is a help, not the page: when it cannot be read, the
+		// page is shown without it.
+		if similar, err := c.cfg.Memory.Similar(r.Context(), inc, 5); err == nil {
+			data["Similar"] = similar
+		} else {
+			c.cfg.Logger.Warn("console: past incidents not read", "incident_id", inc.ID, "err", err)
+		}
+		if seen, err := c.cfg.Memory.SeenBefore(r.Context(), inc); err == nil && seen.Count > 0 {
+			data["Seen"] = seen
+		}
+	}
+	c.render(w, http.StatusOK, "incident.html", data)
 }
 
 type sourcePages struct {
@@ -397,7 +423,13 @@ func (c *Console) runbook(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, "rendering a runbook", err)
 		return
 	}
-	c.render(w, http.StatusOK, "runbook.html", map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())}) //nolint:gosec // goldmark output without raw HTML
+	data := map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())} //nolint:gosec // goldmark output without raw HTML
+	if c.cfg.Memory != nil {
+		if use, err := c.cfg.Memory.Runbook(r.Context(), rb.ID); err == nil && use.Incidents > 0 {
+			data["Use"] = use
+		}
+	}
+	c.render(w, http.StatusOK, "runbook.html", data)
 }
 
 func (c *Console) search(w http.ResponseWriter, r *http.Request) {

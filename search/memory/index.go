@@ -31,6 +31,7 @@ const (
 	fLabel   = "label"   // "namespace=shop" and the like
 	fService = "service" // the service, as it is
 	fRunbook = "runbook" // the runbook's ID
+	fStatus  = "status"  // the incident's status
 	fCreated = "created" // when it opened
 	fRecord  = "record"  // the Record, as JSON: stored, not indexed
 )
@@ -116,7 +117,7 @@ func newMapping() *mapping.IndexMappingImpl {
 	}
 	doc := bleve.NewDocumentStaticMapping()
 	doc.AddFieldMappingsAt(fWords, field("en", true, false))
-	for _, k := range []string{fAlert, fLabel, fService, fRunbook} {
+	for _, k := range []string{fAlert, fLabel, fService, fRunbook, fStatus} {
 		doc.AddFieldMappingsAt(k, field("keyword", true, false))
 	}
 	created := bleve.NewDateTimeFieldMapping()
@@ -134,7 +135,7 @@ func document(r Record) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := map[string]any{fWords: r.Words, fCreated: r.CreatedAt, fRecord: string(data)}
+	d := map[string]any{fWords: r.Words, fCreated: r.CreatedAt, fRecord: string(data), fStatus: string(r.Status)}
 	if len(r.Alerts) > 0 {
 		d[fAlert] = r.Alerts
 	}

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type Record struct {
 	Home       string    `json:"home,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// TookSeconds is the time to resolve, in seconds; 0 while open.
+	TookSeconds int64 `json:"took_seconds,omitempty"`
 	// Notes counts the notes and pinned messages: how well the incident
 	// is documented.
 	Notes int `json:"notes"`
@@ -72,6 +75,7 @@ func NewRecord(inc *incidents.Incident, events []incidents.Event) Record {
 		Service: inc.Service, Home: inc.Home.Channel, CreatedAt: inc.CreatedAt.UTC()}
 	if inc.Status == incidents.StatusResolved {
 		r.ResolvedAt = inc.ResolvedAt.UTC()
+		r.TookSeconds = int64(r.Duration().Seconds())
 	}
 	if inc.Runbook != nil {
 		r.RunbookID, r.RunbookTitle = inc.Runbook.ID, inc.Runbook.Title
@@ -157,4 +161,22 @@ func last(list []string, n int) []string {
 		list = list[len(list)-n:]
 	}
 	return list
+}
+
+// Took writes how long an incident took, for people: "12 min",
+// "3 h 5 min", "2 days".
+func Took(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }

@@ -189,25 +189,25 @@ func significantWords(s string) map[string]bool {
 	return out
 }
 
-// Seen sums up the earlier occurrences of an incident's alerts.
+// Seen sums up the earlier occurrences of an incident's alerts: the
+// incidents of the same alert that were resolved. Those still open are
+// the same trouble now, not before (in a storm, dozens of them), and
+// tell nothing of what fixed it.
 type Seen struct {
 	// Count is how many other incidents had one of its alerts in the
-	// window.
+	// window, and were resolved.
 	Count int `json:"count"`
 	// Days is the window, back from now.
 	Days int `json:"days"`
-	// Last is the most recent of them.
+	// Last is the most recent of them, with what resolved it.
 	Last *Record `json:"last,omitempty"`
-	// LastResolved is the most recent one that was resolved, with what
-	// resolved it; nil when none was.
-	LastResolved *Record `json:"last_resolved,omitempty"`
 }
 
 // SeenWindow is the span that Seen counts over.
 const SeenWindow = 30 * 24 * time.Hour
 
-// SeenBefore counts the incidents of the last SeenWindow that had one of
-// inc's alerts, besides inc. It is the zero Seen for an incident with no
+// SeenBefore counts the resolved incidents of the last SeenWindow that
+// had one of inc's alerts, besides inc. It is the zero Seen for an incident with no
 // alert, or whose alerts were not seen before.
 func (ix *Index) SeenBefore(ctx context.Context, inc *incidents.Incident) (Seen, error) {
 	seen := Seen{Days: int(SeenWindow / (24 * time.Hour))}
@@ -227,7 +227,9 @@ func (ix *Index) SeenBefore(ctx context.Context, inc *incidents.Incident) (Seen,
 	}
 	window := bleve.NewDateRangeQuery(from, to)
 	window.SetField(fCreated)
-	q := excluding(bleve.NewConjunctionQuery(bleve.NewDisjunctionQuery(alerts...), window), inc.ID)
+	resolved := bleve.NewTermQuery(string(incidents.StatusResolved))
+	resolved.SetField(fStatus)
+	q := excluding(bleve.NewConjunctionQuery(bleve.NewDisjunctionQuery(alerts...), window, resolved), inc.ID)
 	req := bleve.NewSearchRequestOptions(q, 20, 0, false)
 	req.SortBy([]string{"-" + fCreated})
 	recs, _, total, err := ix.search(ctx, req)
@@ -236,12 +238,6 @@ func (ix *Index) SeenBefore(ctx context.Context, inc *incidents.Incident) (Seen,
 	}
 	seen.Count = int(total)
 	seen.Last = &recs[0]
-	for i := range recs {
-		if recs[i].Status == incidents.StatusResolved {
-			seen.LastResolved = &recs[i]
-			break
-		}
-	}
 	return seen, nil
 }
 

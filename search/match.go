@@ -76,6 +76,9 @@ type Matcher struct {
 	cat   Catalog
 	ix    *Index
 	floor float64
+	// outcomes, when set, says which runbooks resolved past incidents of
+	// an alert (SetOutcomes).
+	outcomes func(ctx context.Context, alert string) map[string]int
 
 	mu      sync.Mutex
 	version uint64
@@ -87,6 +90,23 @@ type Matcher struct {
 func NewMatcher(cat Catalog, ix *Index) *Matcher {
 	return &Matcher{cat: cat, ix: ix, floor: DefaultFloor}
 }
+
+// SetOutcomes lets what resolved past incidents of an alert weigh in
+// its free-text and path candidates: f returns, by runbook ID, how many
+// resolved incidents of the alert followed that runbook. Call it before
+// the matcher is used.
+func (m *Matcher) SetOutcomes(f func(ctx context.Context, alert string) map[string]int) {
+	m.outcomes = f
+}
+
+// Learning from outcomes is bounded: each past incident a runbook
+// resolved adds outcomeStep to its score, at most outcomeMax, and never
+// lifts a low-confidence candidate to a confident one. Past use orders
+// the pages that might fit; it does not attach one by itself.
+const (
+	outcomeStep = 0.04
+	outcomeMax  = 0.12
+)
 
 // lookup holds the maps the first three rules search, built once per
 // version of the catalog.
@@ -354,6 +374,10 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 		}
 	}
 
+	var outcomes map[string]int
+	if m.outcomes != nil && name != "" {
+		outcomes = m.outcomes(ctx, name)
+	}
 	cands := make([]Candidate, 0, len(order))
 	svc := strings.ToLower(a.Service())
 	for _, id := range order {
@@ -363,6 +387,18 @@ func (m *Matcher) Match(ctx context.Context, a runbooks.Alert, limit int) ([]Can
 		if rb := lk.byID[id]; svc != "" && rb != nil && strings.EqualFold(rb.Service, svc) && c.Rule != RuleText {
 			c.Score = math.Min(1, c.Score+0.02)
 			c.Reason += "; its service is the alert's, " + svc
+		}
+		if n := outcomes[id]; n > 0 && (c.Rule == RuleText || c.Rule == RulePath) {
+			was := c.Score
+			c.Score = math.Min(c.Score+math.Min(outcomeMax, outcomeStep*float64(n)), 1)
+			if was < ConfidentScore {
+				c.Score = math.Min(c.Score, ConfidentScore-0.001)
+			}
+			times := "once"
+			if n > 1 {
+				times = fmt.Sprintf("%d times", n)
+			}
+			c.Reason += fmt.Sprintf("; it resolved this alert %s before", times)
 		}
 		if c.Score >= m.floor {
 			c.LowConfidence = (c.Rule == RuleText || c.Rule == RulePath) && c.Score < ConfidentScore

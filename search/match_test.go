@@ -253,3 +253,61 @@ func TestExplicitRulesAreNeverLowConfidence(t *testing.T) {
 		t.Errorf("got %+v, want a confident binding", cands[0])
 	}
 }
+
+// Learning from outcomes: a page that resolved the alert before ranks
+// higher among the pages that might fit, says so, and is never made a
+// confident match by it; explicit rules are left as they are.
+func TestPagesThatResolvedAnAlertBeforeRankHigherWithinBounds(t *testing.T) {
+	_, m, _ := matchFixture(t)
+	ctx := context.Background()
+	a := runbooks.Alert{Name: "CheckoutPodsRestarting", Summary: "checkout pods keep crash looping after the deploy; roll back"}
+	before, err := m.Match(ctx, a, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) == 0 || before[len(before)-1].Rule != RuleText {
+		t.Fatalf("got %+v, want a page found by its words", before)
+	}
+	last := before[len(before)-1]
+	m.SetOutcomes(func(_ context.Context, alert string) map[string]int {
+		if alert != a.Name {
+			t.Errorf("outcomes asked for %q, want %q", alert, a.Name)
+		}
+		return map[string]int{last.ID: 5}
+	})
+	after, err := m.Match(ctx, a, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Candidate
+	for _, c := range after {
+		if c.ID == last.ID {
+			got = c
+		}
+	}
+	if got.ID == "" {
+		t.Fatalf("the page that resolved the alert is gone: %+v", after)
+	}
+	want := last.Score + outcomeMax
+	if last.Score < ConfidentScore {
+		want = min(want, ConfidentScore-0.001)
+	}
+	if d := got.Score - want; d > 1e-9 || d < -1e-9 {
+		t.Errorf("score %.3f → %.3f, want %.3f: five outcomes weigh at most %.2f", last.Score, got.Score, want, outcomeMax)
+	}
+	if got.LowConfidence != last.LowConfidence {
+		t.Errorf("low confidence %v → %v: past use must not make a page a confident match", last.LowConfidence, got.LowConfidence)
+	}
+	if !strings.Contains(got.Reason, "it resolved this alert 5 times before") {
+		t.Errorf("reason %q does not say it resolved the alert before", got.Reason)
+	}
+
+	// A bound page's score comes from its binding, not from history.
+	bound := runbooks.Alert{Name: "KubePodCrashLooping", Labels: map[string]string{"namespace": "payments"}}
+	plain, _ := NewMatcher(m.cat, m.ix).Match(ctx, bound, 5)
+	m.SetOutcomes(func(context.Context, string) map[string]int { return map[string]int{plain[0].ID: 9} })
+	learnt, _ := m.Match(ctx, bound, 5)
+	if len(plain) == 0 || len(learnt) == 0 || learnt[0].Score != plain[0].Score || learnt[0].Reason != plain[0].Reason {
+		t.Errorf("a bound page changed with its history: %+v → %+v", plain, learnt)
+	}
+}

@@ -158,6 +158,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.closers = append(a.closers, past.Close)
 	logger.Info("incident store opened", "store", store.Where)
 	matcher := search.NewMatcher(lib, ix)
+	// The runbooks that resolved an alert before rank higher among the
+	// pages that might fit it (within bounds; see search.SetOutcomes).
+	matcher.SetOutcomes(past.Outcomes)
 	svc, err := newService(cfg, store.Store, lib, matcher, logger)
 	if err != nil {
 		return nil, configError(err)

@@ -224,8 +224,8 @@ func TestCoverageCountsUnmatchedAlertsUnusedRunbooksAndSkippedSteps(t *testing.T
 	if len(cov.Unused) != 1 || cov.Unused[0] != "x:b.md" {
 		t.Errorf("unused: got %v, want [x:b.md]", cov.Unused)
 	}
-	if len(cov.Skipped) != 1 || cov.Skipped[0].Name != "1. Look" || cov.Skipped[0].Count != 2 {
-		t.Errorf("skipped: got %+v, want step 1 Look ×2", cov.Skipped)
+	if len(cov.Skipped) != 1 || cov.Skipped[0].Name != "1. Look" || cov.Skipped[0].Count != 2 || !cov.Skipped[0].Always() {
+		t.Errorf("skipped: got %+v, want step 1 Look ×2, skipped every time its runbook was used", cov.Skipped)
 	}
 	if len(cov.Used) != 1 || cov.Used[0].Count != 2 {
 		t.Errorf("used: got %+v, want x:a.md ×2", cov.Used)

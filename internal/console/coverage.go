@@ -35,7 +35,15 @@ type Count struct {
 	Name  string
 	Ref   string // a runbook ID, when the name is a step or a runbook
 	Count int
+	// Of is, for a skipped step, the number of incidents its runbook
+	// was used in: a step skipped in every one of them (Always) is one
+	// its authors should look at.
+	Of int
 }
+
+// Always reports whether a skipped step was skipped every time its
+// runbook was used, and it was used more than once.
+func (c Count) Always() bool { return c.Of > 1 && c.Count == c.Of }
 
 // ComputeCoverage reads incidents against the runbook pages.
 func ComputeCoverage(list []*incidents.Incident, pageIDs []string) Coverage {
@@ -92,7 +100,7 @@ func (cc *coverageCount) result(pageIDs []string) Coverage {
 		cov.Used = append(cov.Used, Count{Name: id, Ref: id, Count: c})
 	}
 	for k, c := range skipped {
-		cov.Skipped = append(cov.Skipped, Count{Name: k[1], Ref: k[0], Count: c})
+		cov.Skipped = append(cov.Skipped, Count{Name: k[1], Ref: k[0], Count: c, Of: used[k[0]]})
 	}
 	for _, id := range pageIDs {
 		if used[id] == 0 {

@@ -343,3 +343,18 @@ func dirSize(dir string) int64 {
 	})
 	return n
 }
+
+func TestOutcomesCountTheResolvedIncidentsThatFollowedARunbook(t *testing.T) {
+	w := newWorld(t)
+	w.history()
+	if _, err := w.ix.Rebuild(context.Background(), w.svc); err != nil {
+		t.Fatal(err)
+	}
+	got := w.ix.Outcomes(context.Background(), "KubePodCrashLooping")
+	if len(got) != 1 || got["platform:crashloop.md"] != 3 {
+		t.Errorf("outcomes: %v, want the crash-loop runbook, followed 3 times", got)
+	}
+	if got := w.ix.Outcomes(context.Background(), "NodeFilesystemAlmostOutOfSpace"); len(got) != 0 {
+		t.Errorf("an incident without a runbook counts for one: %v", got)
+	}
+}

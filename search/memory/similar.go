@@ -307,3 +307,30 @@ func (ix *Index) Runbook(ctx context.Context, id string) (RunbookUse, error) {
 	})
 	return use, nil
 }
+
+// outcomeWindow bounds the incidents that Outcomes reads.
+const outcomeWindow = 500
+
+// Outcomes counts, by runbook ID, the resolved incidents of an alert
+// (its last 500) in which the runbook was followed: attached, with a
+// step of it done. It is what search.Matcher.SetOutcomes wants; an error
+// gives none.
+func (ix *Index) Outcomes(ctx context.Context, alert string) map[string]int {
+	a := bleve.NewTermQuery(alert)
+	a.SetField(fAlert)
+	resolved := bleve.NewTermQuery(string(incidents.StatusResolved))
+	resolved.SetField(fStatus)
+	req := bleve.NewSearchRequestOptions(bleve.NewConjunctionQuery(a, resolved), outcomeWindow, 0, false)
+	req.SortBy([]string{"-" + fCreated})
+	recs, _, _, err := ix.search(ctx, req)
+	if err != nil || len(recs) == 0 {
+		return nil
+	}
+	out := map[string]int{}
+	for _, r := range recs {
+		if r.RunbookID != "" && len(r.StepsDone) > 0 {
+			out[r.RunbookID]++
+		}
+	}
+	return out
+}

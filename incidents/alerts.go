@@ -220,6 +220,7 @@ func (s *Service) ReportAlerts(ctx context.Context, g AlertGroup, a Action) (Ale
 		res.AllResolved = wasFiring && !stillFiring && res.Resolved > 0
 		return events, nil
 	}
+	g.Refs = capRefs(g.Refs)
 	existing, err := s.findAnyRef(ctx, g.Refs)
 	switch {
 	case err == nil && (!firing || !s.recurs(existing, g.Refs) || !firesAnew(existing, g.Alerts, keys)):

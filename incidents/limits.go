@@ -259,6 +259,38 @@ func capAlert(al *runbooks.Alert) *cuts {
 	return c
 }
 
+// MaxRefBytes caps an external reference's value (an Alertmanager group
+// key, a PagerDuty incident ID): a longer one is replaced by its SHA-256
+// wherever it is stored or looked up, since stores keep references as
+// keys (bbolt refuses a key over 32 KiB) and a group key made of many
+// labels can be long.
+const MaxRefBytes = 1024
+
+// capRefs returns refs with every value over MaxRefBytes hashed; refs
+// itself when none is.
+func capRefs(refs map[string]string) map[string]string {
+	long := false
+	for _, v := range refs {
+		long = long || len(v) > MaxRefBytes
+	}
+	if !long {
+		return refs
+	}
+	out := make(map[string]string, len(refs))
+	for k, v := range refs {
+		out[k] = capRef(v)
+	}
+	return out
+}
+
+// capRef is one reference's value as stored.
+func capRef(v string) string {
+	if len(v) > MaxRefBytes {
+		return hashedKey(v)
+	}
+	return v
+}
+
 // hashedKey stands for an alert key over MaxFingerprintBytes.
 func hashedKey(k string) string {
 	sum := sha256.Sum256([]byte(k))

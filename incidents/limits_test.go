@@ -433,3 +433,29 @@ func newCapServiceOver(t *testing.T, st incidents.Store) *incidents.Service {
 	t.Helper()
 	return incidents.NewService(st, incidents.Options{Now: newClock().Now})
 }
+
+// A group key made of many labels can be longer than a store takes as a
+// key (bbolt refuses one over 32 KiB): it is kept hashed, and the group's
+// later notifications still find their incident.
+func TestAVeryLongGroupKeyStillMakesOneIncident(t *testing.T) {
+	svc, _ := newCapService(t)
+	key := "{}:{" + strings.Repeat(`label="value",`, 4000) + "}"
+	group := func(status string) incidents.AlertGroup {
+		return incidents.AlertGroup{Refs: map[string]string{incidents.RefAlertmanagerGroup: key}, Title: "Long group", Source: "alertmanager",
+			Alerts: []runbooks.Alert{{Name: "A", Status: status, Fingerprint: "f1", StartsAt: time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)}}}
+	}
+	first, err := svc.ReportAlerts(context.Background(), group("firing"), incidents.Action{})
+	if err != nil {
+		t.Fatalf("a %d-byte group key: %v", len(key), err)
+	}
+	again, err := svc.ReportAlerts(context.Background(), group("resolved"), incidents.Action{})
+	if err != nil || again.Incident == nil || again.Incident.ID != first.Incident.ID || again.Resolved != 1 {
+		t.Fatalf("the group's next notification: %+v, %v; want the same incident, its alert resolved", again, err)
+	}
+	if got, err := svc.FindByRef(context.Background(), incidents.RefAlertmanagerGroup, key); err != nil || got.ID != first.Incident.ID {
+		t.Errorf("FindByRef with the long key: %v, %v", got, err)
+	}
+	if v := first.Incident.Refs[incidents.RefAlertmanagerGroup]; len(v) > incidents.MaxRefBytes {
+		t.Errorf("the stored reference is %d bytes, over %d", len(v), incidents.MaxRefBytes)
+	}
+}

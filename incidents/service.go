@@ -170,7 +170,7 @@ func (s *Service) declare(ctx context.Context, d Declaration, a Action, with fun
 	if d.Severity < 0 || d.Severity > 5 {
 		return nil, false, &fault.Error{Op: "incidents: declare", Kind: ErrInvalid, Msg: fmt.Sprintf("severity %d is not 1 to 5", d.Severity)}
 	}
-	refs := cloneMap(d.Refs)
+	refs := capRefs(cloneMap(d.Refs))
 	if a.Key != "" {
 		if refs == nil {
 			refs = map[string]string{}
@@ -295,7 +295,7 @@ func (s *Service) release(ctx context.Context, id string, refs map[string]string
 
 func (s *Service) findAnyRef(ctx context.Context, refs map[string]string) (*Incident, error) {
 	for _, kind := range sortedRefKinds(refs) {
-		inc, err := s.store.FindByRef(ctx, kind, refs[kind])
+		inc, err := s.store.FindByRef(ctx, kind, capRef(refs[kind]))
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return inc, err
 		}
@@ -894,7 +894,7 @@ func (s *Service) EachAfter(ctx context.Context, f Filter, after Position, fn fu
 
 // FindByRef returns the incident with an external reference.
 func (s *Service) FindByRef(ctx context.Context, kind, value string) (*Incident, error) {
-	return s.store.FindByRef(ctx, kind, value)
+	return s.store.FindByRef(ctx, kind, capRef(value))
 }
 
 // Claim records a delivery key (see Store.Claim).

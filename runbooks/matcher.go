@@ -51,8 +51,15 @@ func ParseMatcher(s string) (Matcher, error) {
 		return Matcher{}, fmt.Errorf("matcher %q: %q is not a valid label name", s, label)
 	}
 	value := strings.TrimSpace(rest[len(op):])
-	if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+	if len(value) > 0 && (value[0] == '"' || value[0] == '\'') {
+		// A quoted value must end with its quote: `queue=~"orders` is a
+		// typo that would otherwise match the quote itself, silently.
+		if len(value) < 2 || value[len(value)-1] != value[0] {
+			return Matcher{}, fmt.Errorf("matcher %q: the value's %c is never closed", s, value[0])
+		}
 		value = value[1 : len(value)-1]
+	} else if strings.ContainsAny(value, `"`) {
+		return Matcher{}, fmt.Errorf("matcher %q: a quote inside an unquoted value; quote the whole value", s)
 	}
 	return NewMatcher(label, op, value)
 }

@@ -35,6 +35,30 @@ func TestMatchers(t *testing.T) {
 	}
 }
 
+// Finding: a malformed matcher (`queue=~"orders`) was taken as it was,
+// quote and all, and matched nothing, silently.
+func TestAMatcherWithAnUnclosedQuoteIsAnError(t *testing.T) {
+	for _, bad := range []string{`queue=~"orders`, `queue="orders`, `queue='orders`, `queue="`, `queue=orders"`, `queue=or"ders`} {
+		if m, err := ParseMatcher(bad); err == nil {
+			t.Errorf("ParseMatcher(%q) = %+v, want an error", bad, m)
+		}
+	}
+	for expr, want := range map[string]string{`queue=~"orders"`: "orders", `queue='orders'`: "orders", `queue=""`: "", `queue="a\"b"`: `a\"b`} {
+		m, err := ParseMatcher(expr)
+		if err != nil || m.Value != want {
+			t.Errorf("ParseMatcher(%q) = %+v, %v; want the value %q", expr, m, err, want)
+		}
+	}
+	page := Parse("q.md", []byte("---\nalerts:\n  - name: OrdersQueueBacklog\n    matchers: [queue=~\"orders]\n---\n# Q\n"), ParseOptions{})
+	found := false
+	for _, d := range page.Diagnostics {
+		found = found || (d.Rule == "front-matter-field" && strings.Contains(d.Message, "never closed"))
+	}
+	if !found {
+		t.Errorf("lint says nothing of the malformed matcher: %v", page.Diagnostics)
+	}
+}
+
 func TestBindingNeedsNameAndMatchersToHold(t *testing.T) {
 	m, _ := ParseMatcher("service=payments")
 	b := AlertBinding{Name: "HighErrorRate", Matchers: []Matcher{m}}

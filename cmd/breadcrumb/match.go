@@ -18,12 +18,16 @@ func runMatch(ctx context.Context, e env, args []string) int {
 	var limit int
 	fs := newFlags(e, "match", &cfgFile)
 	fs.Var(&dirs, "runbooks", "add a runbooks `DIR` as a source (repeatable)")
-	fs.StringVar(&alertsFile, "alerts", "", "the webhook body: a `FILE`, or - for standard input")
+	fs.StringVar(&alertsFile, "alerts", "", "the webhook body: a `FILE`, or - for standard input (a lone FILE argument is the same)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object per alert")
 	fs.IntVar(&limit, "limit", 3, "at most `N` candidates per alert")
 	rest, code, ok := parseFlags(fs, args)
 	if !ok {
 		return code
+	}
+	if alertsFile == "" && len(rest) == 1 {
+		// "match alerts.json": the lone argument is the body.
+		alertsFile, rest = rest[0], nil
 	}
 	if alertsFile == "" || len(rest) > 0 || limit <= 0 {
 		fs.Usage()

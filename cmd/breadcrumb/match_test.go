@@ -154,3 +154,29 @@ func TestMatchRejectsBadBodies(t *testing.T) {
 		t.Errorf("match without --alerts: code %d", res.code)
 	}
 }
+
+// Findings: a body that was not JSON was explained by the decoder's own
+// words ("invalid character 'o' in literal null"), and `match FILE`
+// without --alerts printed only the usage.
+func TestMatchSaysWhatItWantedAndTakesALoneFile(t *testing.T) {
+	env := inEmptyDir(t)
+	for body, want := range map[string]string{
+		"not json":      `the body is not JSON: it goes wrong at byte 2, near "not json"; want an Alertmanager webhook body (version 4, with "alerts") or a PagerDuty v3 webhook body (with "event")`,
+		`[{"a": 1}]`:    "the body is JSON but not an object; want an Alertmanager webhook body",
+		"  \n":          "the body is empty; want an Alertmanager webhook body",
+		`{"alerts": [}`: "goes wrong at byte 13, near ",
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"match", "-"}, fakeEnv(env), strings.NewReader(body), &stdout, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), want) || strings.Contains(stderr.String(), "invalid character") {
+			t.Errorf("body %q: code %d, stderr %q; want exit 2 saying %q", body, code, stderr.String(), want)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "alerts.json")
+	if err := os.WriteFile(file, []byte(`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"PaymentsAPIHigh5xxRate"}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := runCLI(t, env, "match", file); res.code != exitOK || !strings.Contains(res.stdout, "PaymentsAPIHigh5xxRate") {
+		t.Errorf("match FILE: code %d, stdout %q, stderr %q; want the alert's candidates", res.code, res.stdout, res.stderr)
+	}
+}

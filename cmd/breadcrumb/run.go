@@ -43,14 +43,14 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "serve [--config FILE]", "run the service: HTTP endpoints, webhooks, Slack, runbook sync", runServe},
-		{"lint", "lint [--format text|json|github] PATH...", "check runbooks; exit 0 clean, 1 problems, 2 usage or I/O error", runLint},
-		{"show", "show [--json] FILE", "print what breadcrumb understood of one runbook", runShow},
+		{"serve", "serve [--config FILE] [--runbooks DIR]...", "run the service: HTTP endpoints, webhooks, Slack, runbook sync", runServe},
+		{"lint", "lint [--config FILE] [--format text|json|github] [--fail-on error|warning] [--notes] PATH...", "check runbooks; exit 0 clean, 1 problems, 2 usage or I/O error", runLint},
+		{"show", "show [--config FILE] [--json] FILE", "print what breadcrumb understood of one runbook", runShow},
 		{"index", "index [--config FILE] [--runbooks DIR]...", "build or update the search index", runIndex},
-		{"search", "search [--json] [--limit N] [--runbooks DIR]... QUERY", "full-text search over the runbooks", runSearch},
-		{"match", "match [--json] [--runbooks DIR]... --alerts FILE", "rank runbooks for the alerts of a webhook body", runMatch},
-		{"rules", "rules [--json] [--missing] [--rules DIR]... [--runbooks DIR]...", "every alert rule with the runbook it resolves to; --missing exits 1 when one has none", runRules},
-		{"incidents", "incidents list|show ID|export ID [--format md|html|json] [--out FILE]", "read the incident store", runIncidents},
+		{"search", "search [--config FILE] [--json] [--limit N] [--runbooks DIR]... QUERY", "full-text search over the runbooks", runSearch},
+		{"match", "match [--config FILE] [--json] [--limit N] [--runbooks DIR]... [--alerts] FILE", "rank runbooks for the alerts of a webhook body", runMatch},
+		{"rules", "rules [--config FILE] [--json] [--missing] [--rules DIR]... [--runbooks DIR]...", "every alert rule with the runbook it resolves to; --missing exits 1 when one has none", runRules},
+		{"incidents", "incidents [--config FILE] list [--status S] [--service NAME] [--limit N] [--json] | show ID [--json] | export ID [--format md|html|json] [--out FILE]", "read the incident store", runIncidents},
 		{"version", "version", "print version, commit and Go version", runVersion},
 	}
 }

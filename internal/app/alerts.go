@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/breadcrumb-oncall/breadcrumb/integrations/alertmanager"
@@ -40,12 +41,31 @@ func NewAlertReader(token secret.String, apiURL string) (*AlertReader, error) {
 // ErrUnknownBody is returned for a body that is neither format.
 var ErrUnknownBody = errors.New(`not an Alertmanager webhook (v4, with "alerts") nor a PagerDuty v3 webhook (with "event")`)
 
+// wantedBody says what a body should be, for a person who sent another.
+const wantedBody = `an Alertmanager webhook body (version 4, with "alerts") or a PagerDuty v3 webhook body (with "event")`
+
+// notAnObject explains a body that is not a JSON object: where it stops
+// being JSON, or what it is instead, and what was expected.
+func notAnObject(body []byte, err error) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fmt.Errorf("the body is empty; want %s", wantedBody)
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		at := int(syntax.Offset) - 1
+		at = max(0, min(at, len(body)))
+		near := strings.ToValidUTF8(string(body[max(0, at-10):min(len(body), at+20)]), "?")
+		return fmt.Errorf("the body is not JSON: it goes wrong at byte %d, near %q; want %s", at+1, near, wantedBody)
+	}
+	return fmt.Errorf("the body is JSON but not an object; want %s", wantedBody)
+}
+
 // Read decodes body. A PagerDuty incident whose alerts cannot be fetched
 // still gives the incident, with the error as a warning.
 func (r *AlertReader) Read(ctx context.Context, body []byte) (alerts []runbooks.Alert, warning error, err error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(body, &probe); err != nil {
-		return nil, nil, fmt.Errorf("the body is not a JSON object: %w", err)
+		return nil, nil, notAnObject(body, err)
 	}
 	switch {
 	case probe["event"] != nil:

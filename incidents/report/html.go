@@ -138,7 +138,7 @@ svg text { font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, A
 .role { font-size: 12px; color: #5b21b6; background: #ede9fe; border-radius: 999px; padding: 1px 8px; margin-left: 6px; }
 table { width: 100%; border-collapse: collapse; font-size: 14px; }
 th { text-align: left; color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; border-bottom: 2px solid var(--line); padding: 6px 8px; }
-td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; overflow-wrap: anywhere; }
+td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; overflow-wrap: break-word; }
 td.num, td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.time { color: #334155; } td.off { color: var(--muted); white-space: nowrap; font-variant-numeric: tabular-nums; }
 .outcome { display: inline-block; border-radius: 999px; padding: 0 10px; font-size: 12px; font-weight: 600; }

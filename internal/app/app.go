@@ -195,13 +195,13 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		board: store.Bulletin, metrics: api.NewMetrics(), past: past, keeper: keeper,
 		bodyTimeout: time.Duration(cfg.HTTP.BodyTimeout), idleTimeout: time.Duration(cfg.HTTP.IdleTimeout), warnings: warnings}
 	srv.registerMetrics()
-	consoleToken := secrets.ConsoleToken
+	consoleToken, tokenForRun := secrets.ConsoleToken, false
 	if consoleToken.IsZero() && isLoopback(a.ln.Addr()) {
 		// On this machine only (the embedded defaults), the console gets a
 		// write token made for this run, so that a newcomer can try the
 		// demo and the chat at once; it is shown on the terminal, never in
 		// the logs.
-		consoleToken = secret.New(randomHex(16))
+		consoleToken, tokenForRun = secret.New(randomHex(16)), true
 		fmt.Fprintf(o.Stdout, "\nThe console is at %s/ — to use its chat and demo, sign in at:\n  %s/signin?token=%s\n(a token made for this run; set BREADCRUMB_CONSOLE_TOKEN to choose one)\n\n",
 			base, base, consoleToken.Reveal())
 	}
@@ -217,7 +217,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 			SecureCookies: secureCookies, Logger: logger.With("part", "console_chat"), Stop: ctx})
 	}
 	self := "http://" + a.ln.Addr().String()
-	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Memory: past, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
+	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Memory: past, TokenForRun: tokenForRun, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(base, id, n) },
 		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) }})

@@ -76,6 +76,9 @@ type Config struct {
 	// Warnings are shown on the home page: settings that work but that
 	// an operator should know of.
 	Warnings []string
+	// TokenForRun says that Token was made for this run and printed on
+	// the terminal, for the sign-in page to say so.
+	TokenForRun bool
 	// SecureCookies marks the sign-in cookie Secure even on a plain HTTP
 	// request: the service is reached over HTTPS through a proxy that
 	// ends TLS (its public_url is https://).
@@ -226,13 +229,13 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
 		c.setToken(w, r, tok, next)
 		return
 	}
-	c.render(w, http.StatusOK, "signin.html", map[string]any{"Next": next, "Title": "Sign in"})
+	c.render(w, http.StatusOK, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "ForRun": c.cfg.TokenForRun})
 }
 
 // setToken signs in with tok, or shows the form again.
 func (c *Console) setToken(w http.ResponseWriter, r *http.Request, tok, next string) {
 	if c.cfg.Token.IsZero() || subtle.ConstantTimeCompare([]byte(tok), []byte(c.cfg.Token.Reveal())) != 1 {
-		c.render(w, http.StatusUnauthorized, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true})
+		c.render(w, http.StatusUnauthorized, "signin.html", map[string]any{"Next": next, "Title": "Sign in", "Failed": true, "ForRun": c.cfg.TokenForRun})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -335,8 +338,20 @@ func (c *Console) incidentList(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, "listing incidents", err)
 		return
 	}
+	// The page's script asks the API for the same list, to see a change.
+	q := url.Values{}
+	if st := r.URL.Query().Get("status"); st == "open" || incidents.Status(st).Valid() {
+		q.Set("status", st)
+	}
+	if f.Service != "" {
+		q.Set("service", f.Service)
+	}
+	query := ""
+	if len(q) > 0 {
+		query = "&" + q.Encode()
+	}
 	c.render(w, http.StatusOK, "incidents.html", map[string]any{"Title": "Incidents", "Incidents": list, "Status": r.URL.Query().Get("status"),
-		"Service": f.Service, "Demoed": r.URL.Query().Get("demo") != ""})
+		"Service": f.Service, "Demoed": r.URL.Query().Get("demo") != "", "Query": query})
 }
 
 // timelineLimit bounds the events one incident page shows at first; the
@@ -363,6 +378,9 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	if len(events) > 0 {
 		last = events[len(events)-1].Seq
 	}
+	// Shown in the order things happened: an alert's event carries when
+	// it fired, which may be before the events recorded ahead of it.
+	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
 	data := map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last}
 	if c.cfg.Memory != nil {
 		// The past is a help, not the page: when it cannot be read, the

@@ -10,7 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/breadcrumb-oncall/breadcrumb/incidents"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/console"
 	"github.com/breadcrumb-oncall/breadcrumb/internal/secret"
 )
@@ -94,5 +96,48 @@ func TestTheDemoFormIsGuardedLikeTheChats(t *testing.T) {
 	}
 	if got := post(t, browser, srv.URL+"/demo", url.Values{"csrf": {string(m[1])}}, map[string]string{"Origin": srv.URL}); got != http.StatusSeeOther || sent != 1 {
 		t.Errorf("the home page's own form: got %d and %d demos, want 303 and one", got, sent)
+	}
+}
+
+// Finding: the sign-in page said the token was "set in
+// BREADCRUMB_CONSOLE_TOKEN" when the run had made its own.
+func TestTheSignInPageSaysWhereThisRunsTokenIs(t *testing.T) {
+	f := newFixture(t, "x")
+	for _, forRun := range []bool{true, false} {
+		c, err := console.New(console.Config{Incidents: f.svc, Library: f.lib, Search: f.ix, Token: secret.New("made-for-this-run"), TokenForRun: forRun})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		c.Register(mux)
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/signin", nil))
+		printed := strings.Contains(rec.Body.String(), "sign-in link it printed on its terminal")
+		if printed != forRun {
+			t.Errorf("a token made for this run %v: the page speaks of the printed link %v:\n%s", forRun, printed, rec.Body)
+		}
+	}
+}
+
+// Finding: the incident page listed an alert that fired at 01:30 after
+// events of 01:37, in the order they were recorded.
+func TestTheIncidentPageShowsEventsInTheOrderTheyHappened(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 1, 1, 37, 0, 0, time.UTC)
+	inc, _, err := f.svc.Declare(ctx, incidents.Declaration{Title: "Orders slow"}, incidents.Action{At: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Note(ctx, inc.ID, incidents.Action{Text: "second, at 01:40", At: t0.Add(3 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.AlertFired(ctx, inc.ID, "OrdersSlow", "fp1", incidents.Action{Text: "first, at 01:30", At: t0.Add(-7 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/incidents/"+inc.ID)
+	first, second := strings.Index(body, "first, at 01:30"), strings.Index(body, "second, at 01:40")
+	if first < 0 || second < 0 || first > second {
+		t.Errorf("the alert of 01:30 is at %d, the note of 01:40 at %d: want the alert first", first, second)
 	}
 }

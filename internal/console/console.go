@@ -144,6 +144,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	if c.cfg.Demo != nil {
 		mux.Handle("POST /demo", c.RequireToken(http.HandlerFunc(c.demo)))
 	}
+	mux.Handle("POST /incidents/{id}/act", c.RequireToken(http.HandlerFunc(c.act)))
 	if c.cfg.Chat != nil {
 		mux.Handle("/chat", c.RequireToken(c.cfg.Chat))
 		mux.Handle("/chat/", c.RequireToken(c.cfg.Chat))
@@ -381,7 +382,12 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	// Shown in the order things happened: an alert's event carries when
 	// it fired, which may be before the events recorded ahead of it.
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
-	data := map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last}
+	data := map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last,
+		"Refused": r.URL.Query().Get("refused")}
+	if ok, _ := c.authorized(r); ok {
+		data["CanAct"] = true
+		data["CSRF"] = formToken(w, r, secureRequest(r, c.cfg.SecureCookies))
+	}
 	if c.cfg.Memory != nil {
 		// The past is a help, not the page: when it cannot be read, the
 		// page is shown without it.

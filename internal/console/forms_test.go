@@ -141,3 +141,79 @@ func TestTheIncidentPageShowsEventsInTheOrderTheyHappened(t *testing.T) {
 		t.Errorf("the alert of 01:30 is at %d, the note of 01:40 at %d: want the alert first", first, second)
 	}
 }
+
+var actTokenRE = regexp.MustCompile(`action="/incidents/[^"]+/act"[^>]*><input type="hidden" name="csrf" value="([0-9a-f]{32})"`)
+
+// Finding: the incident page had no Acknowledge or Resolve buttons; only
+// the chat drove an incident. It takes the chat's checks.
+func TestTheIncidentPageDrivesTheIncident(t *testing.T) {
+	f := newFixture(t, "s3cret")
+	ctx := context.Background()
+	inc, _, err := f.svc.Declare(ctx, incidents.Declaration{Title: "Orders slow", Steps: []incidents.StepProgress{{Number: 1, Title: "Look"}, {Number: 2, Title: "Fix"}}}, incidents.Action{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := f.srv.URL + "/incidents/" + inc.ID
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if _, body := f.get(t, "/incidents/"+inc.ID); strings.Contains(body, `/act"`) || !strings.Contains(body, "Sign in</a> to acknowledge") {
+		t.Error("a reader who is not signed in gets the controls, or no word of signing in")
+	}
+	if got := post(t, browser, page+"/act", url.Values{"action": {"ack"}}, nil); got != http.StatusUnauthorized && got != http.StatusSeeOther {
+		t.Errorf("acting without signing in: got %d", got)
+	}
+	if got := post(t, browser, f.srv.URL+"/signin", url.Values{"token": {"s3cret"}, "next": {"/"}}, nil); got != http.StatusSeeOther {
+		t.Fatalf("sign-in: got %d", got)
+	}
+	resp, err := browser.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := actTokenRE.FindSubmatch(body)
+	if m == nil || !strings.Contains(string(body), ">Acknowledge</button>") || !strings.Contains(string(body), ">Done</button>") {
+		t.Fatalf("the signed-in page has no controls:\n%s", body)
+	}
+	csrf := string(m[1])
+	same := map[string]string{"Origin": f.srv.URL}
+	if got := post(t, browser, page+"/act", url.Values{"action": {"ack"}, "csrf": {csrf}}, map[string]string{"Origin": "https://evil.example"}); got != http.StatusForbidden {
+		t.Errorf("acting from another site: got %d, want 403", got)
+	}
+	for _, form := range []url.Values{
+		{"action": {"ack"}}, {"action": {"note"}, "text": {"checked the <b>queue</b>"}}, {"action": {"done"}, "step": {"1"}},
+		{"action": {"skip"}, "step": {"2"}}, {"action": {"resolve"}},
+	} {
+		form.Set("csrf", csrf)
+		if got := post(t, browser, page+"/act", form, same); got != http.StatusSeeOther {
+			t.Errorf("%v: got %d, want 303 back to the page", form, got)
+		}
+	}
+	got, err := f.svc.Get(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != incidents.StatusResolved || got.Steps[0].State != incidents.StepDone || got.Steps[1].State != incidents.StepSkipped {
+		t.Errorf("after acting: %s, steps %+v; want resolved, step 1 done and 2 skipped", got.Status, got.Steps)
+	}
+	events, _ := f.svc.Timeline(ctx, inc.ID, 0, 0)
+	noted := false
+	for _, e := range events {
+		noted = noted || (e.Type == incidents.EventNote && e.Text == "checked the <b>queue</b>" && e.Source == "web")
+	}
+	if !noted {
+		t.Errorf("the note is not on the timeline as typed: %+v", events)
+	}
+	// A change the rules refuse says why, on the page.
+	req, _ := http.NewRequest(http.MethodPost, page+"/act", strings.NewReader(url.Values{"action": {"mitigate"}, "csrf": {csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", f.srv.URL)
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "refused=") {
+		t.Errorf("mitigating a resolved incident: sent to %q, want the page saying why not", loc)
+	}
+}

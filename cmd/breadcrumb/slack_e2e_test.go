@@ -609,8 +609,70 @@ func TestTheWholeStoryThroughTheServiceOverSlack(t *testing.T) {
 	if want := fmt.Sprintf(`breadcrumb_webhooks_total{outcome="unauthorized",source="slack"} %d`, len(refused)); !strings.Contains(metrics, want) {
 		t.Errorf("/metrics lacks %s", want)
 	}
+	if inv := w.slack.Invalid(); len(inv) > 0 {
+		t.Errorf("Slack would have refused %d posts for their blocks: %q", len(inv), inv)
+	}
 	w.svc.stop()
 	if strings.Contains(w.svc.stderr.String(), slackSigningSecret) || strings.Contains(w.svc.stderr.String(), "xoxb-e2e-test") {
 		t.Errorf("a secret reached the log:\n%s", w.svc.stderr)
+	}
+}
+
+// Finding: Block Kit output was never checked against Slack's documented
+// limits at its largest. An incident opened by 20 alerts, each with ten
+// labels and a summary over their caps, a long title, on the bundled
+// runbook with the most steps and the longest commands: its header, its
+// alerts, its checklist and every step card stay within what Slack takes
+// (the test server refuses, as Slack does, what breaks them).
+func TestTheLargestCardsAreWithinSlacksLimits(t *testing.T) {
+	w := newSlackWorld(t)
+	w.slack.AddUser(slacktestx.User{ID: alice, Name: "alice", RealName: "Alice Doe", Email: "alice@example.com"})
+	big := strings.Repeat("é<&>*_~`", 600) // 4,800 bytes: over the value cap, with every character Slack escapes
+	var alerts []map[string]any
+	for i := range 20 {
+		labels := map[string]string{"alertname": "KubePodCrashLooping", "cluster": "prod-eu1", "namespace": "shop", "pod": fmt.Sprintf("checkout-%d", i)}
+		for j := range 6 {
+			labels[fmt.Sprintf("label_%02d", j)] = big
+		}
+		alerts = append(alerts, map[string]any{"status": "firing", "labels": labels,
+			"annotations": map[string]string{"summary": big, "description": big},
+			"startsAt": time.Now().UTC().Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("f%02d", i),
+			"generatorURL": "http://prometheus.example:9090/graph?g0.expr=" + strings.Repeat("x", 2000)})
+	}
+	body, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "breadcrumb", "groupKey": "{}:{big}",
+		"groupLabels": map[string]string{"alertname": "KubePodCrashLooping"}, "commonLabels": map[string]string{"alertname": "KubePodCrashLooping"},
+		"commonAnnotations": map[string]string{"summary": strings.Repeat("a very long title ", 20)}, "alerts": alerts})
+	if code, msg := w.svc.post("/webhooks/alertmanager", body, nil); code/100 != 2 {
+		t.Fatalf("the big notification: %d %s", code, msg)
+	}
+	id := w.svc.waitIncidents(1).Incidents[0].ID
+	var inc apiIncident
+	eventually(t, "the incident's home", func() (bool, string) {
+		inc = w.svc.incident(id)
+		return inc.Incident.Home.Header != "", fmt.Sprintf("%+v", inc.Incident.Home)
+	})
+	if inc.Incident.Runbook == nil || len(inc.Incident.Steps) < 9 {
+		t.Fatalf("the incident has runbook %+v and %d steps, want the crash-loop runbook's nine", inc.Incident.Runbook, len(inc.Incident.Steps))
+	}
+	home := inc.Incident.Home.Channel
+	header, ok := w.message(home, inc.Incident.Home.Header)
+	if !ok {
+		t.Fatal("the header is not in the channel")
+	}
+	w.mustSend(signedRequest{path: slack.InteractionsPath, body: w.clickBody(alice, header, "Start guided")})
+	for n := 1; n <= len(inc.Incident.Steps); n++ {
+		card := w.messageWith(home, fmt.Sprintf("Step %d of %d", n, len(inc.Incident.Steps)))
+		if n < len(inc.Incident.Steps) {
+			w.mustSend(signedRequest{path: slack.InteractionsPath, body: w.clickBody(alice, card, "Done")})
+		}
+	}
+	w.command(alice, home, "/incident status")
+	w.command(alice, home, "/incident timeline")
+	w.command(alice, home, "/runbook pods keep crash looping after a release")
+	if inv := w.slack.Invalid(); len(inv) > 0 {
+		t.Errorf("Slack would have refused %d posts for their blocks: %q", len(inv), inv)
+	}
+	if n := len(w.slack.Calls("chat.postMessage")); n < 2 {
+		t.Errorf("%d posts, want the header and the cards", n)
 	}
 }

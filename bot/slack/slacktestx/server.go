@@ -129,6 +129,8 @@ type Server struct {
 	wsMu    sync.Mutex
 	acks    chan json.RawMessage
 	wsReady chan struct{}
+	// invalid keeps what was refused for breaking Slack's block limits.
+	invalid []string
 }
 
 // New starts a server; Close stops it.
@@ -362,6 +364,28 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// refuseBlocks answers invalid_blocks, as Slack does, when errs says
+// the blocks break its limits, and keeps what was wrong for Invalid. The
+// caller holds s.mu.
+func (s *Server) refuseBlocks(w http.ResponseWriter, method string, errs []string) bool {
+	if len(errs) == 0 {
+		return false
+	}
+	for _, e := range errs {
+		s.invalid = append(s.invalid, method+": "+e)
+	}
+	writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks", "errors": errs})
+	return true
+}
+
+// Invalid lists what the server refused for breaking Slack's block
+// limits, by method: a test that posts through it can say none was.
+func (s *Server) Invalid() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.invalid...)
+}
+
 func fail(w http.ResponseWriter, code string) {
 	writeJSON(w, map[string]any{"ok": false, "error": code})
 }
@@ -412,6 +436,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Archived {
 		fail(w, "is_archived")
+		return
+	}
+	if s.refuseBlocks(w, "chat.postMessage", checkBlocks(rawOrNil(r.Form.Get("blocks")), limitMessageBlocks)) {
 		return
 	}
 	m := &Message{
@@ -466,6 +493,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 		fail(w, "message_not_found")
 		return
 	}
+	if s.refuseBlocks(w, "chat.update", checkBlocks(rawOrNil(r.Form.Get("blocks")), limitMessageBlocks)) {
+		return
+	}
 	m.Text = r.Form.Get("text")
 	if b := rawOrNil(r.Form.Get("blocks")); b != nil {
 		m.Blocks = b
@@ -477,6 +507,9 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postEphemeral(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refuseBlocks(w, "chat.postEphemeral", checkBlocks(rawOrNil(r.Form.Get("blocks")), limitMessageBlocks)) {
+		return
+	}
 	e := Ephemeral{Channel: r.Form.Get("channel"), User: r.Form.Get("user"), ThreadTS: r.Form.Get("thread_ts"), Text: r.Form.Get("text"), Blocks: rawOrNil(r.Form.Get("blocks"))}
 	s.ephemeral = append(s.ephemeral, e)
 	writeJSON(w, map[string]any{"ok": true, "message_ts": s.newTS()})
@@ -650,6 +683,10 @@ func (s *Server) openView(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.refuseBlocks(w, "views.open", checkView(req.View)) {
+		s.mu.Unlock()
+		return
+	}
 	v := View{ID: fmt.Sprintf("V%07d", len(s.views)+1), Trigger: req.TriggerID, View: req.View}
 	s.views = append(s.views, v)
 	s.mu.Unlock()

@@ -211,3 +211,36 @@ func TestFaultsArePlayedOncePerCallInOrder(t *testing.T) {
 		t.Error("a delayed answer past the caller's deadline: got no error")
 	}
 }
+
+func TestBlocksThatBreakSlacksLimitsAreRefusedAsSlackRefusesThem(t *testing.T) {
+	srv, api := newClient(t)
+	ch := srv.AddChannel("general", false)
+	text := func(s string) *slackgo.TextBlockObject { return slackgo.NewTextBlockObject("plain_text", s, false, false) }
+	button := func(label, id string) *slackgo.ButtonBlockElement {
+		return slackgo.NewButtonBlockElement(id, "v", text(label))
+	}
+	many := make([]slackgo.Block, 51)
+	for i := range many {
+		many[i] = slackgo.NewDividerBlock()
+	}
+	for name, blocks := range map[string][]slackgo.Block{
+		"a header over 150 characters": {slackgo.NewHeaderBlock(text(strings.Repeat("h", 151)))},
+		"a section over 3,000":         {slackgo.NewSectionBlock(slackgo.NewTextBlockObject("mrkdwn", strings.Repeat("s", 3001), false, false), nil, nil)},
+		"a button label over 75":       {slackgo.NewActionBlock("", button(strings.Repeat("b", 76), "a"))},
+		"one action ID twice":          {slackgo.NewActionBlock("", button("one", "a"), button("two", "a"))},
+		"51 blocks":                    many,
+		"11 fields":                    {slackgo.NewSectionBlock(nil, []*slackgo.TextBlockObject{text("1"), text("2"), text("3"), text("4"), text("5"), text("6"), text("7"), text("8"), text("9"), text("10"), text("11")}, nil)},
+	} {
+		_, _, err := api.PostMessage(ch, slackgo.MsgOptionBlocks(blocks...))
+		if err == nil || !strings.Contains(err.Error(), "invalid_blocks") {
+			t.Errorf("%s: got %v, want invalid_blocks", name, err)
+		}
+	}
+	if got := srv.Invalid(); len(got) < 6 {
+		t.Errorf("the server kept %d refusals, want one per post: %q", len(got), got)
+	}
+	ok := []slackgo.Block{slackgo.NewHeaderBlock(text("Incident")), slackgo.NewActionBlock("", button("Done", "done"), button("Skip", "skip"))}
+	if _, _, err := api.PostMessage(ch, slackgo.MsgOptionBlocks(ok...)); err != nil {
+		t.Errorf("blocks within the limits: %v", err)
+	}
+}

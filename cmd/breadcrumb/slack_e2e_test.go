@@ -636,7 +636,7 @@ func TestTheLargestCardsAreWithinSlacksLimits(t *testing.T) {
 		}
 		alerts = append(alerts, map[string]any{"status": "firing", "labels": labels,
 			"annotations": map[string]string{"summary": big, "description": big},
-			"startsAt": time.Now().UTC().Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("f%02d", i),
+			"startsAt":    time.Now().UTC().Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("f%02d", i),
 			"generatorURL": "http://prometheus.example:9090/graph?g0.expr=" + strings.Repeat("x", 2000)})
 	}
 	body, _ := json.Marshal(map[string]any{"version": "4", "status": "firing", "receiver": "breadcrumb", "groupKey": "{}:{big}",

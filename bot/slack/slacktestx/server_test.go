@@ -215,7 +215,9 @@ func TestFaultsArePlayedOncePerCallInOrder(t *testing.T) {
 func TestBlocksThatBreakSlacksLimitsAreRefusedAsSlackRefusesThem(t *testing.T) {
 	srv, api := newClient(t)
 	ch := srv.AddChannel("general", false)
-	text := func(s string) *slackgo.TextBlockObject { return slackgo.NewTextBlockObject("plain_text", s, false, false) }
+	text := func(s string) *slackgo.TextBlockObject {
+		return slackgo.NewTextBlockObject("plain_text", s, false, false)
+	}
 	button := func(label, id string) *slackgo.ButtonBlockElement {
 		return slackgo.NewButtonBlockElement(id, "v", text(label))
 	}

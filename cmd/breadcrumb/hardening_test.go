@@ -172,3 +172,22 @@ func TestTheRepositoryCarriesItsLicenceAndTheCopiedTestDataTheirs(t *testing.T) 
 		}
 	}
 }
+
+// Finding: the demo button stayed on the home page when other runbooks
+// were served, and led to an incident that none fitted.
+func TestTheDemoIsOfferedOnlyWithTheRunbookItIsWrittenFor(t *testing.T) {
+	dir := absPath(t, "testdata/team-runbooks")
+	t.Chdir(t.TempDir())
+	vars := serveEnv(t)
+	vars["BREADCRUMB_CONSOLE_TOKEN"] = "tok"
+	s := startServe(t, vars, "--runbooks", dir)
+	if home := s.get("/", "text/html"); strings.Contains(home, "Send a sample alert") {
+		t.Error("the home page offers the demo over runbooks it was not written for")
+	}
+	if code, _ := s.post("/demo", nil, map[string]string{"Authorization": "Bearer tok"}); code != http.StatusConflict {
+		t.Errorf("POST /demo: got %d, want 409", code)
+	}
+	if got := s.get("/api/incidents", "application/json"); strings.Contains(got, "INC-") {
+		t.Errorf("the refused demo opened an incident: %s", got)
+	}
+}

@@ -220,7 +220,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	srv.console, err = console.New(console.Config{SecureCookies: secureCookies, Warnings: warnings, Memory: past, TokenForRun: tokenForRun, Incidents: svc, Library: lib, Search: ix, Token: consoleToken, Logger: logger,
 		Rules: matcher.Rules, RulesStatus: lib.RulesStatus,
 		LinkURL: func(id string, n int) string { return breadcrumbs.RedirectURL(base, id, n) },
-		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) }})
+		Chat:    localChat, Demo: func(ctx context.Context) error { return sendDemo(ctx, self, secrets.AlertmanagerToken) },
+		DemoFits: func() bool { _, ok := lib.Get(DemoRunbook); return ok }})
 	if err != nil {
 		return nil, configError(err)
 	}

@@ -46,6 +46,9 @@ func DemoAlert(now time.Time) []byte {
 	return b
 }
 
+// DemoRunbook is the bundled runbook the demo alert is written for.
+const DemoRunbook = "examples:payments/PaymentsAPIHigh5xxRate.md"
+
 // sendDemo posts the demo notification to this server's own Alertmanager
 // webhook, so that it takes the path every real alert takes.
 func sendDemo(ctx context.Context, base string, token secret.String) error {

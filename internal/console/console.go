@@ -61,8 +61,12 @@ type Config struct {
 	// Chat is the local chat; nil hides it.
 	Chat http.Handler
 	// Demo sends a sample alert through the real webhook path; nil hides
-	// the demo button.
-	Demo   func(ctx context.Context) error
+	// the demo button. DemoFits, when set, says whether the runbook the
+	// sample alert is written for is served: the button is shown only
+	// then, since on other runbooks it would open an incident that none
+	// fits.
+	Demo     func(ctx context.Context) error
+	DemoFits func() bool
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Rules returns the alert rules with the runbook each resolves to;
@@ -159,7 +163,7 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, data ma
 	}
 	data["Writable"] = !c.cfg.Token.IsZero()
 	data["Chat"] = c.cfg.Chat != nil
-	data["Demo"] = c.cfg.Demo != nil
+	data["Demo"] = c.demoShown()
 	var buf bytes.Buffer
 	if err := c.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		c.cfg.Logger.Error("console page failed", "page", name, "err", err)
@@ -281,9 +285,18 @@ func safeNext(next string) string {
 	return clean
 }
 
+// demoShown reports whether the demo button has a runbook to lead to.
+func (c *Console) demoShown() bool {
+	return c.cfg.Demo != nil && (c.cfg.DemoFits == nil || c.cfg.DemoFits())
+}
+
 // demo sends the sample alert; its form is guarded as the chat's are.
 func (c *Console) demo(w http.ResponseWriter, r *http.Request) {
 	if !checkForm(w, r, 4096) {
+		return
+	}
+	if !c.demoShown() {
+		http.Error(w, "the sample alert is written for the bundled example runbooks, which this server does not serve", http.StatusConflict)
 		return
 	}
 	if err := c.cfg.Demo(r.Context()); err != nil {
@@ -314,7 +327,7 @@ func (c *Console) home(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Title": "Breadcrumb", "Open": open, "Recent": recent,
 		"Sources": c.cfg.Library.Status(), "Pages": len(pages), "PagesWithProblems": problems, "Warnings": c.cfg.Warnings}
-	if c.cfg.Demo != nil && !c.cfg.Token.IsZero() {
+	if c.demoShown() && !c.cfg.Token.IsZero() {
 		data["CSRF"] = formToken(w, r, secureRequest(r, c.cfg.SecureCookies))
 	}
 	c.render(w, http.StatusOK, "home.html", data)

@@ -67,8 +67,8 @@ type Config struct {
 	// fits.
 	Demo     func(ctx context.Context) error
 	DemoFits func() bool
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Rules returns the alert rules with the runbook each resolves to;
 	// nil when there are no rules sources. RulesStatus says how each
 	// rules source read.

@@ -453,14 +453,12 @@ func (c *Console) runbook(w http.ResponseWriter, r *http.Request) {
 		c.render(w, http.StatusNotFound, "notfound.html", map[string]any{"Title": "Not found", "What": "runbook " + id})
 		return
 	}
-	var body bytes.Buffer
-	// goldmark leaves raw HTML out unless told otherwise (html.WithUnsafe),
-	// so a page cannot inject script into the console.
-	if err := c.md.Convert([]byte(rb.Text), &body); err != nil {
+	body, err := c.renderRunbook(rb)
+	if err != nil {
 		c.fail(w, "rendering a runbook", err)
 		return
 	}
-	data := map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body.String())} //nolint:gosec // goldmark output without raw HTML
+	data := map[string]any{"Title": rb.Title, "RB": rb, "Body": template.HTML(body)} //nolint:gosec // goldmark output without raw HTML
 	if c.cfg.Memory != nil {
 		if use, err := c.cfg.Memory.Runbook(r.Context(), rb.ID); err == nil && use.Incidents > 0 {
 			data["Use"] = use

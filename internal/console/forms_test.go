@@ -217,3 +217,18 @@ func TestTheIncidentPageDrivesTheIncident(t *testing.T) {
 		t.Errorf("mitigating a resolved incident: sent to %q, want the page saying why not", loc)
 	}
 }
+
+// Finding: references to other runbooks were not links in the console:
+// a page's relative link ("../databases/X.md") led to a 404.
+func TestALinkToAnotherRunbookLeadsToItsPageInTheConsole(t *testing.T) {
+	f := newFixture(t, "")
+	_, body := f.get(t, "/runbooks/examples:payments/PaymentsAPIHigh5xxRate.md")
+	if !strings.Contains(body, `href="/runbooks/examples:databases/PostgresConnectionsExhausted.md`) {
+		t.Errorf("the link to the Postgres page does not lead to it in the console:\n%s", body)
+	}
+	for _, want := range []string{`<pre tabindex="0">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}

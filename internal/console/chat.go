@@ -873,9 +873,39 @@ func spans(t bot.Text) []spanView {
 		case bot.Newline:
 			out = append(out, spanView{Style: "newline"})
 		default:
-			out = append(out, spanView{Lines: strings.Split(s.Text, "\n")})
+			out = append(out, plainSpans(s.Text)...)
 		}
 	}
+	return out
+}
+
+// plainSpans shows plain text as Slack shows it: text between two
+// backticks on one line is inline code (a runbook step's `kubectl get
+// pods`), the rest is text, line by line.
+func plainSpans(text string) []spanView {
+	var out []spanView
+	plain := func(s string) {
+		if s != "" {
+			out = append(out, spanView{Lines: strings.Split(s, "\n")})
+		}
+	}
+	for {
+		open := strings.IndexByte(text, '`')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(text[open+1:], '`')
+		if end <= 0 || strings.ContainsRune(text[open+1:open+1+end], '\n') {
+			// No closing backtick on the line, or an empty pair: text.
+			plain(text[:open+1])
+			text = text[open+1:]
+			continue
+		}
+		plain(text[:open])
+		out = append(out, spanView{Style: "code", Text: text[open+1 : open+1+end]})
+		text = text[open+1+end+1:]
+	}
+	plain(text)
 	return out
 }
 

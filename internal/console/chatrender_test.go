@@ -86,3 +86,20 @@ func render(t *testing.T, v any) []byte {
 		return []byte(fmt.Sprint(h))
 	}
 }
+
+// Finding: inline code showed as raw backticks in the chat's steps,
+// where Slack shows it as code.
+func TestInlineCodeInPlainTextIsShownAsCode(t *testing.T) {
+	for text, want := range map[string][]spanView{
+		"Run `kubectl get pods` then wait": {{Lines: []string{"Run "}}, {Style: "code", Text: "kubectl get pods"}, {Lines: []string{" then wait"}}},
+		"a ` alone":                        {{Lines: []string{"a `"}}, {Lines: []string{" alone"}}},
+		"two `a` and `b`":                  {{Lines: []string{"two "}}, {Style: "code", Text: "a"}, {Lines: []string{" and "}}, {Style: "code", Text: "b"}},
+		"no pair `across\nlines`":          {{Lines: []string{"no pair `"}}, {Lines: []string{"across", "lines`"}}},
+		"empty `` pair":                    {{Lines: []string{"empty `"}}, {Lines: []string{"`"}}, {Lines: []string{" pair"}}},
+	} {
+		got := plainSpans(text)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q: got %+v, want %+v", text, got, want)
+		}
+	}
+}

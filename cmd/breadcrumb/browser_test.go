@@ -213,6 +213,17 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	}
 	b.press(`a[href="/incidents/` + id + `"]`)
 	b.waitText(rbTitle)
+	// The page follows the incident: acknowledged elsewhere (here, by a
+	// script with the write token), it shows the new status by itself.
+	ack, _ := http.NewRequest(http.MethodPost, s.url+"/incidents/"+id+"/act", strings.NewReader(url.Values{"action": {"ack"}}.Encode()))
+	ack.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	ack.Header.Set("Authorization", "Bearer "+vars["BREADCRUMB_CONSOLE_TOKEN"])
+	if resp, err := s.client.Do(ack); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	b.until("the incident page showing the acknowledgement by itself", `document.querySelector('h1 + p .status') && document.querySelector('h1 + p .status').textContent.trim() === 'acknowledged'`)
 
 	// Its channel in the chat, once the bot has opened it.
 	var channel string

@@ -397,6 +397,15 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request) {
 	sort.SliceStable(events, func(i, j int) bool { return events[i].At.Before(events[j].At) })
 	data := map[string]any{"Title": inc.ID + " " + inc.Title, "Inc": inc, "Events": events, "Last": last,
 		"Refused": r.URL.Query().Get("refused")}
+	// The step to do now comes first, on a phone above all.
+	if inc.Status.Open() {
+		for i, st := range inc.Steps {
+			if st.State == incidents.StepPending {
+				data["Current"], data["CurrentOf"] = inc.Steps[i], len(inc.Steps)
+				break
+			}
+		}
+	}
 	if ok, _ := c.authorized(r); ok {
 		data["CanAct"] = true
 		data["CSRF"] = formToken(w, r, secureRequest(r, c.cfg.SecureCookies))

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
+	"path"
 	"regexp"
 	"strconv"
 	"strings"
@@ -316,7 +318,8 @@ func (b *Bot) card(inc *incidents.Incident) Message {
 	m.Blocks = append(m.Blocks, &Section{Text: Text{B(fmt.Sprintf("Step %d of %d:", i+1, n)), P(" " + clip(st.Title, maxFieldChars))}})
 	var step *runbooks.Step
 	var anchor string
-	if rb := b.runbook(inc); rb != nil {
+	rb := b.runbook(inc)
+	if rb != nil {
 		for k := range rb.Steps {
 			if rb.Steps[k].Number == st.Number {
 				step = &rb.Steps[k]
@@ -326,13 +329,13 @@ func (b *Bot) card(inc *incidents.Incident) Message {
 	}
 	truncated := false
 	if step != nil {
-		body := stepText(step.Body, st.Title)
+		body := stepTextWith(step.Body, st.Title, true)
 		if len(body) > maxBodyChars {
 			truncated = true
 			body = clip(body, maxBodyChars)
 		}
 		if body != "" && body != st.Title {
-			m.Blocks = append(m.Blocks, &Section{Text: Text{P(body)}})
+			m.Blocks = append(m.Blocks, &Section{Text: b.linkSpans(rb, body)})
 		}
 		shown := 0
 		for _, c := range step.Commands {
@@ -398,7 +401,11 @@ func lastActed(inc *incidents.Incident) *incidents.StepProgress {
 // stepText is a step's markdown without its fenced code (shown apart,
 // as code to copy) and without a first line that repeats its title, its
 // paragraphs' hard line breaks joined and runs of blank lines made one.
-func stepText(body, title string) string {
+func stepText(body, title string) string { return stepTextWith(body, title, false) }
+
+// stepTextWith is stepText, keeping markdown links as they are written
+// when keepLinks is set, for linkSpans to make them links.
+func stepTextWith(body, title string, keepLinks bool) string {
 	var out []string
 	fence := ""
 	blank, joinable := false, false
@@ -423,7 +430,9 @@ func stepText(body, title string) string {
 		if len(out) == 0 && sameTitle(t, title) {
 			continue
 		}
-		line = mdLink.ReplaceAllString(line, "$1")
+		if !keepLinks {
+			line = mdLink.ReplaceAllString(line, "$1")
+		}
 		t = strings.TrimSpace(line)
 		if blank {
 			out = append(out, "")
@@ -441,6 +450,53 @@ func stepText(body, title string) string {
 
 // mdLink is a markdown link or image: the card shows its text, and the
 // full page its target.
+// mdLinkParts finds a markdown link and its text and target.
+var mdLinkParts = regexp.MustCompile(`(!?)\[([^\]]*)\]\(([^)\s]*)(?:\s+"[^"]*")?\)`)
+
+// linkSpans makes a step's text into spans, its markdown links into
+// links: to another page of the runbook's source (written relative to
+// the page, "../databases/PostgresConnectionsExhausted.md"), at its page
+// in the console; to an http(s) address, as it is. An image, or a link
+// that leads nowhere Breadcrumb knows, keeps its text only.
+func (b *Bot) linkSpans(rb *runbooks.Runbook, body string) Text {
+	var t Text
+	last := 0
+	for _, m := range mdLinkParts.FindAllStringSubmatchIndex(body, -1) {
+		if m[0] > last {
+			t = append(t, P(body[last:m[0]]))
+		}
+		image, text, target := body[m[2]:m[3]], body[m[4]:m[5]], body[m[6]:m[7]]
+		last = m[1]
+		if u := b.linkTarget(rb, target); u != "" && image == "" && text != "" {
+			t = append(t, L(text, u))
+			continue
+		}
+		t = append(t, P(text))
+	}
+	if last < len(body) {
+		t = append(t, P(body[last:]))
+	}
+	return t
+}
+
+// linkTarget is where a step's link leads: "" when nowhere known.
+func (b *Bot) linkTarget(rb *runbooks.Runbook, target string) string {
+	u, err := url.Parse(target)
+	switch {
+	case err != nil:
+		return ""
+	case u.Scheme == "http" || u.Scheme == "https":
+		return target
+	case u.Scheme != "" || u.Host != "" || u.Path == "" || strings.HasPrefix(u.Path, "/") || rb == nil || b.pageURL == nil || b.books == nil:
+		return ""
+	}
+	id := rb.Source + ":" + path.Clean(path.Join(path.Dir(rb.Path), u.Path))
+	if _, ok := b.books.Get(id); !ok {
+		return ""
+	}
+	return b.pageURL(id, u.Fragment)
+}
+
 var mdLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)\s]*(?:\s+"[^"]*")?\)`)
 
 // sameTitle reports whether a line says the title, give or take its

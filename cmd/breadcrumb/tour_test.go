@@ -66,7 +66,7 @@ var unsafeName = regexp.MustCompile(`[^a-z0-9]+`)
 // A tour of the console, as its readers meet it: every page, on a phone
 // (390 px), a laptop (1366 px) and a large screen (1920 px), in light and
 // dark. On each, nothing is wider than the window, every control is
-// inside it, no script fails, every link to the console answers, and
+// inside it and reachable with the keyboard, no script fails, every link to the console answers, and
 // axe-core finds nothing serious or critical. The screenshots are kept
 // (BREADCRUMB_ARTIFACTS) for a person to look at.
 func TestATourOfTheConsoleAtEveryWidth(t *testing.T) {
@@ -115,6 +115,15 @@ func TestATourOfTheConsoleAtEveryWidth(t *testing.T) {
 					document.querySelectorAll('button, input, select, textarea, a.button').forEach(function(el){
 						var r = el.getBoundingClientRect();
 						if (r.width > 0 && (r.left < -1 || r.right > w + 1)) out.push(el.outerHTML.slice(0, 80));
+					});
+					// Every control can be reached with the keyboard: native
+					// controls, none taken out of the tab order, and nothing
+					// clickable that is not one.
+					document.querySelectorAll('button, a[href], input:not([type=hidden]), select, textarea').forEach(function(el){
+						if (el.tabIndex < 0 && !el.disabled) out.push('not reachable by keyboard: ' + el.outerHTML.slice(0, 80));
+					});
+					document.querySelectorAll('[onclick]').forEach(function(el){
+						if (!/^(A|BUTTON|INPUT)$/.test(el.tagName)) out.push('clickable but not a control: ' + el.outerHTML.slice(0, 80));
 					});
 					var links = [];
 					document.querySelectorAll('a[href]').forEach(function(a){ if (a.origin === location.origin) links.push(a.pathname + a.search); });

@@ -199,8 +199,15 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	// The demo goes through the webhook; its incident shows up in the list.
 	b.press(`form[action="/demo"] button`)
 	b.until("the incident list after the demo", `location.pathname === "/incidents"`)
-	// The list follows new incidents by itself: nobody reloads it here.
+	// The list follows new incidents by itself: nobody reloads it here,
+	// and it does not reload itself either (the mark would be gone).
+	if _, err := eval[bool](b, `window.listMark = true`); err != nil {
+		t.Fatal(err)
+	}
 	b.until("the demo's incident in the list, without a reload", `document.querySelector('a[href^="/incidents/INC-"]') !== null`)
+	if marked, err := eval[bool](b, `window.listMark === true`); err != nil || !marked {
+		t.Errorf("the list was reloaded to show the new incident (mark %v, %v), want it updated in place", marked, err)
+	}
 	id, err := eval[string](b, `document.querySelector('a[href^="/incidents/INC-"]').textContent`)
 	if err != nil || id == "" {
 		t.Fatalf("no incident in the list after the demo (%v); serve's log:\n%s", err, s.stderr)
@@ -214,7 +221,11 @@ func TestTheConsoleInABrowser(t *testing.T) {
 	b.press(`a[href="/incidents/` + id + `"]`)
 	b.waitText(rbTitle)
 	// The page follows the incident: acknowledged elsewhere (here, by a
-	// script with the write token), it shows the new status by itself.
+	// script with the write token), it shows the new status by itself,
+	// in place.
+	if _, err := eval[bool](b, `window.pageMark = true`); err != nil {
+		t.Fatal(err)
+	}
 	ack, _ := http.NewRequest(http.MethodPost, s.url+"/incidents/"+id+"/act", strings.NewReader(url.Values{"action": {"ack"}}.Encode()))
 	ack.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	ack.Header.Set("Authorization", "Bearer "+vars["BREADCRUMB_CONSOLE_TOKEN"])
@@ -224,6 +235,9 @@ func TestTheConsoleInABrowser(t *testing.T) {
 		resp.Body.Close()
 	}
 	b.until("the incident page showing the acknowledgement by itself", `document.querySelector('h1 + p .status') && document.querySelector('h1 + p .status').textContent.trim() === 'acknowledged'`)
+	if marked, err := eval[bool](b, `window.pageMark === true`); err != nil || !marked {
+		t.Errorf("the incident page was reloaded to show the new status (mark %v, %v), want it updated in place", marked, err)
+	}
 
 	// Its channel in the chat, once the bot has opened it.
 	var channel string

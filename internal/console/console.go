@@ -123,6 +123,7 @@ func New(cfg Config) (*Console, error) {
 		"sevText": sevText,
 		"list":    func(s ...string) []string { return s },
 		"took":    memory.Took,
+		"tmpl":    templateHTML,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: templates: %w", err)

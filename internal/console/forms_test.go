@@ -232,3 +232,15 @@ func TestALinkToAnotherRunbookLeadsToItsPageInTheConsole(t *testing.T) {
 		}
 	}
 }
+
+// Finding: a runbook page showed its breadcrumb templates raw
+// ({{to_ms}}), with nothing to say they are filled per incident.
+func TestARunbookPageExplainsItsTemplates(t *testing.T) {
+	f := newFixture(t, "")
+	_, body := f.get(t, "/runbooks/examples:platform/PodCrashLooping.md")
+	for _, want := range []string{`<var title="end of the window in Unix milliseconds">{{to_ms}}</var>`, "These are templates: each incident that uses this page gets them as links"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the runbook page lacks %s", want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package console
 
 import (
 	"bytes"
+	"fmt"
+	"html/template"
 	"net/url"
 	"path"
 	"strings"
@@ -60,4 +62,35 @@ func (c *Console) pageLink(rb *runbooks.Runbook, dest string) string {
 		out += "#" + url.PathEscape(u.Fragment)
 	}
 	return out
+}
+
+// templateHTML shows a breadcrumb's template with each {{variable}} set
+// apart and explained (on hover, and to a screen reader), since the page
+// shows the template, not a link: it is filled from each incident's
+// alert. Everything else is escaped.
+func templateHTML(tmpl string) template.HTML {
+	var b strings.Builder
+	for {
+		i := strings.Index(tmpl, "{{")
+		j := strings.Index(tmpl[max(i, 0):], "}}")
+		if i < 0 || j < 0 {
+			break
+		}
+		j += i
+		name := strings.TrimSpace(tmpl[i+2 : j])
+		b.WriteString(template.HTMLEscapeString(tmpl[:i]))
+		meaning := runbooks.TemplateVariables[name]
+		switch {
+		case strings.HasPrefix(name, "labels."):
+			meaning = "the alert's label " + strings.TrimPrefix(name, "labels.")
+		case strings.HasPrefix(name, "annotations."):
+			meaning = "the alert's annotation " + strings.TrimPrefix(name, "annotations.")
+		case meaning == "":
+			meaning = "not a known variable"
+		}
+		fmt.Fprintf(&b, `<var title="%s">{{%s}}</var>`, template.HTMLEscapeString(meaning), template.HTMLEscapeString(name))
+		tmpl = tmpl[j+2:]
+	}
+	b.WriteString(template.HTMLEscapeString(tmpl))
+	return template.HTML(b.String()) //nolint:gosec // every part is escaped above
 }

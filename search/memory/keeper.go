@@ -68,15 +68,15 @@ func (k *Keeper) Run(ctx context.Context) {
 			k.log.Info("index of past incidents rebuilt", "incidents", n, "took", time.Since(start).Round(time.Millisecond).String())
 		}
 	}
-	catchUp := time.NewTicker(CatchUpEvery)
-	defer catchUp.Stop()
+	ticker := time.NewTicker(CatchUpEvery)
+	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			k.Flush(context.Background())
 			return
-		case <-catchUp.C:
-			k.catchUp(ctx)
+		case <-ticker.C:
+			k.CatchUp(ctx)
 		case <-k.kick:
 			select {
 			case <-time.After(Settle):
@@ -129,9 +129,11 @@ func (k *Keeper) put(ctx context.Context, inc *incidents.Incident) error {
 	return nil
 }
 
-// catchUp indexes again the recent incidents whose version is not the
-// one indexed: those another replica changed.
-func (k *Keeper) catchUp(ctx context.Context) {
+// CatchUp indexes again the recent incidents (opened in the last
+// CatchUpSpan) whose version is not the one indexed: those another
+// replica changed, which this process never heard of. Run calls it every
+// CatchUpEvery.
+func (k *Keeper) CatchUp(ctx context.Context) {
 	from := time.Now().Add(-CatchUpSpan)
 	seen := map[string]bool{}
 	err := k.src.EachAfter(ctx, incidents.Filter{From: from}, incidents.Position{}, func(inc *incidents.Incident) error {

@@ -21,11 +21,12 @@ var day0 = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 // world is a Service over a real embedded store, with a clock the test
 // moves, and an index of past incidents in the test's directory.
 type world struct {
-	t   testing.TB
-	svc *incidents.Service
-	ix  *memory.Index
-	now time.Time
-	dir string
+	t     testing.TB
+	svc   *incidents.Service
+	store incidents.Store
+	ix    *memory.Index
+	now   time.Time
+	dir   string
 }
 
 // crashLoop is the enrichment of a crash-loop alert: its runbook and
@@ -47,7 +48,7 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	w := &world{t: t, now: day0, dir: t.TempDir()}
+	w := &world{t: t, now: day0, dir: t.TempDir(), store: st}
 	w.svc = incidents.NewService(st, incidents.Options{Now: func() time.Time { return w.now }, Enricher: enricher{}})
 	w.open()
 	return w
@@ -356,5 +357,50 @@ func TestOutcomesCountTheResolvedIncidentsThatFollowedARunbook(t *testing.T) {
 	}
 	if got := w.ix.Outcomes(context.Background(), "NodeFilesystemAlmostOutOfSpace"); len(got) != 0 {
 		t.Errorf("an incident without a runbook counts for one: %v", got)
+	}
+}
+
+// A change made by another replica is not heard by this one's Keeper; its
+// catch-up finds it by the incident's version, and indexes it.
+func TestAKeeperCatchesUpWithWhatAnotherReplicaChanged(t *testing.T) {
+	w := newWorld(t)
+	k := memory.NewKeeper(w.ix, w.svc, nil)
+	w.svc.Subscribe(k)
+	past := w.history()
+	k.Flush(context.Background())
+	// Another replica, on the same store, notes and reopens the last
+	// crash loop; this Keeper hears nothing of it.
+	w.now = time.Now() // the catch-up looks at the incidents of the last days
+	other := incidents.NewService(w.store, incidents.Options{Now: func() time.Time { return w.now }})
+	if _, err := other.Get(context.Background(), past[2]); err != nil {
+		t.Fatal(err)
+	}
+	fresh := w.fire("crash-elsewhere", "KubePodCrashLooping", map[string]string{"namespace": "shop", "service": "checkout"}, "Pod checkout is crash looping again")
+	k.Flush(context.Background())
+	if err := other.Note(context.Background(), fresh.ID, incidents.Action{Actor: "bob", Text: "drained node-7, where every crash happened"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Transition(context.Background(), fresh.ID, incidents.StatusResolved, incidents.Action{Actor: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	probe := &incidents.Incident{ID: "INC-PROBE", Title: "Pod checkout is crash looping", Alerts: []incidents.AlertState{{Name: "KubePodCrashLooping"}}, CreatedAt: w.now}
+	resolvedBy := func() string {
+		got, err := w.ix.Similar(context.Background(), probe, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range got {
+			if m.ID == fresh.ID {
+				return strings.Join(m.ResolvedBy, " · ")
+			}
+		}
+		return ""
+	}
+	if by := resolvedBy(); strings.Contains(by, "drained node-7") {
+		t.Fatalf("the other replica's note is indexed before any catch-up: %q", by)
+	}
+	k.CatchUp(context.Background())
+	if by := resolvedBy(); !strings.Contains(by, "drained node-7") {
+		t.Errorf("after the catch-up, the incident another replica resolved says it was resolved by %q, want its note", by)
 	}
 }

@@ -167,23 +167,23 @@ func TestATourOfTheConsoleAtEveryWidth(t *testing.T) {
 							t.Errorf("%s: the link %s answers %d", where, l, code)
 						}
 					}
-					if axe != "" {
-						type violation struct {
-							ID     string   `json:"id"`
-							Impact string   `json:"impact"`
-							Nodes  []string `json:"nodes"`
-						}
-						found, err := eval[[]violation](b, axe+`;
-							axe.run(document, {resultTypes: ['violations']}).then(function(r){
-								return r.violations.filter(function(v){ return v.impact === 'serious' || v.impact === 'critical'; })
-									.map(function(v){ return {id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(function(n){ return n.html.slice(0, 100); })}; });
-							})`)
-						if err != nil {
-							t.Fatalf("%s: axe-core: %v", where, err)
-						}
-						for _, v := range found {
-							t.Errorf("%s: axe-core, %s (%s): %q", where, v.ID, v.Impact, v.Nodes)
-						}
+				}
+				if axe != "" {
+					type violation struct {
+						ID     string   `json:"id"`
+						Impact string   `json:"impact"`
+						Nodes  []string `json:"nodes"`
+					}
+					found, err := eval[[]violation](b, axe+`;
+						axe.run(document, {resultTypes: ['violations']}).then(function(r){
+							return r.violations.filter(function(v){ return v.impact === 'serious' || v.impact === 'critical'; })
+								.map(function(v){ return {id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(function(n){ return n.html.slice(0, 100); })}; });
+						})`)
+					if err != nil {
+						t.Fatalf("%s: axe-core: %v", where, err)
+					}
+					for _, v := range found {
+						t.Errorf("%s: axe-core, %s (%s): %q", where, v.ID, v.Impact, v.Nodes)
 					}
 				}
 			}

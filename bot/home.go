@@ -176,7 +176,7 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	b.mu.Unlock()
 	// Once, as the home opens: the same alert seen before, and what
 	// resolved it then.
-	if seen := b.seenBefore(ctx, inc); !isEmptyMessage(seen) {
+	if seen := b.seenBefore(ctx, inc); !seen.Empty() {
 		to := Place{Channel: home.Channel, Thread: home.Thread}
 		if _, err := b.post(ctx, to, seen); err != nil {
 			b.log.Warn("bot: the past incidents were not posted", "incident_id", id, "err", err)
@@ -184,8 +184,6 @@ func (b *Bot) openHome(ctx context.Context, id, actor, source string) error {
 	}
 	return nil
 }
-
-func isEmptyMessage(m Message) bool { return m.Text == "" && len(m.Blocks) == 0 }
 
 // topicText keeps a title fit for a channel topic, where the platform
 // may read markup: no angle brackets or ampersands, one line.

@@ -13,6 +13,9 @@ type Message struct {
 	Replace bool
 }
 
+// Empty reports whether the message says nothing: no text and no block.
+func (m Message) Empty() bool { return m.Text == "" && len(m.Blocks) == 0 }
+
 // Block is one part of a message: *Header, *Section, *Code, *Context,
 // *Actions or *Divider.
 type Block interface{ block() }

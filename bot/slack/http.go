@@ -104,7 +104,7 @@ func (s *HTTPHandler) commands(w http.ResponseWriter, r *http.Request, body []by
 		return
 	}
 	reply := s.in.command(r.Context(), sc)
-	if reply == nil || isEmpty(*reply) {
+	if reply == nil || reply.Empty() {
 		w.WriteHeader(http.StatusOK)
 		return
 	}

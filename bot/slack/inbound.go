@@ -244,8 +244,6 @@ func answer(m bot.Message, click bool) responsePayload {
 	return p
 }
 
-func isEmpty(m bot.Message) bool { return m.Text == "" && len(m.Blocks) == 0 }
-
 // SlackHooksHosts are the hosts of Slack's response_url addresses: the
 // commercial cloud's and GovSlack's.
 var SlackHooksHosts = []string{"hooks.slack.com", "hooks.slack-gov.com"}
@@ -272,7 +270,7 @@ func (in *inbound) responseURLAllowed(raw string) bool {
 
 // respond posts m to a response_url.
 func (in *inbound) respond(ctx context.Context, responseURL string, m bot.Message, click bool) {
-	if isEmpty(m) {
+	if m.Empty() {
 		return
 	}
 	if responseURL == "" {
@@ -540,7 +538,7 @@ func (in *inbound) event(ctx context.Context, e *eventEnvelope) {
 				name = "incident"
 			}
 			m := in.h.Command(ctx, bot.Command{Name: name, Text: "help", User: u, Place: place, Key: key, At: timeOfTS(ev.TS)})
-			if isEmpty(m) {
+			if m.Empty() {
 				return
 			}
 			if err := in.cfg.Chat.Whisper(ctx, place, u, m); err != nil {

@@ -116,7 +116,7 @@ func handleEnvelope(ctx context.Context, in *inbound, client *socketmode.Client,
 			return
 		}
 		reply := in.command(ctx, sc)
-		if reply == nil || isEmpty(*reply) {
+		if reply == nil || reply.Empty() {
 			ack(client, log, req, nil)
 			return
 		}

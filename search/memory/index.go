@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -245,6 +244,3 @@ func excluding(q query.Query, id string) query.Query {
 	}
 	return b
 }
-
-// ErrNotIndexed is returned for an incident the index does not hold.
-var ErrNotIndexed = errors.New("memory: the incident is not indexed")
